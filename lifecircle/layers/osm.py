@@ -1,0 +1,231 @@
+"""One pass over an OSM file (PBF or XML, read by pyosmium) into plain tables.
+
+Everything downstream (walk network, facilities, parks, residential land, buildings) is built
+from an :class:`OsmExtract`, so the file is read once per run whatever is asked of it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import osmium
+import pandas as pd
+import shapely
+
+from lifecircle.errors import InputError
+from lifecircle.seeds import load_standards
+
+OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".xml", ".osm.xml", ".osm.bz2", ".osm.gz")
+
+# keys whose nodes and areas may be facilities, parks, land use or buildings
+FEATURE_KEYS = (
+    "amenity",
+    "leisure",
+    "landuse",
+    "building",
+    "healthcare",
+    "shop",
+    "social_facility",
+    "sport",
+    "place",
+    "historic",
+)
+
+
+@dataclass(frozen=True)
+class WalkWays:
+    """Walkable ways as a flat node sequence (WGS84).
+
+    Attributes
+    ----------
+    way_index : int array, which way each entry belongs to (entries of a way are contiguous)
+    node_ref : int64 array, OSM node id of each entry
+    lon, lat : float arrays, coordinates of each entry
+    way_ids : int64 array, OSM way id per way
+    highway : str array, highway value per way
+    """
+
+    way_index: np.ndarray
+    node_ref: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    way_ids: np.ndarray
+    highway: np.ndarray
+
+
+@dataclass(frozen=True)
+class OsmExtract:
+    """What a run needs from one OSM file, in WGS84.
+
+    Attributes
+    ----------
+    source : the file read
+    walk : the walkable ways (osmnx "walk" semantics, see ``seeds/standards.yaml``)
+    features : GeoDataFrame of nodes and areas carrying one of :data:`FEATURE_KEYS`, with
+        columns ``osm_type`` ("node", "way", "relation"), ``osm_id``, ``tags`` (dict), geometry
+    """
+
+    source: Path
+    walk: WalkWays
+    features: gpd.GeoDataFrame
+
+
+@lru_cache(maxsize=1)
+def walk_filter() -> tuple[tuple[str, re.Pattern[str] | None], ...]:
+    """Parse the walk filter of ``standards.yaml`` (Overpass QL, osmnx's "walk").
+
+    Returns
+    -------
+    tuple of (key, pattern): ``pattern is None`` means the key must exist; otherwise the way is
+    excluded when its value for ``key`` matches ``pattern`` (unanchored, as Overpass ``!~``).
+    """
+    text = load_standards()["network"]["walk_filter"]
+    clauses = []
+    for key, pattern in re.findall(r'\["([^"]+)"(?:!~"([^"]*)")?\]', text):
+        clauses.append((key, re.compile(pattern) if pattern else None))
+    return tuple(clauses)
+
+
+def is_walkable(tags: dict[str, str]) -> bool:
+    """Whether a way with these tags is walkable under the walk filter and the trunk rule."""
+    for key, pattern in walk_filter():
+        value = tags.get(key)
+        if pattern is None:
+            if value is None:
+                return False
+        elif value is not None and pattern.search(value):
+            return False
+    rule = load_standards()["network"]["exclude_without_sidewalk"]
+    return not (
+        tags["highway"] in rule["highway"] and tags.get("sidewalk") in rule["sidewalk_values"]
+    )
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if not path.is_file():
+        raise InputError(path, "is not a file")
+    name = path.name.lower()
+    if not name.endswith(OSM_SUFFIXES):
+        raise InputError(path, f"not an OSM file (expected one of {', '.join(OSM_SUFFIXES)})")
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror})") from None
+
+
+def read_osm(path: str | Path) -> OsmExtract:
+    """Read walkable ways and feature nodes/areas from an OSM PBF or XML file.
+
+    Parameters
+    ----------
+    path : an ``.osm.pbf`` or ``.osm`` (XML) file
+
+    Returns
+    -------
+    OsmExtract
+
+    Raises
+    ------
+    InputError
+        When the file is missing, unreadable, not OSM, or holds no walkable way.
+    """
+    path = Path(path)
+    _check_path(path)
+    wkb = osmium.geom.WKBFactory()
+    way_index: list[int] = []
+    node_ref: list[int] = []
+    lon: list[float] = []
+    lat: list[float] = []
+    way_ids: list[int] = []
+    highway: list[str] = []
+    feat_type: list[str] = []
+    feat_id: list[int] = []
+    feat_tags: list[dict[str, str]] = []
+    feat_wkb: list[str] = []
+
+    processor = (
+        osmium.FileProcessor(str(path))
+        .with_locations()
+        .with_areas(osmium.filter.KeyFilter(*FEATURE_KEYS))
+    )
+    try:
+        for obj in processor:
+            if obj.is_way():
+                if "highway" not in obj.tags:
+                    continue
+                tags = dict(obj.tags)
+                if not is_walkable(tags):
+                    continue
+                nodes = [n for n in obj.nodes if n.location.valid()]
+                if len(nodes) < 2:
+                    continue
+                k = len(way_ids)
+                way_ids.append(obj.id)
+                highway.append(tags["highway"])
+                for n in nodes:
+                    way_index.append(k)
+                    node_ref.append(n.ref)
+                    lon.append(n.location.lon)
+                    lat.append(n.location.lat)
+            elif obj.is_node():
+                tags = obj.tags
+                if not any(key in tags for key in FEATURE_KEYS):
+                    continue
+                feat_type.append("node")
+                feat_id.append(obj.id)
+                feat_tags.append(dict(tags))
+                feat_wkb.append(wkb.create_point(obj))
+            elif obj.is_area():
+                if not any(key in obj.tags for key in FEATURE_KEYS):
+                    continue
+                try:
+                    geom = wkb.create_multipolygon(obj)
+                except RuntimeError:
+                    continue  # an unclosable ring: osmium could not assemble it
+                feat_type.append("way" if obj.from_way() else "relation")
+                feat_id.append(obj.orig_id())
+                feat_tags.append(dict(obj.tags))
+                feat_wkb.append(geom)
+    except RuntimeError as exc:
+        raise InputError(path, f"not a readable OSM file ({_first_line(exc)})") from None
+
+    if not way_ids:
+        raise InputError(path, "holds no walkable way (no highway usable on foot)")
+
+    walk = WalkWays(
+        way_index=np.asarray(way_index, dtype=np.int64),
+        node_ref=np.asarray(node_ref, dtype=np.int64),
+        lon=np.asarray(lon, dtype=np.float64),
+        lat=np.asarray(lat, dtype=np.float64),
+        way_ids=np.asarray(way_ids, dtype=np.int64),
+        highway=np.asarray(highway, dtype=object),
+    )
+    geometry = shapely.from_wkb(np.asarray(feat_wkb, dtype=object)) if feat_wkb else []
+    features = gpd.GeoDataFrame(
+        {
+            "osm_type": pd.Series(feat_type, dtype=object),
+            "osm_id": pd.Series(feat_id, dtype=np.int64),
+            "tags": pd.Series(feat_tags, dtype=object),
+        },
+        geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"),
+        crs="EPSG:4326",
+    )
+    return OsmExtract(source=path, walk=walk, features=features)
+
+
+def tag_column(features: pd.DataFrame, key: str) -> pd.Series:
+    """The value of one tag for every feature (``None`` where absent)."""
+    return features["tags"].map(lambda tags: tags.get(key))
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
