@@ -1,0 +1,232 @@
+"""Snapping and multi-source bounded Dijkstra: nearest walking distance for every node and cell.
+
+One ``scipy.sparse.csgraph.dijkstra(min_only=True)`` pass per facility kind. Each facility is a
+virtual node with directed edges to its access nodes (weight = straight-line access distance plus
+an optional per-facility offset), so a single pass yields, for every node, the distance to the
+nearest facility and which facility it is. Virtual edges only leave facilities, so no walk can
+shortcut through a facility.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+
+from lifecircle.layers.network import WalkNetwork
+
+# csgraph ignores explicitly stored zeros; a facility standing on a node still needs an edge
+_MIN_EDGE_M = 1e-9
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Where points join the network.
+
+    Attributes
+    ----------
+    node : node index per point (-1 where the point is farther than ``max_snap_m``)
+    access_m : straight-line distance to that node (inf where unreachable)
+    """
+
+    node: np.ndarray
+    access_m: np.ndarray
+
+    @property
+    def reachable(self) -> np.ndarray:
+        """Mask of points within the snapping distance."""
+        return self.node >= 0
+
+
+@dataclass(frozen=True)
+class FacilityAccess:
+    """Access points of facilities on the network (several per polygon facility).
+
+    Attributes
+    ----------
+    facility : facility row index per access point
+    node : node index per access point
+    offset_m : walking distance from the facility to the node (straight-line access)
+    n_facilities : number of facilities (rows) the indices refer to
+    """
+
+    facility: np.ndarray
+    node: np.ndarray
+    offset_m: np.ndarray
+    n_facilities: int
+
+    def with_extra_offset(self, per_facility_m: np.ndarray) -> FacilityAccess:
+        """A copy with a per-facility distance added to every access point of that facility."""
+        return FacilityAccess(self.facility, self.node,
+                              self.offset_m + per_facility_m[self.facility], self.n_facilities)
+
+    def subset(self, keep: np.ndarray) -> FacilityAccess:
+        """Only the access points of facilities where ``keep`` (bool per facility) is true."""
+        mask = keep[self.facility]
+        return FacilityAccess(self.facility[mask], self.node[mask], self.offset_m[mask],
+                              self.n_facilities)
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """Nearest facility per node or per cell.
+
+    Attributes
+    ----------
+    distance_m : walking distance to the nearest facility (inf beyond the search limit)
+    facility : row index of that facility (-1 where none was reached)
+    """
+
+    distance_m: np.ndarray
+    facility: np.ndarray
+
+
+class NodeIndex:
+    """KD-tree over the network nodes that points may snap to."""
+
+    def __init__(self, network: WalkNetwork, largest_only: bool = True) -> None:
+        self.network = network
+        nodes = np.flatnonzero(network.in_largest) if largest_only else np.arange(network.n_nodes)
+        self._nodes = nodes
+        self._tree = cKDTree(np.column_stack([network.x[nodes], network.y[nodes]]))
+
+    def snap(self, x: np.ndarray, y: np.ndarray, max_snap_m: float) -> Snap:
+        """Snap points to their nearest node within ``max_snap_m``.
+
+        Parameters
+        ----------
+        x, y : point coordinates in the network CRS
+        max_snap_m : farther points are unreachable (node -1, access inf)
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if x.size == 0:
+            return Snap(np.empty(0, np.int64), np.empty(0))
+        dist, pos = self._tree.query(np.column_stack([x, np.asarray(y, dtype=np.float64)]),
+                                     distance_upper_bound=max_snap_m)
+        ok = np.isfinite(dist)
+        node = np.full(x.size, -1, dtype=np.int64)
+        node[ok] = self._nodes[pos[ok]]
+        return Snap(node=node, access_m=np.where(ok, dist, np.inf))
+
+    def facility_access(self, geometries: np.ndarray, max_snap_m: float,
+                        boundary_tolerance_m: float = 20.0) -> FacilityAccess:
+        """Access points of facilities: points snap to their nearest node; polygons reach the
+        network wherever a node lies inside them or within ``boundary_tolerance_m`` of their
+        boundary (offset 0), else at their nearest node (offset = distance, if <= max_snap_m).
+
+        Parameters
+        ----------
+        geometries : shapely geometries in the network CRS, one per facility
+        max_snap_m : farther facilities get no access point (unreachable)
+        boundary_tolerance_m : how close a walkable node must be to count as an entrance
+        """
+        geometries = np.asarray(geometries, dtype=object)
+        n = geometries.size
+        polygonal = np.isin(shapely.get_type_id(geometries), [3, 6])  # Polygon, MultiPolygon
+        facility_parts, node_parts, offset_parts = [], [], []
+
+        if polygonal.any():
+            poly_idx = np.flatnonzero(polygonal)
+            node_points = shapely.points(self.network.x[self._nodes], self.network.y[self._nodes])
+            tree = shapely.STRtree(node_points)
+            hit_poly, hit_node = tree.query(geometries[poly_idx], predicate="dwithin",
+                                            distance=boundary_tolerance_m)
+            facility_parts.append(poly_idx[hit_poly])
+            node_parts.append(self._nodes[hit_node])
+            offset_parts.append(np.zeros(hit_poly.size))
+            lonely = poly_idx[np.setdiff1d(np.arange(poly_idx.size), hit_poly)]
+            if lonely.size:
+                near_poly, near_node = tree.query_nearest(
+                    geometries[lonely], max_distance=max_snap_m, return_distance=False,
+                    all_matches=False,
+                )
+                dist = shapely.distance(geometries[lonely][near_poly], node_points[near_node])
+                facility_parts.append(lonely[near_poly])
+                node_parts.append(self._nodes[near_node])
+                offset_parts.append(dist)
+
+        point_idx = np.flatnonzero(~polygonal)
+        if point_idx.size:
+            centres = shapely.centroid(geometries[point_idx])
+            snap = self.snap(shapely.get_x(centres), shapely.get_y(centres), max_snap_m)
+            ok = snap.reachable
+            facility_parts.append(point_idx[ok])
+            node_parts.append(snap.node[ok])
+            offset_parts.append(snap.access_m[ok])
+
+        if not facility_parts:
+            return FacilityAccess(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), n)
+        return FacilityAccess(
+            facility=np.concatenate(facility_parts).astype(np.int64),
+            node=np.concatenate(node_parts).astype(np.int64),
+            offset_m=np.concatenate(offset_parts).astype(np.float64),
+            n_facilities=n,
+        )
+
+
+def nearest_facility(network: WalkNetwork, access: FacilityAccess,
+                     limit_m: float = np.inf) -> Nearest:
+    """Walking distance from every node to its nearest facility, in one Dijkstra pass.
+
+    Parameters
+    ----------
+    network : the walk network
+    access : the facilities' access points
+    limit_m : search bound; nodes beyond it get inf and facility -1
+
+    Returns
+    -------
+    Nearest, per network node
+    """
+    n = network.n_nodes
+    if access.node.size == 0:
+        return Nearest(np.full(n, np.inf), np.full(n, -1, dtype=np.int64))
+    sources, virtual = np.unique(access.facility, return_inverse=True)
+    k = sources.size
+    links = _min_duplicates(virtual, access.node, access.offset_m, k, n + k)
+    graph = sparse.vstack([sparse.hstack([network.graph, sparse.csr_matrix((n, k))]), links],
+                          format="csr")
+    dist, _, origin = csgraph.dijkstra(
+        graph, directed=True, indices=np.arange(n, n + k), limit=limit_m, min_only=True,
+        return_predecessors=True,
+    )
+    reached = origin[:n] >= 0
+    facility = np.full(n, -1, dtype=np.int64)
+    facility[reached] = sources[origin[:n][reached] - n]
+    return Nearest(distance_m=dist[:n], facility=facility)
+
+
+def at_points(nearest_nodes: Nearest, snap: Snap) -> Nearest:
+    """Nearest facility for snapped points: node distance plus the point's access distance."""
+    ok = snap.reachable
+    distance = np.full(snap.node.size, np.inf)
+    facility = np.full(snap.node.size, -1, dtype=np.int64)
+    distance[ok] = nearest_nodes.distance_m[snap.node[ok]] + snap.access_m[ok]
+    facility[ok] = nearest_nodes.facility[snap.node[ok]]
+    facility[~np.isfinite(distance)] = -1
+    return Nearest(distance_m=distance, facility=facility)
+
+
+def coverage_share(distance_m: np.ndarray, weight: np.ndarray, threshold_m: float) -> float:
+    """Weighted share of points within ``threshold_m`` (NaN when the total weight is zero)."""
+    total = float(weight.sum())
+    if total <= 0:
+        return float("nan")
+    return float(weight[distance_m <= threshold_m].sum() / total)
+
+
+def _min_duplicates(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int,
+                    n_cols: int) -> sparse.csr_matrix:
+    """CSR matrix keeping the smallest value of repeated (row, col) pairs (csr would sum them)."""
+    order = np.lexsort((values, cols, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    return sparse.csr_matrix(
+        (np.maximum(values[first], _MIN_EDGE_M), (rows[first], cols[first])),
+        shape=(n_rows, n_cols),
+    )
