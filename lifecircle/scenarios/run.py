@@ -1,0 +1,184 @@
+"""One run: a loaded study -> metrics, layers and the scorecard (DESIGN §4)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+import lifecircle
+from lifecircle.coverage.engine import NodeIndex
+from lifecircle.coverage.walk import KindAccess, kind_access, walk_coverage_metric
+from lifecircle.layers.study import Study
+from lifecircle.output import atomic_directory, write_json, write_layers
+from lifecircle.seeds import kind_names, load_standards
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunParams:
+    """Parameters of a run; every default comes from ``seeds/standards.yaml``."""
+
+    kinds: list[str] | None = None
+    thresholds_m: dict[str, float] = field(default_factory=dict)
+    max_snap_m: float | None = None
+    limit_m: float | None = None
+    region: str | None = None
+    target_ids: list[str] | None = None
+
+    def threshold(self, kind: str) -> float:
+        """The walking threshold of a kind: the override, else the standard's."""
+        if kind in self.thresholds_m:
+            return float(self.thresholds_m[kind])
+        return float(load_standards()["kinds"][kind]["threshold_m"])
+
+    def snap_m(self) -> float:
+        """Largest straight-line distance from a point to the network."""
+        if self.max_snap_m is not None:
+            return float(self.max_snap_m)
+        return float(load_standards()["snapping"]["max_snap_m"])
+
+    def cap_m(self) -> float:
+        """Dijkstra search bound."""
+        if self.limit_m is not None:
+            return float(self.limit_m)
+        return float(load_standards()["snapping"]["distance_cap_m"])
+
+
+@dataclass
+class RunResult:
+    """What a run computed; ``scorecard`` is the JSON contract, ``layers`` the GeoPackage."""
+
+    study: Study
+    params: RunParams
+    access: dict[str, KindAccess]
+    metrics: dict[str, dict[str, Any]]
+    layers: dict[str, gpd.GeoDataFrame]
+    missing_kinds: list[str]
+    timings_s: dict[str, float]
+
+    def scorecard(self) -> dict[str, Any]:
+        """The scorecard.json document (DESIGN §4)."""
+        study = self.study
+        area_ha = study.area.area / 1e4
+        return {
+            "study_area": {
+                "source": study.area_source,
+                "area_ha": area_ha,
+                "crs": study.crs.to_string(),
+                "network_nodes": study.network.n_nodes,
+                "network_length_km": study.network.total_length_m / 1000.0,
+                "network_outside_largest_component_share": study.network.outside_largest_share,
+            },
+            "population": {
+                "total": study.population.total,
+                "source": study.population.source,
+                "cells": study.population.n_cells,
+            },
+            "metrics": self.metrics,
+            "targets": [],
+            "missing_layers": self.missing_kinds,
+            "notes": study.notes,
+            "inputs": _inputs(study),
+            "version": lifecircle.__version__,
+        }
+
+
+def run_study(study: Study, params: RunParams | None = None,
+              progress: Progress | None = None) -> RunResult:
+    """Compute every metric the study's layers allow.
+
+    Parameters
+    ----------
+    study : the loaded layers
+    params : thresholds, kinds, snapping and targets (defaults from standards.yaml)
+    progress : called with a short label before each stage
+    """
+    params = params or RunParams()
+    say = progress or (lambda _label: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    say("snapping population cells")
+    node_index = NodeIndex(study.network)
+    pop = study.population
+    cells = node_index.snap(pop.x, pop.y, params.snap_m())
+
+    say("walking distances per kind")
+    kinds = params.kinds or kind_names()
+    access: dict[str, KindAccess] = {}
+    missing: list[str] = []
+    for kind in kinds:
+        if not (study.facilities["kind"] == kind).any():
+            missing.append(kind)
+            continue
+        access[kind] = kind_access(node_index, study.facilities, cells, kind,
+                                   params.threshold(kind), params.snap_m(), params.cap_m())
+    if missing:
+        warnings.warn(f"no facilities of kind(s) {', '.join(missing)} in the study area: "
+                      "reported as missing layers, not as zero coverage", stacklevel=2)
+    timings["distances"] = time.perf_counter() - t0
+
+    metrics: dict[str, dict[str, Any]] = {}
+    for kind, kind_acc in access.items():
+        metrics[f"walk_coverage.{kind}"] = walk_coverage_metric(kind_acc, pop.population,
+                                                                pop.source)
+    for kind in kind_names():
+        metrics[f"facility_count.{kind}"] = {
+            "value": int((study.facilities["kind"] == kind).sum()),
+            "unit": "count",
+            "method": "facilities of the kind in the input layers",
+            "denominator": "none",
+        }
+
+    layers = {
+        "population": _population_layer(study, access, cells.access_m),
+        "facilities": study.facilities,
+    }
+    timings["total"] = time.perf_counter() - t0
+    return RunResult(study=study, params=params, access=access, metrics=metrics, layers=layers,
+                     missing_kinds=missing, timings_s=timings)
+
+
+def write_run(result: RunResult, out: str | Path) -> Path:
+    """Write scorecard.json and coverage.gpkg atomically into ``out``."""
+    with atomic_directory(out) as staging:
+        write_json(staging / "scorecard.json", result.scorecard())
+        write_layers(staging / "coverage.gpkg", result.layers)
+    return Path(out)
+
+
+def _population_layer(study: Study, access: dict[str, KindAccess],
+                      access_m: np.ndarray) -> gpd.GeoDataFrame:
+    pop = study.population
+    columns: dict[str, Any] = {"population": pop.population, "snap_m": access_m}
+    for kind, kind_acc in access.items():
+        columns[f"dist_{kind}"] = kind_acc.nearest.distance_m
+        columns[f"nearest_{kind}"] = kind_acc.nearest_fid
+    return gpd.GeoDataFrame(columns, geometry=pop.cell_polygons().values, crs=study.crs)
+
+
+def _inputs(study: Study) -> dict[str, Any]:
+    inputs = study.inputs
+    return {
+        "osm": _name(inputs.osm),
+        "graphml": _name(inputs.graphml),
+        "place": inputs.place,
+        "population": _name(inputs.population),
+        "population_total": inputs.population_total,
+        "residential_density_per_ha": inputs.residential_density,
+        "boundary": _name(inputs.boundary),
+        "facilities": [Path(p).name for p in inputs.facilities],
+        "coords": inputs.coords,
+    }
+
+
+def _name(path: Path | None) -> str | None:
+    return Path(path).name if path is not None else None
