@@ -79,7 +79,9 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
     for name, frame in layers.items():
         if frame is None or frame.empty:
             continue
-        frame.rename(columns={"fid": "facility_id"}).to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        frame.rename(columns={"fid": "facility_id"}).to_file(
+            path, layer=name, driver="GPKG", engine="pyogrio"
+        )
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:

@@ -1,4 +1,4 @@
-"""Reading the tables planners' offices produce: CSV in UTF-8 (with or without BOM) or GBK, Excel."""
+"""Reading the tables planners' offices produce: CSV in UTF-8 (BOM or not) or GBK, Excel."""
 
 from __future__ import annotations
 

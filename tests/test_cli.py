@@ -1,0 +1,91 @@
+"""The CLI end to end: real Chengdu data, the demo, and the output contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import geopandas as gpd
+import pyogrio
+import pytest
+
+from lifecircle.cli import main
+from lifecircle.seeds import kind_names
+from tests.conftest import CHENGDU_PBF, need
+from tests.osm_fixture import write_small_osm
+
+
+@pytest.fixture(scope="module")
+def chengdu_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cd") / "cd"
+    code = main(["run", "--osm", str(need(CHENGDU_PBF)), "--residential-density", "400",
+                 "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def test_chengdu_scorecard(chengdu_run):
+    card = json.loads((chengdu_run / "scorecard.json").read_text(encoding="utf-8"))
+    metrics = card["metrics"]
+    assert 0 <= metrics["walk_coverage.primary_school"]["value"] <= 1
+    present = [k for k in kind_names() if card["metrics"][f"facility_count.{k}"]["value"] > 0]
+    for kind in present:
+        assert 0 <= metrics[f"walk_coverage.{kind}"]["value"] <= 1
+    # Chengdu's 2018 OSM maps no elderly care: a missing layer, not zero coverage
+    assert "elderly_care" in card["missing_layers"]
+    assert "walk_coverage.elderly_care" not in metrics
+    # modelled at 400 people per hectare of residential land (about 568 ha mapped)
+    assert card["population"]["total"] == pytest.approx(400 * 568.33, rel=0.01)
+    assert card["population"]["source"].startswith("modelled:")
+    assert set(card) >= {"study_area", "population", "metrics", "targets", "inputs", "version"}
+
+
+def test_chengdu_geopackage(chengdu_run):
+    layers = {name for name, _ in pyogrio.list_layers(chengdu_run / "coverage.gpkg")}
+    assert {"population", "facilities"} <= layers
+    cells = gpd.read_file(chengdu_run / "coverage.gpkg", layer="population")
+    assert "dist_primary_school" in cells.columns
+    assert cells["population"].sum() == pytest.approx(400 * 568.33, rel=0.01)
+
+
+def test_small_area_run_and_nothing_left_behind(tmp_path):
+    osm = write_small_osm(tmp_path / "small.osm")
+    out = tmp_path / "out"
+    assert main(["run", "--osm", str(osm), "--residential-density", "100", "--out", str(out)]) == 0
+    card = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))
+    # on a 700 m grid only the far corner is more than 1000 m of walking from the clinic
+    assert 0.9 < card["metrics"]["walk_coverage.clinic"]["value"] < 1.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "small.osm"]
+
+
+def test_rerun_is_byte_identical(tmp_path):
+    osm = write_small_osm(tmp_path / "small.osm")
+    texts = []
+    for name in ("a", "b"):
+        main(["run", "--osm", str(osm), "--residential-density", "100",
+              "--out", str(tmp_path / name)])
+        texts.append((tmp_path / name / "scorecard.json").read_bytes())
+    assert texts[0] == texts[1]
+
+
+def test_console_script_exit_codes(tmp_path):
+    """Through a real process: exit 2, one line, no traceback."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "lifecircle.cli", "run", "--osm", str(tmp_path / "nope.osm.pbf"),
+         "--residential-density", "400", "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    assert "nope.osm.pbf: file not found" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_demo_runs_offline(tmp_path):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    card = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))
+    assert card["population"]["total"] > 0
+    assert any(k.startswith("walk_coverage.") for k in card["metrics"])
