@@ -54,6 +54,11 @@ def _add_study_options(p: argparse.ArgumentParser) -> None:
 def _study_inputs(args: argparse.Namespace):
     from lifecircle.layers.study import StudyInputs
 
+    for flag, value in (("--population-total", args.population_total),
+                        ("--residential-density", args.residential_density)):
+        if value is not None and not 0 < value < 1e10:
+            raise InputError(f"{flag} {value:g}", "must be a positive number of people")
+
     return StudyInputs(
         osm=args.osm, graphml=args.graphml, place=args.place, population=args.population,
         population_total=args.population_total, residential_density=args.residential_density,
