@@ -172,3 +172,21 @@ def test_duplicate_access_pairs_keep_the_shortest():
     access = FacilityAccess(np.array([0, 0]), np.array([0, 0]), np.array([50.0, 5.0]), 1)
     assert nearest_facility(net, access).distance_m[1] == pytest.approx(105.0)
     assert sparse.issparse(net.graph)
+
+
+def test_per_facility_distances_match_single_runs(chengdu_network, chengdu_facilities):
+    from lifecircle.coverage.engine import per_facility_distances
+
+    facilities, _ = chengdu_facilities
+    index = NodeIndex(chengdu_network)
+    clinics = facilities[facilities["kind"] == "market"]
+    access = index.facility_access(clinics.geometry.values, max_snap_m=300)
+    matrix = per_facility_distances(chengdu_network, access, limit_m=1500, batch=7).toarray()
+    matrix[matrix == 0] = np.inf
+    for f in range(len(clinics)):
+        alone = nearest_facility(chengdu_network, access.subset(np.arange(len(clinics)) == f),
+                                 limit_m=1500).distance_m
+        np.testing.assert_allclose(matrix[f], alone, atol=1e-6)
+    # the row-wise minimum is the multi-source answer
+    both = nearest_facility(chengdu_network, access, limit_m=1500).distance_m
+    np.testing.assert_allclose(matrix.min(axis=0), both, atol=1e-6)

@@ -168,6 +168,25 @@ class NodeIndex:
         )
 
 
+def augmented_graph(network: WalkNetwork, access: FacilityAccess) -> tuple[sparse.csr_matrix,
+                                                                           np.ndarray]:
+    """The walk graph plus one virtual node per reachable facility (directed edges out to its
+    access points only).
+
+    Returns
+    -------
+    (graph, sources): the (n + k) x (n + k) CSR graph and the facility row index of each virtual
+    node ``n + i``
+    """
+    n = network.n_nodes
+    sources, virtual = np.unique(access.facility, return_inverse=True)
+    k = sources.size
+    links = _min_duplicates(virtual, access.node, access.offset_m, k, n + k)
+    graph = sparse.vstack([sparse.hstack([network.graph, sparse.csr_matrix((n, k))]), links],
+                          format="csr")
+    return graph, sources
+
+
 def nearest_facility(network: WalkNetwork, access: FacilityAccess,
                      limit_m: float = np.inf) -> Nearest:
     """Walking distance from every node to its nearest facility, in one Dijkstra pass.
@@ -185,19 +204,42 @@ def nearest_facility(network: WalkNetwork, access: FacilityAccess,
     n = network.n_nodes
     if access.node.size == 0:
         return Nearest(np.full(n, np.inf), np.full(n, -1, dtype=np.int64))
-    sources, virtual = np.unique(access.facility, return_inverse=True)
-    k = sources.size
-    links = _min_duplicates(virtual, access.node, access.offset_m, k, n + k)
-    graph = sparse.vstack([sparse.hstack([network.graph, sparse.csr_matrix((n, k))]), links],
-                          format="csr")
+    graph, sources = augmented_graph(network, access)
     dist, _, origin = csgraph.dijkstra(
-        graph, directed=True, indices=np.arange(n, n + k), limit=limit_m, min_only=True,
-        return_predecessors=True,
+        graph, directed=True, indices=np.arange(n, n + sources.size), limit=limit_m,
+        min_only=True, return_predecessors=True,
     )
     reached = origin[:n] >= 0
     facility = np.full(n, -1, dtype=np.int64)
     facility[reached] = sources[origin[:n][reached] - n]
     return Nearest(distance_m=dist[:n], facility=facility)
+
+
+def per_facility_distances(network: WalkNetwork, access: FacilityAccess, limit_m: float,
+                           batch: int = 256) -> sparse.csr_matrix:
+    """Walking distance from each facility to every node within ``limit_m``, as a sparse
+    (n_facilities x n_nodes) matrix: only reached pairs are stored, so memory follows the
+    catchment sizes, never facilities x nodes. Batches bound the dense scratch of csgraph.
+
+    A reached node at distance 0 is stored as 1e-9 m (a stored zero would be dropped).
+    """
+    n = network.n_nodes
+    if access.node.size == 0:
+        return sparse.csr_matrix((access.n_facilities, n))
+    graph, sources = augmented_graph(network, access)
+    rows, cols, vals = [], [], []
+    for start in range(0, sources.size, batch):
+        stop = min(start + batch, sources.size)
+        dist = csgraph.dijkstra(graph, directed=True, indices=np.arange(n + start, n + stop),
+                                limit=limit_m)[:, :n]
+        r, c = np.nonzero(np.isfinite(dist))
+        rows.append(sources[start + r])
+        cols.append(c)
+        vals.append(np.maximum(dist[r, c], _MIN_EDGE_M))
+    return sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(access.n_facilities, n),
+    )
 
 
 def at_points(nearest_nodes: Nearest, snap: Snap) -> Nearest:
