@@ -1,13 +1,17 @@
-"""Choosing the local metric CRS every layer is projected to."""
+"""Choosing the local metric CRS every layer is projected to; web-map geometries to WGS84."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
+from shapely.geometry.base import BaseGeometry
 
 from lifecircle.errors import InputError
+from lifecircle.layers.chinese_coords import check_system, to_wgs84
 
 
 def utm_crs(lon: float, lat: float) -> CRS:
@@ -20,9 +24,10 @@ def cgcs2000_gk3_crs(lon: float) -> CRS:
     """CGCS2000 3-degree Gauss-Krüger zone (central meridian nearest ``lon``), EPSG:4534-4554.
 
     These are the "CM" variants without a zone prefix in the false easting, the ones Chinese
-    planning offices use for county-level work (central meridians 75°E to 135°E).
+    planning offices use for county-level work (central meridians 75°E to 135°E). Zone CM c
+    covers ``c - 1.5 <= lon < c + 1.5``.
     """
-    central = round(lon / 3.0) * 3
+    central = math.floor((lon + 1.5) / 3.0) * 3
     if not 75 <= central <= 135:
         raise InputError("--crs cgcs2000", f"longitude {lon:.3f} lies outside China's 3° zones")
     return CRS.from_epsg(4534 + (central - 75) // 3)
@@ -52,3 +57,34 @@ def choose_local_crs(lon: float, lat: float, requested: str | None = None) -> CR
     if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
         raise InputError(f"--crs {requested}", "is not a projected CRS in metres")
     return crs
+
+
+def geometry_to_wgs84(geometry: BaseGeometry, system: str) -> BaseGeometry:
+    """A geometry in WGS84, GCJ-02 (Amap, Tencent) or BD-09 (Baidu) degrees, in WGS84.
+
+    Every vertex is converted (:func:`lifecircle.layers.chinese_coords.to_wgs84`); the topology is
+    kept as it is, so callers make the result valid if they need to.
+
+    Parameters
+    ----------
+    geometry : shapely geometry
+        Longitude/latitude degrees in ``system``.
+    system : str
+        ``"wgs84"``, ``"gcj02"`` or ``"bd09"``.
+
+    Returns
+    -------
+    shapely geometry
+        The same geometry type, in WGS84 degrees.
+
+    Raises
+    ------
+    InputError
+        If ``system`` is not one of the three.
+    """
+    key = check_system(system)
+    if key == "wgs84":
+        return geometry
+    return shapely.transform(
+        geometry, lambda xy: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], key))
+    )
