@@ -93,6 +93,16 @@ class NodeIndex:
         nodes = np.flatnonzero(network.in_largest) if largest_only else np.arange(network.n_nodes)
         self._nodes = nodes
         self._tree = cKDTree(np.column_stack([network.x[nodes], network.y[nodes]]))
+        self._points: np.ndarray | None = None
+        self._strtree: shapely.STRtree | None = None
+
+    def _node_tree(self) -> tuple[np.ndarray, shapely.STRtree]:
+        """Node points and their STRtree, built once on first use by a polygon facility."""
+        if self._strtree is None:
+            self._points = shapely.points(self.network.x[self._nodes],
+                                          self.network.y[self._nodes])
+            self._strtree = shapely.STRtree(self._points)
+        return self._points, self._strtree
 
     def snap(self, x: np.ndarray, y: np.ndarray, max_snap_m: float) -> Snap:
         """Snap points to their nearest node within ``max_snap_m``.
@@ -131,8 +141,7 @@ class NodeIndex:
 
         if polygonal.any():
             poly_idx = np.flatnonzero(polygonal)
-            node_points = shapely.points(self.network.x[self._nodes], self.network.y[self._nodes])
-            tree = shapely.STRtree(node_points)
+            node_points, tree = self._node_tree()
             hit_poly, hit_node = tree.query(geometries[poly_idx], predicate="dwithin",
                                             distance=boundary_tolerance_m)
             facility_parts.append(poly_idx[hit_poly])
