@@ -133,6 +133,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_run(args)
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Run every area of a file on Dask, one task per area."""
+    from rich.progress import Progress
+
+    from lifecircle.scenarios.batch import run_batch
+
+    if args.osm is None:
+        raise InputError("lifecircle batch", "needs --osm REGION.pbf")
+    params = _run_params(args)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("areas", total=None)
+
+        def advance(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"areas ({name})")
+
+        summary = run_batch(args.areas, _study_inputs(args), params, args.out,
+                            scheduler=args.scheduler, workers=args.workers,
+                            name_column=args.name_column, progress=advance)
+    table = Table(title="lifecircle batch")
+    for column in summary.columns:
+        table.add_column(column)
+    for row in summary.itertuples(index=False):
+        table.add_row(*[_cell(v) for v in row])
+    out.print(table)
+    failed = summary["error"].notna().sum()
+    out.print(f"wrote {Path(args.out) / 'summary.csv'}: {len(summary)} areas, {failed} failed")
+    return 0
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.1%}" if value <= 1 else f"{value:,.0f}"
+    return str(value)
+
+
 def cmd_targets(args: argparse.Namespace) -> int:
     """List the target catalogue (packaged or a user file), optionally for one region."""
     from lifecircle.seeds.targets import load_targets, select_targets, targets_table
@@ -172,6 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_study_options(run)
     run.add_argument("--out", type=Path, required=True, help="output folder (replaced whole)")
     run.set_defaults(func=cmd_run)
+    batch = sub.add_parser("batch", help="run many areas (counties) on Dask, one task each")
+    batch.add_argument("areas", type=Path, help="areas file (GeoPackage/GeoJSON) with a name")
+    _add_study_options(batch)
+    batch.add_argument("--name-column", help="the areas' name column (default name/NAME/名称)")
+    batch.add_argument("--scheduler", help="dask scheduler address (default: a LocalCluster)")
+    batch.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
+    batch.add_argument("--out", type=Path, required=True, help="output folder (replaced whole)")
+    batch.set_defaults(func=cmd_batch)
     targets = sub.add_parser("targets", help="list the plans' targets")
     _add_target_options(targets)
     targets.set_defaults(func=cmd_targets)

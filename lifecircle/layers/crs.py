@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from shapely.geometry.base import BaseGeometry
 
@@ -88,3 +88,17 @@ def geometry_to_wgs84(geometry: BaseGeometry, system: str) -> BaseGeometry:
     return shapely.transform(
         geometry, lambda xy: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], key))
     )
+
+
+def reproject_geometry(geom: BaseGeometry, src: CRS | str, dst: CRS | str) -> BaseGeometry:
+    """Transform a geometry between CRSs, densified first (200 steps across its extent) so
+    straight edges follow the target projection.
+    """
+    src, dst = CRS.from_user_input(src), CRS.from_user_input(dst)
+    if src == dst:
+        return geom
+    xmin, ymin, xmax, ymax = geom.bounds
+    step = max(xmax - xmin, ymax - ymin) / 200.0
+    dense = shapely.segmentize(geom, step) if step > 0 else geom
+    transformer = Transformer.from_crs(src, dst, always_xy=True)
+    return shapely.transform(dense, lambda xy: np.column_stack(transformer.transform(*xy.T)))

@@ -80,6 +80,8 @@ def network_from_extract(
     densify_m : longest edge kept before nodes are inserted (default from standards.yaml)
     """
     walk = extract.walk
+    if walk.way_ids.size == 0:
+        raise InputError(extract.source, "holds no walkable way in the study area")
     lon_c, lat_c = _centre(walk.lon, walk.lat)
     local = choose_local_crs(lon_c, lat_c, crs)
     return network_from_ways(walk, local, densify_m)

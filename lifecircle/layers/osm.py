@@ -240,3 +240,24 @@ def tag_column(features: pd.DataFrame, key: str) -> pd.Series:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def clip_extract(extract: OsmExtract, polygon: shapely.Geometry) -> OsmExtract:
+    """The part of an extract that touches a WGS84 polygon: walkable ways with a node inside
+    (kept whole, so no street is cut short) and features intersecting it.
+
+    Used to cut one area's network out of a region, with the polygon buffered by the caller.
+    """
+    walk = extract.walk
+    inside = shapely.contains_xy(polygon, walk.lon, walk.lat)
+    ways = np.unique(walk.way_index[inside])
+    keep = np.isin(walk.way_index, ways)
+    renumber = np.full(walk.way_ids.size, -1, dtype=np.int64)
+    renumber[ways] = np.arange(ways.size)
+    clipped = WalkWays(
+        way_index=renumber[walk.way_index[keep]], node_ref=walk.node_ref[keep],
+        lon=walk.lon[keep], lat=walk.lat[keep], way_ids=walk.way_ids[ways],
+        highway=walk.highway[ways],
+    )
+    features = extract.features[extract.features.intersects(polygon)].reset_index(drop=True)
+    return OsmExtract(source=extract.source, walk=clipped, features=features, bounds=None)

@@ -23,6 +23,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from lifecircle.errors import InputError
+from lifecircle.layers.crs import reproject_geometry
 from lifecircle.layers.landuse import dissolve, polygon_parts
 
 # cells read at once from a raster (float64: 32 MiB); larger windows are read tile by tile
@@ -126,7 +127,7 @@ def population_from_raster(
         if src.crs is None:
             raise InputError(path, "raster has no CRS (georeference it, e.g. gdal_edit.py -a_srs)")
         raster_crs = CRS.from_user_input(src.crs)
-        area = _to_crs(study_area, CRS.from_user_input(area_crs), raster_crs)
+        area = reproject_geometry(study_area, CRS.from_user_input(area_crs), raster_crs)
         window = _window(src, area, path)
         try:
             x, y, people = _read_cells(src, window, area, chunk_cells)
@@ -242,16 +243,6 @@ def write_population_geotiff(grid: PopulationGrid, path: str | Path) -> Path:
 
 
 # --- raster reading -------------------------------------------------------------------------
-
-
-def _to_crs(geom: shapely.Geometry, src: CRS, dst: CRS) -> shapely.Geometry:
-    """Transform a polygon, densified first so its edges follow the target projection."""
-    if src == dst:
-        return geom
-    xmin, ymin, xmax, ymax = geom.bounds
-    dense = shapely.segmentize(geom, max(xmax - xmin, ymax - ymin) / 200.0)
-    transformer = Transformer.from_crs(src, dst, always_xy=True)
-    return shapely.transform(dense, lambda xy: np.column_stack(transformer.transform(*xy.T)))
 
 
 def _window(src: rasterio.DatasetReader, area: shapely.Geometry, path: Path) -> Window:

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from lifecircle.errors import InputError
+from lifecircle.layers.crs import reproject_geometry
 from lifecircle.layers.facilities import FacilityReport, facilities_from_file, facilities_from_osm
 from lifecircle.layers.landuse import buildings, residential_from_file, residential_land
 from lifecircle.layers.network import (
@@ -67,8 +67,14 @@ class Study:
         return self.network.crs
 
 
-def load_network(inputs: StudyInputs) -> tuple[WalkNetwork, OsmExtract | None]:
-    """The walk network (and the OSM extract when the source is an OSM file)."""
+def load_network(inputs: StudyInputs,
+                 extract: OsmExtract | None = None) -> tuple[WalkNetwork, OsmExtract | None]:
+    """The walk network (and the OSM extract when the source is an OSM file).
+
+    An ``extract`` already in memory (a batch task's cut of a region) is used instead of a file.
+    """
+    if extract is not None:
+        return network_from_extract(extract, inputs.crs), extract
     sources = [s for s in (inputs.osm, inputs.graphml, inputs.place) if s]
     if len(sources) != 1:
         raise InputError("network", "give exactly one of --osm FILE, --graphml FILE, --place NAME")
@@ -80,37 +86,45 @@ def load_network(inputs: StudyInputs) -> tuple[WalkNetwork, OsmExtract | None]:
     return network_from_place(inputs.place, inputs.crs), None
 
 
-def study_area(inputs: StudyInputs, network: WalkNetwork,
-               extract: OsmExtract | None) -> tuple[shapely.Geometry, str]:
-    """The study area in the network CRS: the boundary file, else the bounds the OSM file
-    declares, else the convex hull of the walk network."""
-    if inputs.boundary is not None:
+def study_area(inputs: StudyInputs, network: WalkNetwork, extract: OsmExtract | None,
+               area: tuple[shapely.Geometry, str] | None = None) -> tuple[shapely.Geometry, str]:
+    """The study area in the network CRS: ``area`` (a WGS84 polygon and its label) when given,
+    else the boundary file, else the bounds the OSM file declares, else the convex hull of the
+    walk network."""
+    if area is not None:
+        wgs84, source = area
+    elif inputs.boundary is not None:
         from lifecircle.layers.boundaries import boundary_from_file
 
         wgs84, source = boundary_from_file(inputs.boundary), f"boundary:{inputs.boundary.name}"
     elif extract is not None and extract.bounds is not None:
-        # segmentized so the box's edges stay true once projected
-        wgs84 = shapely.segmentize(shapely.box(*extract.bounds), 0.001)
+        wgs84 = shapely.box(*extract.bounds)
         source = "bounds declared by the OSM file"
     else:
         return network.hull(), "convex hull of the walk network"
-    to_local = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
-    area = shapely.transform(wgs84, lambda xy: _stack(to_local.transform(xy[:, 0], xy[:, 1])))
+    area = reproject_geometry(wgs84, "EPSG:4326", network.crs)
     if not area.intersects(network.hull()):
-        raise InputError(inputs.boundary, "does not overlap the walk network")
+        raise InputError(inputs.boundary or source, "does not overlap the walk network")
     return area, source
 
 
-def load_study(inputs: StudyInputs) -> Study:
+def load_study(inputs: StudyInputs, extract: OsmExtract | None = None,
+               area: tuple[shapely.Geometry, str] | None = None) -> Study:
     """Read and project every layer of a study.
+
+    Parameters
+    ----------
+    inputs : the files and options
+    extract : an OSM extract already in memory, used instead of ``inputs.osm``
+    area : a WGS84 study-area polygon and its label, used instead of ``inputs.boundary``
 
     Raises
     ------
     InputError
         For any input that is missing, unreadable or inconsistent (one line each).
     """
-    network, extract = load_network(inputs)
-    area, area_source = study_area(inputs, network, extract)
+    network, extract = load_network(inputs, extract)
+    area, area_source = study_area(inputs, network, extract, area)
     crs = network.crs
     notes: list[str] = []
 
@@ -167,7 +181,3 @@ def _clip(frame: gpd.GeoDataFrame, area: shapely.Geometry) -> gpd.GeoDataFrame:
 def _empty_facilities(crs: CRS) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"fid": [], "kind": [], "name": [], "capacity": [], "source": []},
                             geometry=[], crs=crs)
-
-
-def _stack(xy: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    return np.column_stack(xy)

@@ -56,6 +56,15 @@ class RunParams:
             return float(self.max_snap_m)
         return float(load_standards()["snapping"]["max_snap_m"])
 
+    def reach_m(self) -> float:
+        """The longest walk any metric counts: largest threshold plus snapping at both ends.
+
+        A region cut this far around an area gives the area the same coverage as the whole
+        region would.
+        """
+        kinds = self.kinds or kind_names()
+        return max(self.threshold(k) for k in kinds) + 2 * self.snap_m()
+
     def cap_m(self) -> float:
         """Dijkstra search bound."""
         if self.limit_m is not None:
@@ -175,11 +184,17 @@ def run_study(study: Study, params: RunParams | None = None,
 
 
 def write_run(result: RunResult, out: str | Path) -> Path:
-    """Write scorecard.json and coverage.gpkg atomically into ``out``."""
+    """Write a run's output folder atomically into ``out``."""
     with atomic_directory(out) as staging:
-        write_json(staging / "scorecard.json", result.scorecard())
-        write_layers(staging / "coverage.gpkg", result.layers)
+        write_run_files(result, staging)
     return Path(out)
+
+
+def write_run_files(result: RunResult, folder: Path) -> None:
+    """Write scorecard.json and coverage.gpkg into ``folder`` (created if needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / "scorecard.json", result.scorecard())
+    write_layers(folder / "coverage.gpkg", result.layers)
 
 
 def _population_layer(study: Study, access: dict[str, KindAccess],
