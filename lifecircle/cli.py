@@ -170,6 +170,28 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def cmd_scenario(args: argparse.Namespace) -> int:
+    """Run a scenario file: baseline, scenario and the change per metric and target."""
+    from lifecircle.scenarios.compare import run_scenario
+
+    with err.status("scenario") as status:
+        comparison = run_scenario(args.file, args.out, progress=status.update)
+    table = Table(title=f"scenario: {comparison['scenario']}")
+    for column in ("metric", "baseline", "scenario", "change"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for row in comparison["metrics"]:
+        if row["change"] is None or row["metric"].startswith("facility_count.") and \
+                row["change"] == 0:
+            continue
+        share = row["baseline"] is not None and row["baseline"] <= 1 and row["scenario"] <= 1
+        fmt = (lambda v: f"{v:.1%}") if share else (lambda v: f"{v:,.2f}")
+        table.add_row(row["metric"], fmt(row["baseline"]), fmt(row["scenario"]),
+                      ("+" if row["change"] >= 0 else "") + fmt(row["change"]))
+    out.print(table)
+    out.print(f"wrote {Path(args.out)}/baseline, scenario, comparison.json and comparison.csv")
+    return 0
+
+
 def cmd_targets(args: argparse.Namespace) -> int:
     """List the target catalogue (packaged or a user file), optionally for one region."""
     from lifecircle.seeds.targets import load_targets, select_targets, targets_table
@@ -217,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
     batch.add_argument("--out", type=Path, required=True, help="output folder (replaced whole)")
     batch.set_defaults(func=cmd_batch)
+    scenario = sub.add_parser("scenario", help="run a what-if scenario file against its baseline")
+    scenario.add_argument("file", type=Path, help="scenario YAML")
+    scenario.add_argument("--out", type=Path, required=True, help="output folder")
+    scenario.set_defaults(func=cmd_scenario)
     targets = sub.add_parser("targets", help="list the plans' targets")
     _add_target_options(targets)
     targets.set_defaults(func=cmd_targets)
