@@ -1,0 +1,96 @@
+"""Atomic outputs: an interrupted run leaves the previous result intact, never a half-written
+one; the same inputs give a byte-identical scorecard."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import lifecircle.scenarios.run as run_module
+from lifecircle.cli import main
+from lifecircle.output import atomic_directory
+from tests.conftest import CHENGDU_PBF, need
+from tests.osm_fixture import write_small_osm
+
+
+def _first_run(tmp_path):
+    osm = write_small_osm(tmp_path / "area.osm")
+    out = tmp_path / "out"
+    assert main(["run", "--osm", str(osm), "--residential-density", "100", "--out", str(out)]) \
+        == 0
+    return osm, out, (out / "scorecard.json").read_bytes()
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt()])
+def test_failure_mid_write_keeps_the_previous_result(tmp_path, monkeypatch, failure):
+    osm, out, before = _first_run(tmp_path)
+
+    def broken_layers(path, layers):
+        (path.parent / "half.txt").write_text("half", encoding="utf-8")
+        raise failure
+
+    monkeypatch.setattr(run_module, "write_layers", broken_layers)
+    with pytest.raises(type(failure)):
+        run_module.write_run(run_module.run_study(_study(osm)), out)
+    assert (out / "scorecard.json").read_bytes() == before
+    assert not (out / "half.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["area.osm", "out"]
+
+
+def _study(osm):
+    from lifecircle.layers.study import StudyInputs, load_study
+
+    return load_study(StudyInputs(osm=osm, residential_density=100))
+
+
+def test_cli_interrupt_exit_code(tmp_path, monkeypatch, capsys):
+    osm, out, before = _first_run(tmp_path)
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "write_layers", interrupted)
+    assert main(["run", "--osm", str(osm), "--residential-density", "100", "--out",
+                 str(out)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert (out / "scorecard.json").read_bytes() == before
+
+
+def test_sigint_during_a_real_run_leaves_old_or_new_never_partial(tmp_path):
+    """SIGINT at several moments of a real Chengdu run: the folder always holds a whole result."""
+    cmd = [sys.executable, "-m", "lifecircle.cli", "run", "--osm", str(need(CHENGDU_PBF)),
+           "--residential-density", "400", "--out", str(tmp_path / "out")]
+    subprocess.run(cmd, check=True, capture_output=True)
+    for delay in (1.0, 2.5):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        assert b"Traceback" not in stderr
+        card = json.loads((tmp_path / "out" / "scorecard.json").read_text(encoding="utf-8"))
+        assert "walk_coverage.primary_school" in card["metrics"]
+        assert (tmp_path / "out" / "coverage.gpkg").exists()
+        assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_atomic_directory_replaces_whole(tmp_path):
+    target = tmp_path / "t"
+    with atomic_directory(target) as staging:
+        (staging / "a").write_text("1")
+    with atomic_directory(target) as staging:
+        (staging / "b").write_text("2")
+    assert sorted(p.name for p in target.iterdir()) == ["b"]
+
+
+def test_scorecard_is_deterministic_on_chengdu(tmp_path):
+    texts = []
+    for name in ("a", "b"):
+        assert main(["run", "--osm", str(need(CHENGDU_PBF)), "--residential-density", "400",
+                     "--out", str(tmp_path / name)]) == 0
+        texts.append((tmp_path / name / "scorecard.json").read_bytes())
+    assert texts[0] == texts[1]
