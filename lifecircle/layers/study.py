@@ -42,6 +42,7 @@ class StudyInputs:
     residential: Path | None = None
     facilities: list[Path] = field(default_factory=list)
     coords: str = "wgs84"
+    capacity_field: str = "capacity"
     crs: str | None = None
     osm_facilities: bool = True
 
@@ -134,7 +135,7 @@ def load_study(inputs: StudyInputs, extract: OsmExtract | None = None,
         frames.append(osm_facilities)
         notes += report.notes
     for path in inputs.facilities:
-        frames.append(facilities_from_file(path, crs, inputs.coords))
+        frames.append(facilities_from_file(path, crs, inputs.coords, inputs.capacity_field))
     facilities = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
                                    crs=crs) if frames else _empty_facilities(crs))
 
