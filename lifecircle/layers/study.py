@@ -39,6 +39,8 @@ class StudyInputs:
     population_total: float | None = None
     residential_density: float | None = None
     boundary: Path | None = None
+    county: str | None = None
+    adcode: str | None = None
     residential: Path | None = None
     facilities: list[Path] = field(default_factory=list)
     coords: str = "wgs84"
@@ -98,6 +100,14 @@ def study_area(inputs: StudyInputs, network: WalkNetwork, extract: OsmExtract | 
         from lifecircle.layers.boundaries import boundary_from_file
 
         wgs84, source = boundary_from_file(inputs.boundary), f"boundary:{inputs.boundary.name}"
+    elif inputs.adcode is not None:
+        from lifecircle.layers.boundaries import boundary_by_adcode
+
+        wgs84, source = boundary_by_adcode(inputs.adcode), f"adcode:{inputs.adcode}"
+    elif inputs.county is not None:
+        from lifecircle.layers.boundaries import boundary_by_name
+
+        wgs84, source = boundary_by_name(inputs.county), f"county:{inputs.county}"
     elif extract is not None and extract.bounds is not None:
         wgs84 = shapely.box(*extract.bounds)
         source = "bounds declared by the OSM file"
