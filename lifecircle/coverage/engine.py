@@ -93,16 +93,43 @@ class NodeIndex:
         nodes = np.flatnonzero(network.in_largest) if largest_only else np.arange(network.n_nodes)
         self._nodes = nodes
         self._tree = cKDTree(np.column_stack([network.x[nodes], network.y[nodes]]))
-        self._points: np.ndarray | None = None
-        self._strtree: shapely.STRtree | None = None
 
-    def _node_tree(self) -> tuple[np.ndarray, shapely.STRtree]:
-        """Node points and their STRtree, built once on first use by a polygon facility."""
-        if self._strtree is None:
-            self._points = shapely.points(self.network.x[self._nodes],
-                                          self.network.y[self._nodes])
-            self._strtree = shapely.STRtree(self._points)
-        return self._points, self._strtree
+    def _near(self, polygons: np.ndarray, reach_m: float) -> tuple[np.ndarray, np.ndarray,
+                                                                     np.ndarray]:
+        """Pairs (polygon, node) with the node within ``reach_m`` of the polygon, and their
+        distance. Candidates come from the KD-tree (a disc around each polygon's centroid that
+        contains the polygon plus ``reach_m``); GEOS then measures only those pairs."""
+        centres = shapely.centroid(polygons)
+        cx, cy = shapely.get_x(centres), shapely.get_y(centres)
+        xy, owner = shapely.get_coordinates(polygons, return_index=True)
+        spread = np.zeros(polygons.size)
+        np.maximum.at(spread, owner, np.hypot(xy[:, 0] - cx[owner], xy[:, 1] - cy[owner]))
+        hits = self._tree.query_ball_point(np.column_stack([cx, cy]), spread + reach_m)
+        counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+        poly = np.repeat(np.arange(polygons.size), counts)
+        pos = np.concatenate(hits).astype(np.int64) if counts.sum() else np.empty(0, np.int64)
+        node = self._nodes[pos]
+        dist = shapely.distance(polygons[poly], shapely.points(self.network.x[node],
+                                                               self.network.y[node]))
+        near = dist <= reach_m
+        return poly[near], node[near], dist[near]
+
+    def _polygon_access(self, polygons: np.ndarray, max_snap_m: float,
+                        tolerance_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Entrances of polygons: every node within ``tolerance_m`` (offset 0); a polygon with
+        none enters at its nearest node within ``max_snap_m`` (offset = that distance)."""
+        poly, node, dist = self._near(polygons, max(max_snap_m, tolerance_m))
+        entrance = dist <= tolerance_m
+        has_entrance = np.zeros(polygons.size, dtype=bool)
+        has_entrance[poly[entrance]] = True
+        lonely = ~has_entrance[poly]
+        order = np.lexsort((dist[lonely], poly[lonely]))
+        l_poly, l_node, l_dist = poly[lonely][order], node[lonely][order], dist[lonely][order]
+        first = np.ones(l_poly.size, dtype=bool)
+        first[1:] = l_poly[1:] != l_poly[:-1]
+        return (np.concatenate([poly[entrance], l_poly[first]]),
+                np.concatenate([node[entrance], l_node[first]]),
+                np.concatenate([np.zeros(int(entrance.sum())), l_dist[first]]))
 
     def snap(self, x: np.ndarray, y: np.ndarray, max_snap_m: float) -> Snap:
         """Snap points to their nearest node within ``max_snap_m``.
@@ -141,22 +168,10 @@ class NodeIndex:
 
         if polygonal.any():
             poly_idx = np.flatnonzero(polygonal)
-            node_points, tree = self._node_tree()
-            hit_poly, hit_node = tree.query(geometries[poly_idx], predicate="dwithin",
-                                            distance=boundary_tolerance_m)
-            facility_parts.append(poly_idx[hit_poly])
-            node_parts.append(self._nodes[hit_node])
-            offset_parts.append(np.zeros(hit_poly.size))
-            lonely = poly_idx[np.setdiff1d(np.arange(poly_idx.size), hit_poly)]
-            if lonely.size:
-                near_poly, near_node = tree.query_nearest(
-                    geometries[lonely], max_distance=max_snap_m, return_distance=False,
-                    all_matches=False,
-                )
-                dist = shapely.distance(geometries[lonely][near_poly], node_points[near_node])
-                facility_parts.append(lonely[near_poly])
-                node_parts.append(self._nodes[near_node])
-                offset_parts.append(dist)
+            parts = self._polygon_access(geometries[poly_idx], max_snap_m, boundary_tolerance_m)
+            facility_parts.append(poly_idx[parts[0]])
+            node_parts.append(parts[1])
+            offset_parts.append(parts[2])
 
         point_idx = np.flatnonzero(~polygonal)
         if point_idx.size:
@@ -191,8 +206,14 @@ def augmented_graph(network: WalkNetwork, access: FacilityAccess) -> tuple[spars
     sources, virtual = np.unique(access.facility, return_inverse=True)
     k = sources.size
     links = _min_duplicates(virtual, access.node, access.offset_m, k, n + k)
-    graph = sparse.vstack([sparse.hstack([network.graph, sparse.csr_matrix((n, k))]), links],
-                          format="csr")
+    base = network.graph
+    # stacking the CSR arrays directly: the walk graph's rows, then one row per facility
+    graph = sparse.csr_matrix(
+        (np.concatenate([base.data, links.data]),
+         np.concatenate([base.indices, links.indices]),
+         np.concatenate([base.indptr, base.indptr[-1] + links.indptr[1:]])),
+        shape=(n + k, n + k),
+    )
     return graph, sources
 
 

@@ -4,10 +4,10 @@ Three figures share one denominator, the dissolved residential land:
 
 - ``park_service_radius_coverage``: the official figure. Residential land inside the union of
   straight-line buffers of the park polygons, the radius set by the park's area tier.
-- ``park_service_radius_coverage_walk``: residential land inside the area reached within each
-  park's radius by walking from its access points (reached street parts buffered by the street
-  half-width, as for service circles), clipped to the park's straight-line buffer: no walk
-  reaches farther than the straight line, so the street strip never pushes past the radius.
+- ``park_service_radius_coverage_walk``: residential land a walk from the park reaches within
+  its radius: along the streets from its access points, then straight from the last node (at
+  most the snapping distance, as population cells join the network), clipped to the park's
+  straight-line buffer since no walk is shorter than the straight line.
 - ``park_service_radius_coverage_population``: the population share within the radius by
   walking.
 
@@ -25,12 +25,6 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from lifecircle.coverage.circles import (
-    STREET_HALF_WIDTH_M,
-    reached_area,
-    reached_segments,
-    street_strokes,
-)
 from lifecircle.coverage.engine import (
     FacilityAccess,
     Nearest,
@@ -304,23 +298,23 @@ def park_service_radius_coverage_walk(parks: gpd.GeoDataFrame, residential: gpd.
                                       tiers: str | ParkTiers | None = None,
                                       historic: gpd.GeoDataFrame | None = None,
                                       target_share: float | None = None,
-                                      half_width_m: float = STREET_HALF_WIDTH_M,
                                       max_snap_m: float | None = None) -> ParkCoverage:
     """Residential land within each park's tier radius by walking.
 
-    The covered zone comes from one multi-source Dijkstra: each park's access points start at
-    an offset of (largest radius - its own radius), so a node within the largest radius is
-    within its park's own radius. The reached parts of edges are buffered by ``half_width_m``
-    (as service circles are) and clipped to the parks' straight-line buffers. The per-park table
-    uses one bounded Dijkstra per park, turned into area the same way.
+    A point of residential land is covered when a walk from the park reaches it within the
+    park's radius: along the streets from the park's access points to a node, then straight
+    from that node to the point (at most ``max_snap_m``), the same access rule population cells
+    get. Per park the zone is the union of discs of radius (radius - walked distance) around
+    the nodes it reaches, clipped to its straight-line buffer (no walk is shorter than the
+    straight line). One bounded Dijkstra per park gives both the per-park table and the union.
 
     Parameters
     ----------
     parks, residential, tiers, historic, target_share : as :func:`park_service_radius_coverage`
     network : the walk network (parks and residential land are reprojected to its CRS)
     node_index : its snapping index (built when None)
-    half_width_m : street strip half-width (see :data:`circles.STREET_HALF_WIDTH_M`)
-    max_snap_m : parks farther from the network are unreachable (default standards.yaml)
+    max_snap_m : the longest straight leg from a street, and farther parks are unreachable
+        (default standards.yaml)
 
     Returns
     -------
@@ -333,20 +327,28 @@ def park_service_radius_coverage_walk(parks: gpd.GeoDataFrame, residential: gpd.
     radius = table["radius_m"].to_numpy()
     access = _access(node_index, table, max_snap_m)
     zones = np.array([shapely.Polygon()] * len(table), dtype=object)
-    union = shapely.Polygon()
     if access.node.size:
-        strokes = street_strokes(network)
-        nearest = _nearest_within_own_radius(network, access, radius)
-        walked = reached_area(network, reached_segments(network, nearest.distance_m,
-                                                        radius.max()),
-                              1, half_width_m, strokes)[0]
-        union = shapely.intersection(walked, shapely.union_all(straight))
         per_park = per_facility_distances(network, access, limit_m=float(radius.max()))
         zones = shapely.intersection(
-            reached_area(network, reached_segments(network, per_park, radius), len(table),
-                         half_width_m, strokes),
-            straight)
+            _walk_zones(network, per_park, radius, _max_snap(max_snap_m)), straight)
+    union = shapely.union_all(zones)
     return _result("walk", park_tiers(tiers), table, zones, union, land, target_share)
+
+
+def _walk_zones(network: WalkNetwork, distances, radius: np.ndarray,
+                max_leg_m: float) -> np.ndarray:
+    """Per park, the union of discs around the nodes it reaches within its radius, each disc
+    the distance left (at most ``max_leg_m``)."""
+    pairs = distances.tocoo()
+    left = radius[pairs.row] - pairs.data
+    keep = left > 0
+    rows, nodes = pairs.row[keep], pairs.col[keep]
+    discs = shapely.buffer(shapely.points(network.x[nodes], network.y[nodes]),
+                           np.minimum(left[keep], max_leg_m), quad_segs=4)
+    order = np.argsort(rows, kind="stable")
+    bounds = np.searchsorted(rows[order], np.arange(radius.size + 1))
+    return np.array([shapely.union_all(discs[order[a:b]]) for a, b in
+                     zip(bounds[:-1], bounds[1:], strict=True)], dtype=object)
 
 
 def park_service_radius_coverage_population(parks: gpd.GeoDataFrame, network: WalkNetwork,

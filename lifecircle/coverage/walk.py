@@ -52,16 +52,18 @@ def kind_access(node_index: NodeIndex, facilities: gpd.GeoDataFrame, cells: Snap
     max_snap_m : facilities farther than this from any walkable node are unreachable
     limit_m : Dijkstra search bound (distances beyond are inf)
     """
-    of_kind = facilities[facilities["kind"] == kind]
-    access = node_index.facility_access(of_kind.geometry.values, max_snap_m)
+    # plain numpy masks: selecting GeoDataFrame rows per kind costs more than the Dijkstra
+    mask = facilities["kind"].to_numpy() == kind
+    geometries = facilities.geometry.to_numpy()[mask]
+    access = node_index.facility_access(geometries, max_snap_m)
     nodes = nearest_facility(node_index.network, access, limit_m=max(limit_m, threshold_m))
-    reached = np.zeros(len(of_kind), dtype=bool)
+    reached = np.zeros(geometries.size, dtype=bool)
     reached[access.facility] = True
     return KindAccess(
         kind=kind,
         threshold_m=threshold_m,
         nearest=at_points(nodes, cells),
-        facility_ids=of_kind["fid"].to_numpy(dtype=object),
+        facility_ids=facilities["fid"].to_numpy(dtype=object)[mask],
         unreachable_facilities=int((~reached).sum()),
     )
 

@@ -20,6 +20,7 @@ from lifecircle.coverage.supply import park_green_per_capita
 from lifecircle.coverage.walk import KindAccess, kind_access, walk_coverage_metric
 from lifecircle.layers.study import Study
 from lifecircle.output import atomic_directory, write_csv, write_json, write_layers
+from lifecircle.scenarios.stages import circle_stage, completeness_stage, park_stage
 from lifecircle.seeds import kind_names, load_standards
 from lifecircle.seeds.targets import Target, load_targets, score_target, select_targets
 
@@ -183,19 +184,35 @@ def run_study(study: Study, params: RunParams | None = None,
         metrics.update(result.metrics)
     timings["catchments"] = time.perf_counter() - t0 - timings["distances"]
 
+    say("park service-radius coverage")
+    stages = [park_stage(study, node_index, params.snap_m())]
+    say("service circles")
+    stages.append(circle_stage(study, node_index, access, params.snap_m()))
+    stages.append(completeness_stage(access, pop.population, pop.source))
+    timings["parks_circles"] = time.perf_counter() - t0 - timings["distances"] - \
+        timings["catchments"]
+
     metrics["park_green_per_capita_m2"] = park_green_per_capita(
         study.facilities.geometry.values[(study.facilities["kind"] == "park").to_numpy()],
         study.area, pop.total,
     )
+    cell_columns: dict[str, np.ndarray] = {}
+    for result in catchments:
+        cell_columns.update(result.cell_columns())
+    tables = {"facilities.csv": catchment.facilities_table(catchments)}
     layers = {
         "study_area": gpd.GeoDataFrame({"source": [study.area_source]}, geometry=[study.area],
                                        crs=study.crs),
-        "population": _population_layer(study, access, cells.access_m, catchments),
         "catchments": catchment.catchments_layer(catchments),
         "facilities": study.facilities,
     }
+    for stage in stages:
+        metrics.update(stage.metrics)
+        layers.update(stage.layers)
+        tables.update(stage.tables)
+        cell_columns.update(stage.cell_columns)
+    layers["population"] = _population_layer(study, access, cells.access_m, cell_columns)
     timings["total"] = time.perf_counter() - t0
-    tables = {"facilities.csv": catchment.facilities_table(catchments)}
     return RunResult(study=study, params=params, access=access, metrics=metrics, layers=layers,
                      missing_kinds=missing, timings_s=timings, targets=targets, tables=tables)
 
@@ -218,14 +235,13 @@ def write_run_files(result: RunResult, folder: Path) -> None:
 
 
 def _population_layer(study: Study, access: dict[str, KindAccess], access_m: np.ndarray,
-                      catchments: list[catchment.KindCatchments]) -> gpd.GeoDataFrame:
+                      extra: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
     pop = study.population
     columns: dict[str, Any] = {"population": pop.population, "snap_m": access_m}
     for kind, kind_acc in access.items():
         columns[f"dist_{kind}"] = kind_acc.nearest.distance_m
         columns[f"nearest_{kind}"] = kind_acc.nearest_fid
-    for result in catchments:
-        columns.update(result.cell_columns())
+    columns.update(extra)
     return gpd.GeoDataFrame(columns, geometry=pop.cell_polygons().values, crs=study.crs)
 
 

@@ -1,0 +1,145 @@
+"""Stages of a run beyond nearest distances: park coverage, service circles and life-circle
+completeness, each turned into scorecard metrics, GeoPackage layers and tables."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from lifecircle.coverage import circles, parks
+from lifecircle.coverage.engine import NodeIndex
+from lifecircle.coverage.walk import KindAccess
+from lifecircle.layers.study import Study
+
+# the park target the hectares-to-cover figure is reported against (Sichuan, 2028)
+PARK_TARGET_SHARE = 0.86
+
+
+@dataclass
+class StageOutput:
+    """Metrics, layers and tables one stage adds to a run."""
+
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    cell_columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def park_stage(study: Study, node_index: NodeIndex, max_snap_m: float,
+               preset: str | None = None) -> StageOutput:
+    """The three park service-radius figures, the covered/uncovered residential land and the
+    per-park table (DESIGN §3)."""
+    output = StageOutput()
+    park_rows = study.facilities[study.facilities["kind"] == "park"]
+    if park_rows.empty:
+        return output
+    land = study.residential
+    pop = study.population
+    standard = parks.park_service_radius_coverage(park_rows, land, preset,
+                                                  target_share=PARK_TARGET_SHARE)
+    walk = parks.park_service_radius_coverage_walk(park_rows, land, study.network, node_index,
+                                                   preset, target_share=PARK_TARGET_SHARE,
+                                                   max_snap_m=max_snap_m)
+    people = parks.park_service_radius_coverage_population(park_rows, study.network, pop.x,
+                                                           pop.y, pop.population, node_index,
+                                                           preset, max_snap_m=max_snap_m)
+    land_note = "residential land (dissolved) in the study area"
+    output.metrics["park_service_radius_coverage"] = _park_metric(
+        standard, "straight-line buffers of park polygons, radius by park size tier "
+                  f"({standard.tiers}; GB/T 50563-2010)", land_note)
+    output.metrics["park_service_radius_coverage_walk"] = _park_metric(
+        walk, "walking distance from park entrances within the tier radius (streets, then a "
+              f"straight leg of at most {max_snap_m:g} m)", land_note)
+    output.metrics["park_service_radius_coverage_population"] = {
+        "value": _finite(people.value),
+        "unit": "share",
+        "method": "population whose walk to a park is within that park's tier radius",
+        "denominator": f"population ({pop.source})",
+        "population_covered": people.population_covered,
+        "population_total": people.population_total,
+        "parks_per_tier": people.tier_counts,
+        "tiers": people.tiers,
+        "reason": people.reason,
+    }
+    output.layers["residential"] = standard.residential
+    output.tables["parks.csv"] = standard.parks.merge(
+        walk.parks[["fid", "covered_m2", "unique_m2"]], on="fid", suffixes=("", "_walk"))
+    output.cell_columns["park_within_radius"] = people.within
+    return output
+
+
+def _park_metric(result: parks.ParkCoverage, method: str, denominator: str) -> dict[str, Any]:
+    return {
+        "value": _finite(result.value),
+        "unit": "share",
+        "method": method,
+        "denominator": denominator,
+        "residential_ha": result.residential_ha,
+        "covered_ha": result.covered_ha,
+        "uncovered_ha": result.uncovered_ha,
+        "target_share": result.target_share,
+        "to_target_ha": result.to_target_ha,
+        "parks_per_tier": result.tier_counts,
+        "tiers": result.tiers,
+        "reason": result.reason,
+    }
+
+
+def circle_stage(study: Study, node_index: NodeIndex, access: dict[str, KindAccess],
+                 max_snap_m: float, thresholds: dict[str, list[float]] | None = None
+                 ) -> StageOutput:
+    """Service circles of every facility at its kind's threshold(s), their union per kind and
+    the uncovered study area and residential land per kind."""
+    output = StageOutput()
+    frames = []
+    for kind, kind_access in access.items():
+        of_kind = study.facilities[study.facilities["kind"] == kind]
+        wanted = (thresholds or {}).get(kind, [kind_access.threshold_m])
+        drawn = circles.service_circles(study.network, node_index, of_kind.geometry.values,
+                                        wanted, max_snap_m=max_snap_m)
+        drawn.insert(0, "facility_id", of_kind["fid"].to_numpy()[drawn["facility"].to_numpy()])
+        drawn.insert(0, "kind", kind)
+        frames.append(drawn[~drawn.geometry.is_empty].drop(columns="facility"))
+    if not frames:
+        return output
+    drawn = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
+                             crs=study.crs)
+    output.layers["service_circles"] = drawn
+    union = circles.union_by_kind(drawn.assign(facility=np.arange(len(drawn))), drawn["kind"])
+    output.layers["uncovered"] = circles.uncovered_by_kind(union, study.area,
+                                                           study.residential)
+    return output
+
+
+def completeness_stage(access: dict[str, KindAccess], population: np.ndarray,
+                       population_source: str) -> StageOutput:
+    """``life_circle_15min_complete`` and, per cell, the kinds reached and missing."""
+    output = StageOutput()
+    with warnings.catch_warnings():
+        # the run has already warned about kinds without facilities; the metric lists them
+        warnings.simplefilter("ignore", UserWarning)
+        result = circles.life_circle_completeness(
+            {k: a.nearest.distance_m for k, a in access.items()},
+            {k: a.threshold_m for k, a in access.items()}, population)
+    output.metrics["life_circle_15min_complete"] = {
+        "value": _finite(result.value),
+        "unit": "share",
+        "method": "population reaching every kind of the life-circle set within each kind's "
+                  "walking threshold",
+        "denominator": f"population ({population_source})",
+        "kinds": list(result.kinds),
+        "missing_layers": list(result.missing_layers),
+        "reason": result.reason,
+    }
+    output.cell_columns["kinds_reached"] = result.kinds_reached
+    output.cell_columns["missing_kinds"] = result.missing_names()
+    return output
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
