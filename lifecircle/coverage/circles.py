@@ -373,7 +373,8 @@ def reached_area(network: WalkNetwork, segments: ReachedSegments, n_sources: int
 
 def service_circles(network: WalkNetwork, node_index: NodeIndex, facilities_geometry: np.ndarray,
                     thresholds_m: Sequence[float], half_width_m: float = STREET_HALF_WIDTH_M,
-                    max_snap_m: float | None = None, workers: int = 1) -> gpd.GeoDataFrame:
+                    max_snap_m: float | None = None, workers: int = 1,
+                    strokes: StreetStrokes | None = None) -> gpd.GeoDataFrame:
     """Service circles of every facility at every threshold.
 
     One bounded Dijkstra per facility (from its access points, at the largest threshold); the
@@ -390,6 +391,7 @@ def service_circles(network: WalkNetwork, node_index: NodeIndex, facilities_geom
     half_width_m : street half-width of the strips (see :data:`STREET_HALF_WIDTH_M`)
     max_snap_m : facilities farther from the network are unreachable (default standards.yaml)
     workers : threads dissolving circles (GEOS releases the GIL); 1 runs in the caller's thread
+    strokes : the network's :func:`street_strokes`, when the caller already has them
 
     Returns
     -------
@@ -406,7 +408,7 @@ def service_circles(network: WalkNetwork, node_index: NodeIndex, facilities_geom
         max_snap_m = float(load_standards()["snapping"]["max_snap_m"])
     access = node_index.facility_access(geometries, max_snap_m)
     distances = per_facility_distances(network, access, limit_m=float(thresholds.max()))
-    strokes = street_strokes(network)
+    strokes = street_strokes(network) if strokes is None else strokes
 
     def batch(start: int) -> np.ndarray:
         rows = distances[start:start + _ROW_BATCH]

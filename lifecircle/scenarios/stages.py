@@ -97,11 +97,12 @@ def circle_stage(study: Study, node_index: NodeIndex, access: dict[str, KindAcce
     the uncovered study area and residential land per kind."""
     output = StageOutput()
     frames = []
+    strokes = circles.street_strokes(study.network)
     for kind, kind_access in access.items():
         of_kind = study.facilities[study.facilities["kind"] == kind]
         wanted = (thresholds or {}).get(kind, [kind_access.threshold_m])
         drawn = circles.service_circles(study.network, node_index, of_kind.geometry.values,
-                                        wanted, max_snap_m=max_snap_m)
+                                        wanted, max_snap_m=max_snap_m, strokes=strokes)
         drawn.insert(0, "facility_id", of_kind["fid"].to_numpy()[drawn["facility"].to_numpy()])
         drawn.insert(0, "kind", kind)
         frames.append(drawn[~drawn.geometry.is_empty].drop(columns="facility"))
