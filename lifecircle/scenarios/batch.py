@@ -21,6 +21,7 @@ from lifecircle.layers.crs import choose_local_crs, reproject_geometry
 from lifecircle.layers.osm import OsmExtract, clip_extract, read_osm
 from lifecircle.layers.study import StudyInputs, load_study
 from lifecircle.layers.vector import read_vector
+from lifecircle.maps.overview import write_overview
 from lifecircle.output import atomic_directory, write_csv, write_layers
 from lifecircle.scenarios.run import RunParams, run_study, write_run_files
 
@@ -77,7 +78,7 @@ def run_area(task: AreaTask, inputs: StudyInputs, params: RunParams, out_dir: Pa
     try:
         study = load_study(inputs, extract=task.extract, area=(task.polygon, f"area:{task.name}"))
         result = run_study(study, params)
-        write_run_files(result, out_dir / "areas" / safe_name(task.name))
+        write_run_files(result, out_dir / "areas" / safe_name(task.name), figures=False)
     except InputError as exc:
         return row | {"error": f"{task.name}: {exc}"}
     except Exception as exc:  # noqa: BLE001 - one area's failure must not stop the others
@@ -133,6 +134,7 @@ def run_batch(areas_path: str | Path, inputs: StudyInputs, params: RunParams, ou
         summary = pd.DataFrame(rows).sort_values("name", key=lambda s: s.map(order))
         summary = summary.reset_index(drop=True)
         write_csv(staging / "summary.csv", summary)
+        write_overview(staging, areas, summary, colour_by=HEADLINE[0])
         write_layers(staging / "areas.gpkg", {
             "areas": gpd.GeoDataFrame(summary.drop(columns=["error"]).assign(
                 error=summary["error"].fillna("")),

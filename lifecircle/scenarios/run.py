@@ -217,21 +217,29 @@ def run_study(study: Study, params: RunParams | None = None,
                      missing_kinds=missing, timings_s=timings, targets=targets, tables=tables)
 
 
-def write_run(result: RunResult, out: str | Path) -> Path:
-    """Write a run's output folder atomically into ``out``."""
+def write_run(result: RunResult, out: str | Path, lang: str = "zh",
+              figures: bool = True) -> Path:
+    """Write a run's output folder atomically into ``out``: scorecard, GeoPackage, tables,
+    ``map.html`` and (unless ``figures`` is false) ``figures/*.png``."""
     with atomic_directory(out) as staging:
-        write_run_files(result, staging)
+        write_run_files(result, staging, lang, figures)
     return Path(out)
 
 
-def write_run_files(result: RunResult, folder: Path) -> None:
-    """Write scorecard.json and coverage.gpkg into ``folder`` (created if needed)."""
+def write_run_files(result: RunResult, folder: Path, lang: str = "zh",
+                    figures: bool = True) -> None:
+    """Write scorecard.json, coverage.gpkg, the tables and the map into ``folder``."""
+    from lifecircle.maps import write_figures, write_map
+
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "scorecard.json", result.scorecard())
     write_layers(folder / "coverage.gpkg", result.layers)
     for name, table in result.tables.items():
         if not table.empty:
             write_csv(folder / name, table)
+    write_map(folder, lang=lang)
+    if figures:
+        write_figures(folder, lang=lang)
 
 
 def _population_layer(study: Study, access: dict[str, KindAccess], access_m: np.ndarray,

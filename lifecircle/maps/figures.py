@@ -1,0 +1,279 @@
+"""Static PNG figures of a run's output folder, for reports (matplotlib, Agg canvas, no pyplot).
+
+- ``figures/coverage_<kind>.png``: population cells by walking distance to the kind, threshold
+  marked in the legend, the kind's facilities on top;
+- ``figures/residential_uncovered.png``: residential land outside park service radii (when the
+  folder has the residential layer);
+- ``figures/metrics_targets.png``: share metrics as bars, plan targets marked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import matplotlib.ticker
+import numpy as np
+from matplotlib import patheffects
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.path import Path as MplPath
+
+from lifecircle.maps.folder import OutputFolder, atomic_write, read_folder
+from lifecircle.maps.fonts import figure_rc
+from lifecircle.maps.labels import (
+    OSM_CREDIT,
+    check_lang,
+    format_value,
+    kind_label,
+    metres,
+    metric_label,
+    text,
+)
+from lifecircle.maps.styles import (
+    COVERED_COLOUR,
+    STUDY_AREA_COLOUR,
+    UNCOVERED_COLOUR,
+    DistanceClasses,
+    kind_colour,
+)
+
+DPI = 150
+MAP_SIZE_IN = (8.0, 8.0)
+
+
+def write_figures(out_dir: str | Path, lang: str = "zh") -> list[Path]:
+    """Write the static figures of an output folder into ``out_dir/figures/``.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        A folder written by ``lifecircle run``.
+    lang : str
+        ``"zh"`` (default) or ``"en"``. Chinese needs a CJK font (fonts-noto-cjk); without one
+        the figures are labelled in English and a warning says so.
+
+    Returns
+    -------
+    list of Path
+        The PNG files written (each atomically), in the order listed in the module docstring.
+
+    Raises
+    ------
+    InputError
+        When the folder is not an output folder or ``lang`` is unknown.
+    """
+    lang = check_lang(lang)
+    folder = read_folder(out_dir)
+    lang, rc = figure_rc(lang)
+    target = Path(out_dir) / "figures"
+    written: list[Path] = []
+    with matplotlib.rc_context(rc):
+        cells = _CellPaths(folder.layers["population"].geometry) if folder.kinds else None
+        for kind in folder.kinds:
+            assert cells is not None
+            written.append(_save(_coverage_figure(folder, kind, cells, lang),
+                                 target / f"coverage_{kind}.png"))
+        if "residential" in folder.layers:
+            written.append(_save(_residential_figure(folder, lang),
+                                 target / "residential_uncovered.png"))
+        bars = _metrics_figure(folder, lang)
+        if bars is not None:
+            written.append(_save(bars, target / "metrics_targets.png"))
+    return written
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    FigureCanvasAgg(fig)
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
+
+
+# -- maps ---------------------------------------------------------------------------------------
+
+
+def _map_axes(folder: OutputFolder, title: str, subtitle: str, lang: str) -> tuple[Figure, Any]:
+    fig = Figure(figsize=MAP_SIZE_IN)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.92)
+    ax = fig.add_subplot()
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(f"{title}\n{subtitle}" if subtitle else title, fontsize=12, loc="left")
+    fig.text(0.99, 0.005, f"{OSM_CREDIT} · {folder.population_credit(lang)}",
+             ha="right", va="bottom", fontsize=7, color="#555555")
+    return fig, ax
+
+
+def _finish_map(folder: OutputFolder, ax: Any) -> None:
+    if "study_area" in folder.layers:
+        _draw(ax, folder.layers["study_area"].geometry, facecolor="none",
+              edgecolor=STUDY_AREA_COLOUR, linewidth=1.2, linestyle="--")
+    ax.autoscale_view()
+    _scale_bar(ax)
+
+
+class _CellPaths:
+    """The population cells as matplotlib paths, built once for every kind's figure."""
+
+    def __init__(self, geometry: Iterable[Any]) -> None:
+        parts = [_polygon_paths(geom) for geom in geometry]
+        self.paths = [path for row in parts for path in row]
+        self.rows = np.repeat(np.arange(len(parts)), [len(row) for row in parts])
+
+
+def _coverage_figure(folder: OutputFolder, kind: str, cells: _CellPaths, lang: str) -> Figure:
+    threshold = folder.threshold_m(kind)
+    metric = folder.scorecard.get("metrics", {}).get(f"walk_coverage.{kind}", {})
+    subtitle = ""
+    if metric.get("value") is not None:
+        subtitle = f"{metric_label(f'walk_coverage.{kind}', lang)}: " \
+                   f"{format_value(metric['value'], 'share', lang)}"
+    name = kind_label(kind, lang)
+    fig, ax = _map_axes(folder, text("walk_to", lang, kind=name, radius=metres(threshold)),
+                        subtitle, lang)
+    classes = DistanceClasses(threshold)
+    index = classes.index(folder.layers["population"][f"dist_{kind}"].to_numpy(dtype=float))
+    colours = np.array(classes.colours)
+    ax.add_collection(PathCollection(cells.paths, facecolor=colours[index[cells.rows]],
+                                     edgecolor="none", linewidth=0), autolim=True)
+    handles = [Patch(facecolor=c, label=lab)
+               for c, lab in zip(classes.colours, classes.labels(lang), strict=True)]
+    facilities = folder.layers.get("facilities")
+    if facilities is not None:
+        own = facilities[facilities["kind"].astype(str) == kind]
+        if not own.empty:
+            points = own.geometry.representative_point()
+            ax.scatter(points.x, points.y, s=28, c=kind_colour(kind), edgecolors="white",
+                       linewidths=0.8, zorder=5)
+            handles.append(Line2D([], [], marker="o", linestyle="none", markersize=7,
+                                  markerfacecolor=kind_colour(kind), markeredgecolor="white",
+                                  label=name))
+    ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
+    _finish_map(folder, ax)
+    return fig
+
+
+def _residential_figure(folder: OutputFolder, lang: str) -> Figure:
+    metric = folder.scorecard.get("metrics", {}).get("park_service_radius_coverage", {})
+    subtitle = ""
+    if metric.get("value") is not None:
+        subtitle = f"{metric_label('park_service_radius_coverage', lang)}: " \
+                   f"{format_value(metric['value'], 'share', lang)}"
+    fig, ax = _map_axes(folder, text("residential_figure", lang), subtitle, lang)
+    land = folder.layers["residential"]
+    covered = folder.residential_covered()
+    _draw(ax, land.geometry[covered], facecolor=COVERED_COLOUR, edgecolor="none", alpha=0.45)
+    _draw(ax, land.geometry[~covered], facecolor="none", edgecolor=UNCOVERED_COLOUR,
+          hatch="////", linewidth=0.6)
+    handles = [Patch(facecolor=COVERED_COLOUR, alpha=0.45,
+                     label=text("residential_covered", lang)),
+               Patch(facecolor="none", edgecolor=UNCOVERED_COLOUR, hatch="////",
+                     label=text("residential_uncovered", lang))]
+    facilities = folder.layers.get("facilities")
+    if facilities is not None:
+        parks = facilities[facilities["kind"].astype(str) == "park"]
+        _draw(ax, parks.geometry, facecolor=kind_colour("park"), edgecolor="none", alpha=0.8)
+        if not parks.empty:
+            handles.append(Patch(facecolor=kind_colour("park"), label=kind_label("park", lang)))
+    ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
+    _finish_map(folder, ax)
+    return fig
+
+
+def _draw(ax: Any, geometries: Iterable[Any], **style: Any) -> None:
+    """Polygons as one PathCollection in data coordinates (other geometry types are skipped)."""
+    paths = _paths(geometries)
+    if paths:
+        ax.add_collection(PathCollection(paths, **style), autolim=True)
+
+
+def _paths(geometries: Iterable[Any]) -> list[MplPath]:
+    """One matplotlib path per polygon (multipolygons give one per part); rings keep holes."""
+    return [path for geom in geometries for path in _polygon_paths(geom)]
+
+
+def _polygon_paths(geom: Any) -> list[MplPath]:
+    if geom is None or geom.is_empty:
+        return []
+    if geom.geom_type in ("MultiPolygon", "GeometryCollection"):
+        return [p for part in geom.geoms for p in _polygon_paths(part)]
+    if geom.geom_type != "Polygon":
+        return []
+    rings = [geom.exterior, *geom.interiors]
+    vertices = np.concatenate([np.asarray(r.coords)[:, :2] for r in rings])
+    codes = np.concatenate([
+        [MplPath.MOVETO, *([MplPath.LINETO] * (len(r.coords) - 2)), MplPath.CLOSEPOLY]
+        for r in rings
+    ])
+    return [MplPath(vertices, codes)]
+
+
+def _scale_bar(ax: Any) -> None:
+    """A metric scale bar in the lower right, haloed so it reads over the cells."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    span = x1 - x0
+    length = next((n for n in (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
+                   if n >= span / 6), 100000)
+    x, y = x1 - span * 0.03 - length, y0 + (y1 - y0) * 0.03
+    halo = [patheffects.withStroke(linewidth=5, foreground="white")]
+    ax.plot([x, x + length], [y, y], color="black", linewidth=3, solid_capstyle="butt",
+            path_effects=halo, zorder=10)
+    label = f"{length / 1000:g} km" if length >= 1000 else f"{length} m"
+    ax.text(x + length / 2, y + (y1 - y0) * 0.012, label, ha="center", va="bottom", fontsize=8,
+            path_effects=halo, zorder=10)
+
+
+# -- bar chart ----------------------------------------------------------------------------------
+
+
+def _metrics_figure(folder: OutputFolder, lang: str) -> Figure | None:
+    metrics = folder.scorecard.get("metrics", {})
+    targets = [t for t in folder.scorecard.get("targets") or []
+               if t.get("metric") and t.get("unit") == "share"]
+    ids = [f"walk_coverage.{k}" for k in folder.kinds if f"walk_coverage.{k}" in metrics]
+    ids += sorted({str(t["metric"]) for t in targets} - set(ids))
+    if not ids:
+        return None
+    values = [metrics.get(i, {}).get("value") for i in ids]
+    fig = Figure(figsize=(8.0, 1.2 + 0.42 * len(ids)), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(ids))[::-1]
+    by_metric: dict[str, list[dict[str, Any]]] = {}
+    for t in targets:
+        by_metric.setdefault(str(t["metric"]), []).append(t)
+    colours = []
+    for metric_id in ids:
+        met = [t.get("met") for t in by_metric.get(metric_id, [])]
+        colours.append("#1a9850" if met and all(m is True for m in met)
+                       else "#d73027" if any(m is False for m in met) else "#4d7fb3")
+    shown = [0.0 if v is None else float(v) for v in values]
+    ax.barh(y, shown, color=colours, height=0.62)
+    for yi, value in zip(y, values, strict=True):
+        ax.text((value or 0.0) + 0.01, yi, format_value(value, "share", lang), va="center",
+                fontsize=8)
+    for yi, metric_id in zip(y, ids, strict=True):
+        for t in by_metric.get(metric_id, []):
+            ax.plot([t["target"], t["target"]], [yi - 0.4, yi + 0.4], color="black",
+                    linewidth=2)
+            ax.text(t["target"], yi + 0.42,
+                    f"{text('target', lang)} {format_value(t['target'], 'share', lang)}",
+                    ha="center", va="bottom", fontsize=7)
+    ax.set_yticks(y, [metric_label(i, lang) for i in ids], fontsize=9)
+    ax.set_xlim(0, 1.1)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(xmax=1.0))
+    ax.set_xlabel(text("share_axis", lang))
+    ax.set_title(text("metrics_figure", lang), loc="left", fontsize=12)
+    ax.spines[["top", "right"]].set_visible(False)
+    if targets:
+        legend = [Patch(color="#1a9850", label=text("met", lang)),
+                  Patch(color="#d73027", label=text("not_met", lang)),
+                  Patch(color="#4d7fb3", label=text("no_target", lang)),
+                  Line2D([], [], color="black", linewidth=2, label=text("target", lang))]
+        ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
+                  frameon=False)
+    return fig

@@ -1,0 +1,157 @@
+"""Reading a run's output folder (scorecard.json + coverage.gpkg) for drawing, and atomic writes.
+
+Nothing here computes a metric: values come from the scorecard, geometries and per-feature numbers
+from the GeoPackage layers as the run wrote them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+
+from lifecircle.errors import InputError
+from lifecircle.maps.labels import population_source, text
+from lifecircle.seeds import kind_names, load_standards
+
+#: Layers of coverage.gpkg the maps draw (DESIGN §4), in drawing order.
+LAYERS = ("study_area", "population", "residential", "catchments", "service_circles",
+          "facilities")
+
+_WORLDPOP = re.compile(r"worldpop|^[a-z]{3}_(ppp|pd|[fm]_\d+)_\d{4}", re.IGNORECASE)
+
+
+@dataclass
+class OutputFolder:
+    """A run's output folder, read once.
+
+    Attributes
+    ----------
+    path : the folder
+    scorecard : the parsed scorecard.json
+    layers : the coverage.gpkg layers that exist and have rows, in the run's projected CRS
+    """
+
+    path: Path
+    scorecard: dict[str, Any]
+    layers: dict[str, gpd.GeoDataFrame]
+
+    @cached_property
+    def kinds(self) -> list[str]:
+        """Kinds with distances in the population layer, in standards.yaml order."""
+        pop = self.layers.get("population")
+        if pop is None:
+            return []
+        present = {c.removeprefix("dist_") for c in pop.columns if c.startswith("dist_")}
+        ordered = [k for k in kind_names() if k in present]
+        return ordered + sorted(present - set(ordered))
+
+    def default_kind(self) -> str | None:
+        """primary_school when measured, else the first measured kind, else None."""
+        if "primary_school" in self.kinds:
+            return "primary_school"
+        return self.kinds[0] if self.kinds else None
+
+    def threshold_m(self, kind: str) -> float:
+        """The run's threshold for a kind (scorecard), else the standard's default."""
+        metric = self.scorecard.get("metrics", {}).get(f"walk_coverage.{kind}", {})
+        if metric.get("threshold_m") is not None:
+            return float(metric["threshold_m"])
+        return float(load_standards()["kinds"][kind]["threshold_m"])
+
+    def residential_covered(self) -> np.ndarray:
+        """Per residential part: inside a park service radius (``covered``; missing = False)."""
+        land = self.layers["residential"]
+        if "covered" not in land.columns:
+            return np.zeros(len(land), dtype=bool)
+        return land["covered"].eq(True).to_numpy()
+
+    def population_credit(self, lang: str) -> str:
+        """Where the population comes from, with WorldPop's licence when it is a WorldPop raster.
+
+        A ``credit`` entry in the scorecard's population section, when the run wrote one, is used
+        as given.
+        """
+        population = self.scorecard.get("population", {})
+        if population.get("credit"):
+            return str(population["credit"])
+        source = str(population.get("source", ""))
+        if source.startswith("raster:") and _WORLDPOP.search(source.removeprefix("raster:")):
+            return text("population_credit", lang, source="WorldPop (CC BY 4.0)")
+        return text("population_credit", lang, source=population_source(source, lang))
+
+
+def read_folder(out_dir: str | Path) -> OutputFolder:
+    """Read ``scorecard.json`` and the ``coverage.gpkg`` layers of a run's output folder.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        A folder written by ``lifecircle run``.
+
+    Returns
+    -------
+    OutputFolder
+
+    Raises
+    ------
+    InputError
+        When the folder or its scorecard.json is missing or unreadable.
+    """
+    path = Path(out_dir)
+    card = path / "scorecard.json"
+    if not card.is_file():
+        raise InputError(path, "not a lifecircle output folder (no scorecard.json)")
+    try:
+        scorecard = json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(card, f"cannot be read ({exc})") from None
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    gpkg = path / "coverage.gpkg"
+    if gpkg.is_file():
+        present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
+        for name in LAYERS:
+            if name in present:
+                frame = gpd.read_file(gpkg, layer=name, engine="pyogrio")
+                frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+                if not frame.empty:
+                    layers[name] = frame.reset_index(drop=True)
+    return OutputFolder(path=path, scorecard=scorecard, layers=layers)
+
+
+def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
+    """Write a file through a temporary file beside it, then ``os.replace`` it into place.
+
+    Parameters
+    ----------
+    target : Path
+        The file to (re)place.
+    write : callable
+        Called with the temporary path; writes the whole content there.
+
+    Returns
+    -------
+    Path
+        ``target``.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; outputs are for sharing
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

@@ -1,0 +1,69 @@
+"""Layers as light GeoJSON for the web map: simplified, in WGS84, coordinates rounded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from lifecircle.errors import InputError
+
+#: Coordinates are written with 6 decimals of a degree (about 0.1 m).
+DECIMALS = 6
+
+#: Simplification tolerance in metres (in the run's projected CRS, before reprojecting).
+TOLERANCE_M = 1.0
+
+
+def to_wgs84(geometry: gpd.GeoSeries, name: str) -> gpd.GeoSeries:
+    """Simplify in the projected CRS, reproject to WGS84 and round coordinates.
+
+    Parameters
+    ----------
+    geometry : GeoSeries
+        A layer's geometries in the run's projected CRS.
+    name : str
+        The layer's name, for the error message.
+
+    Returns
+    -------
+    GeoSeries
+        In EPSG:4326, coordinates rounded to ``DECIMALS`` decimals; same index.
+
+    Raises
+    ------
+    InputError
+        When the layer has no CRS.
+    """
+    if geometry.crs is None:
+        raise InputError(f"coverage.gpkg layer {name}", "has no coordinate reference system")
+    if geometry.crs.is_projected:
+        geometry = geometry.simplify(TOLERANCE_M, preserve_topology=True)
+    wgs84 = geometry.to_crs(4326)
+    rounded = shapely.transform(wgs84.values, lambda xy: np.round(xy, DECIMALS))
+    return gpd.GeoSeries(rounded, index=wgs84.index, crs=wgs84.crs)
+
+
+def feature_collection(geometry: gpd.GeoSeries,
+                       properties: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection; feature ``id`` is the row number as a string.
+
+    Parameters
+    ----------
+    geometry : GeoSeries
+        WGS84 geometries (see ``to_wgs84``).
+    properties : sequence of dict, optional
+        One dict per geometry, JSON-ready values only.
+    """
+    props = properties if properties is not None else [{}] * len(geometry)
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": str(i), "properties": prop,
+             "geometry": shapely.geometry.mapping(geom)}
+            for i, (geom, prop) in enumerate(zip(geometry.values, props, strict=True))
+        ],
+    }

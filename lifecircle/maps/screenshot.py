@@ -1,0 +1,104 @@
+"""PNG pictures of map.html through headless Chromium (Python playwright, the system's browser)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lifecircle.errors import InputError
+from lifecircle.maps.folder import atomic_write
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
+
+#: The system Chromium (Debian's ``chromium`` package); playwright's own download is never used.
+CHROMIUM = Path("/usr/bin/chromium")
+
+#: Flags for a quiet, offline-friendly headless browser.
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Launch the system Chromium with ``CHROMIUM_ARGS`` from a started playwright.
+
+    Parameters
+    ----------
+    playwright : playwright.sync_api.Playwright
+        From ``sync_playwright().start()`` or its context manager.
+
+    Returns
+    -------
+    playwright.sync_api.Browser
+
+    Raises
+    ------
+    InputError
+        When ``/usr/bin/chromium`` is missing.
+    """
+    if not CHROMIUM.exists():
+        raise InputError(CHROMIUM, "Chromium not found (Debian: apt-get install chromium)")
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+
+
+def screenshot(html: str | Path, png: str | Path, width: int = 1280, height: int = 900) -> Path:
+    """Render a local HTML file (e.g. ``map.html``) in headless Chromium and save a PNG.
+
+    Waits for the page to load and, for lifecircle maps, for Leaflet to finish drawing.
+
+    Parameters
+    ----------
+    html : str or Path
+        The page, opened as a ``file://`` URL.
+    png : str or Path
+        Where to write the picture (atomically).
+    width, height : int
+        Viewport in CSS pixels.
+
+    Returns
+    -------
+    Path
+        ``png``.
+
+    Raises
+    ------
+    InputError
+        When the page is missing, playwright is not installed or Chromium is missing.
+    """
+    html, png = Path(html).resolve(), Path(png)
+    if not html.is_file():
+        raise InputError(html, "file not found")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        raise InputError("playwright", "not installed (pip install playwright; the browser "
+                                       "itself is /usr/bin/chromium)") from None
+    # playwright's sync API refuses to run where an asyncio loop runs (Jupyter) or inside another
+    # sync session: a worker thread has neither.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        image = worker.submit(_shoot, html, width, height).result()
+    return atomic_write(png, lambda tmp: tmp.write_bytes(image))
+
+
+def _shoot(html: Path, width: int, height: int) -> bytes:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(html.as_uri(), wait_until="load")
+            page.wait_for_function("() => !window.lifecircle || window.lifecircle.map._loaded")
+            page.wait_for_timeout(300)  # let Leaflet finish its zoom animation
+            return page.screenshot(type="png")
+        finally:
+            browser.close()

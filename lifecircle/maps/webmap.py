@@ -1,0 +1,495 @@
+"""The interactive map ``DIR/map.html``: a folium map of a run's output folder that works offline.
+
+Leaflet is inlined (``assets``); no element asks for anything outside the file. The OpenStreetMap
+tile layer is listed in the layer control but not shown unless ``tiles=True``: a page opened from
+disk sends no Referer, which OSM's tile usage policy may refuse, and an offline machine would log
+failed requests. The plain background and the drawn layers need nothing from the network.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from collections.abc import Iterator
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from lifecircle.errors import InputError
+from lifecircle.maps.assets import inline_head
+from lifecircle.maps.folder import OutputFolder, atomic_write, read_folder
+from lifecircle.maps.geojson import feature_collection, to_wgs84
+from lifecircle.maps.labels import (
+    OSM_CREDIT,
+    check_lang,
+    kind_glyph,
+    kind_label,
+    metres,
+    population_source,
+    text,
+)
+from lifecircle.maps.panels import (
+    HATCH_DEFS,
+    LEGEND_JS,
+    PAGE_CSS,
+    LegendSection,
+    fac_badge,
+    legend_html,
+    scorecard_html,
+)
+from lifecircle.maps.styles import (
+    COVERED_COLOUR,
+    STUDY_AREA_COLOUR,
+    UNCOVERED_COLOUR,
+    DistanceClasses,
+    kind_colour,
+    load_class,
+    load_colours,
+    load_labels,
+)
+
+SCORECARD_PX = 460  # the panels' width and left offset, in CSS pixels
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_CREDIT_HTML = OSM_CREDIT.replace(
+    "OpenStreetMap", '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>')
+
+
+class _OfflineMap(folium.Map):
+    """folium.Map without CDN links; ``write_map`` inlines Leaflet instead."""
+
+    default_js: list[tuple[str, str]] = []
+    default_css: list[tuple[str, str]] = []
+
+
+class _PageScript(MacroElement):
+    """The page's own script, after every layer: ``window.lifecircle`` (the Leaflet map and each
+    named layer by id), the scale bar, the credits and the legend's visibility rules."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        window.lifecircle = {map: {{ this._parent.get_name() }}, layers: {
+        {%- for key, group in this.groups.items() %}
+            {{ key|tojson }}: {{ group.get_name() }},
+        {%- endfor %}
+        }};
+        L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
+        {%- for credit in this.credits %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ credit }});
+        {%- endfor %}
+        {{ this.legend_js }}
+        {% endmacro %}
+    """)
+
+    def __init__(self, groups: dict[str, folium.FeatureGroup], credits: list[str]) -> None:
+        super().__init__()
+        self._name = "PageScript"
+        self.groups = groups
+        self.credits = [_js(c) for c in credits]
+        self.legend_js = LEGEND_JS
+
+
+def write_map(out_dir: str | Path, lang: str = "zh", kind: str | None = None, *,
+              tiles: bool = False) -> Path:
+    """Write ``out_dir/map.html``, the interactive map of a run's output folder.
+
+    Draws what the folder holds: population cells coloured by walking distance to ``kind`` (blue
+    within the threshold, red beyond), facilities by kind, service circles, residential land with
+    the parts outside park service radii hatched, catchments, the study area; a legend, a layer
+    control, a scale bar, the scorecard panel of plan targets and the OpenStreetMap / population
+    credits. The file is self-contained and written atomically (temporary file + ``os.replace``).
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        A folder written by ``lifecircle run`` (scorecard.json, coverage.gpkg).
+    lang : str
+        ``"zh"`` (Chinese, default) or ``"en"``.
+    kind : str or None
+        Facility kind the population cells are coloured by; default ``primary_school`` when
+        measured, else the first measured kind.
+    tiles : bool
+        Show OpenStreetMap tiles under the layers on opening (needs the internet). Off by default:
+        the page then makes no request outside its own file; the tiles stay one click away in the
+        layer control.
+
+    Returns
+    -------
+    Path
+        ``out_dir/map.html``.
+
+    Raises
+    ------
+    InputError
+        When the folder is not an output folder, ``lang`` is unknown, or ``kind`` was not measured.
+    """
+    lang = check_lang(lang)
+    folder = read_folder(out_dir)
+    if kind is not None and kind not in folder.kinds:
+        measured = ", ".join(folder.kinds) or "none"
+        raise InputError(f"kind {kind}", f"not measured in {folder.path}; measured: {measured}")
+    html = build_map(folder, lang, kind or folder.default_kind(), tiles).get_root().render()
+    return atomic_write(Path(out_dir) / "map.html",
+                        lambda tmp: tmp.write_text(html, encoding="utf-8"))
+
+
+def build_map(folder: OutputFolder, lang: str, kind: str | None, tiles: bool) -> folium.Map:
+    """The folium map of an output folder (see ``write_map``); ``window.lifecircle`` in the page
+    holds the Leaflet map and each named layer, keyed by a stable id such as ``facilities:park``.
+
+    Parameters
+    ----------
+    folder : OutputFolder
+        The folder, read.
+    lang : str
+        ``"zh"`` or ``"en"``.
+    kind : str or None
+        Kind the population cells are coloured by (None: no population layer drawn).
+    tiles : bool
+        Show OpenStreetMap tiles on opening.
+
+    Returns
+    -------
+    folium.Map
+    """
+    drawer = _Drawer(folder, lang, kind)
+    south, west, north, east = drawer.bounds()
+    m = _OfflineMap(location=[(south + north) / 2, (west + east) / 2], zoom_start=13, tiles=None,
+                    zoom_snap=0.25)
+    root = m.get_root()
+    root.title = f"lifecircle · {text('title', lang)}"
+    root.header.add_child(_raw(inline_head()), name="leaflet")
+    root.header.add_child(_raw(f"<style>{PAGE_CSS}</style>"), name="lifecircle_css")
+
+    folium.FeatureGroup(name=text("base_plain", lang), overlay=False, show=not tiles).add_to(m)
+    folium.TileLayer(OSM_TILES, attr=OSM_CREDIT_HTML, name=text("base_osm", lang), overlay=False,
+                     show=tiles, max_zoom=19).add_to(m)
+    drawer.draw(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    # Keep the data clear of the scorecard and legend panels (left) where the window allows.
+    m.fit_bounds([[south, west], [north, east]], padding_top_left=(SCORECARD_PX, 10),
+                 padding_bottom_right=(10, 10))
+
+    m.add_child(_PageScript(drawer.groups,
+                            [OSM_CREDIT_HTML, escape(folder.population_credit(lang))]))
+
+    population = folder.scorecard.get("population", {})
+    total = population.get("total")
+    population_line = text(
+        "population_line", lang,
+        total="—" if total is None else f"{float(total):,.0f}",
+        source=population_source(str(population.get("source", "")), lang),
+    )
+    threshold = folder.threshold_m(kind) if kind else None
+    root.html.add_child(_raw(HATCH_DEFS), name="lifecircle_hatch")
+    root.html.add_child(_raw(scorecard_html(folder.scorecard, kind, threshold, population_line,
+                                            lang)), name="lifecircle_card")
+    root.html.add_child(_raw(legend_html(drawer.legend, lang)), name="lifecircle_legend")
+    _stable_names(root, itertools.count())
+    return m
+
+
+class _Drawer:
+    """Turns the folder's layers into named feature groups and legend sections."""
+
+    def __init__(self, folder: OutputFolder, lang: str, kind: str | None) -> None:
+        self.folder = folder
+        self.lang = lang
+        self.kind = kind
+        self.groups: dict[str, folium.FeatureGroup] = {}
+        self.legend: list[LegendSection] = []
+        self.wgs84 = {name: to_wgs84(frame.geometry, name)
+                      for name, frame in folder.layers.items()}
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """South, west, north, east of the study area (else of every layer)."""
+        series = ([self.wgs84["study_area"]] if "study_area" in self.wgs84
+                  else list(self.wgs84.values()))
+        if not series:
+            raise InputError(self.folder.path / "coverage.gpkg", "has no layer to draw")
+        boxes = np.array([s.total_bounds for s in series])
+        return (float(boxes[:, 1].min()), float(boxes[:, 0].min()),
+                float(boxes[:, 3].max()), float(boxes[:, 2].max()))
+
+    def draw(self, m: folium.Map) -> None:
+        """Add every layer the folder has, bottom to top."""
+        layers = self.folder.layers
+        if "study_area" in layers:
+            self._study_area(m)
+        if "population" in layers and self.kind is not None:
+            self._population(m)
+        if "residential" in layers:
+            self._residential(m)
+        for kind in self._kinds("catchments"):
+            self._catchments(m, kind)
+        for kind in self._kinds("service_circles"):
+            self._circles(m, kind)
+        for kind in self._kinds("facilities"):
+            self._facilities(m, kind)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _group(self, m: folium.Map, key: str, name: str, show: bool) -> folium.FeatureGroup:
+        group = folium.FeatureGroup(name=name, show=show).add_to(m)
+        self.groups[key] = group
+        return group
+
+    def _kinds(self, layer: str) -> list[str]:
+        frame = self.folder.layers.get(layer)
+        if frame is None or "kind" not in frame.columns:
+            return []
+        present = set(frame["kind"].dropna().astype(str))
+        order = [*self.folder.kinds, *sorted(present - set(self.folder.kinds))]
+        return [k for k in order if k in present]
+
+    def _rows(self, layer: str, kind: str) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries]:
+        frame = self.folder.layers[layer]
+        mask = (frame["kind"].astype(str) == kind).to_numpy()
+        return frame[mask], self.wgs84[layer][mask]
+
+    def _section(self, title: str) -> LegendSection:
+        """The legend section with this title, added (empty) on first use."""
+        section = next((s for s in self.legend if s.title == title), None)
+        if section is None:
+            section = LegendSection(title, [])
+            self.legend.append(section)
+        return section
+
+    def _t(self, key: str, **fields: object) -> str:
+        return text(key, self.lang, **fields)
+
+    def _kind_name(self, kind: str) -> str:
+        return kind_label(kind, self.lang)
+
+    def _badge_name(self, kind: str, key: str, **fields: object) -> str:
+        badge = fac_badge(kind, kind_glyph(kind, self.lang))
+        return f"{badge} {escape(self._t(key, kind=self._kind_name(kind), **fields))}"
+
+    # -- layers ----------------------------------------------------------------------------------
+
+    def _study_area(self, m: folium.Map) -> None:
+        group = self._group(m, "study_area", escape(self._t("study_area")), show=True)
+        style = {"color": STUDY_AREA_COLOUR, "weight": 2, "dashArray": "6 4", "fill": False,
+                 "interactive": False}
+        _geojson(feature_collection(self.wgs84["study_area"]), style).add_to(group)
+        section = LegendSection(self._t("study_area"), ["study_area"])
+        section.add_dashed(STUDY_AREA_COLOUR, self._t("study_area"))
+        self.legend.append(section)
+
+    def _population(self, m: folium.Map) -> None:
+        kind = self.kind
+        assert kind is not None
+        frame = self.folder.layers["population"]
+        threshold = self.folder.threshold_m(kind)
+        classes = DistanceClasses(threshold)
+        colours = classes.colours
+        props, fields, aliases = self._cell_properties(frame, kind, classes)
+        name = self._t("population", kind=self._kind_name(kind))
+        group = self._group(m, "population", escape(name), show=True)
+        layer = _geojson(feature_collection(self.wgs84["population"], props),
+                         lambda f: {"fillColor": colours[f["properties"]["c"]], "weight": 0,
+                                    "fillOpacity": 0.62})
+        folium.GeoJsonTooltip(fields=fields, aliases=aliases).add_to(layer)
+        layer.add_to(group)
+        section = LegendSection(self._t("walk_to", kind=self._kind_name(kind),
+                                        radius=metres(threshold)), ["population"])
+        for colour, label in zip(colours, classes.labels(self.lang), strict=True):
+            section.add_fill(colour, label)
+        self.legend.append(section)
+
+    def _cell_properties(self, frame: gpd.GeoDataFrame, kind: str, classes: DistanceClasses
+                         ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+        """Per cell: distance class ``c`` and the tooltip's fields, with their labels."""
+        distance = frame[f"dist_{kind}"].to_numpy(dtype=float)
+        unreachable = self._t("unreachable")
+        props = [{"c": int(c), "d": metres(d) if math.isfinite(d) else unreachable,
+                  "p": _number(p, ",.0f")}
+                 for c, d, p in zip(classes.index(distance), distance, frame["population"],
+                                    strict=True)]
+        fields, aliases = ["d", "p"], [self._t("distance"), self._t("people")]
+        if "kinds_reached" in frame.columns:
+            for prop, reached in zip(props, frame["kinds_reached"], strict=True):
+                prop["r"] = _number(reached, ",.0f")
+            fields.append("r")
+            aliases.append(self._t("kinds_reached"))
+        if "missing_kinds" in frame.columns:
+            for prop, missing in zip(props, frame["missing_kinds"], strict=True):
+                kinds = [k for k in re.split(r"[,;\s]+", _text(missing)) if k]
+                prop["m"] = escape(", ".join(kind_label(k, self.lang) for k in kinds)) or "—"
+            fields.append("m")
+            aliases.append(self._t("missing_kinds"))
+        return props, fields, aliases
+
+    def _residential(self, m: folium.Map) -> None:
+        geometry = self.wgs84["residential"]
+        covered = self.folder.residential_covered()
+        group = self._group(m, "residential", escape(self._t("residential")),
+                            show=self.kind == "park")
+        section = LegendSection(self._t("residential"), ["residential"])
+        if covered.any():
+            style = {"color": COVERED_COLOUR, "weight": 0.6, "fillColor": COVERED_COLOUR,
+                     "fillOpacity": 0.3}
+            layer = _geojson(feature_collection(geometry[covered]), style)
+            folium.Tooltip(self._t("residential_covered")).add_to(layer)
+            layer.add_to(group)
+            section.add_fill(COVERED_COLOUR, self._t("residential_covered"))
+        if (~covered).any():
+            style = {"color": UNCOVERED_COLOUR, "weight": 1.2, "className": "lc-hatch"}
+            layer = _geojson(feature_collection(geometry[~covered]), style)
+            folium.Tooltip(self._t("residential_uncovered")).add_to(layer)
+            layer.add_to(group)
+            section.add_hatch(self._t("residential_uncovered"))
+        self.legend.append(section)
+
+    def _catchments(self, m: folium.Map, kind: str) -> None:
+        frame, geometry = self._rows("catchments", kind)
+        names = self._facility_names()
+        colours = load_colours()
+
+        assumed = f" ({self._t('assumed')})"
+        props = []
+        for row in frame.to_dict("records"):
+            ratio = row.get("load_ratio")
+            name = _text(row.get("name")) or names.get(_text(row.get("facility_id")), "")
+            capacity = _number(row.get("capacity"), ",.0f")
+            if row.get("capacity_assumed") in (True, 1) and capacity != "—":
+                capacity += assumed
+            props.append({
+                "c": load_class(_float(ratio)),
+                "name": escape(name) or "—",
+                "pop": _number(row.get("population"), ",.0f"),
+                "demand": _number(row.get("demand"), ",.0f"),
+                "cap": capacity,
+                "load": _number(ratio, ".2f"),
+            })
+        group = self._group(m, f"catchments:{kind}", self._badge_name(kind, "catchments"),
+                            show=False)
+        outline = kind_colour(kind)
+        layer = _geojson(feature_collection(geometry, props),
+                         lambda f: {"color": outline, "weight": 1, "fillOpacity": 0.45,
+                                    "fillColor": colours[f["properties"]["c"]]})
+        folium.GeoJsonPopup(
+            fields=["name", "pop", "demand", "cap", "load"],
+            aliases=[self._t(k) for k in ("name", "people", "demand", "capacity", "load_ratio")],
+            localize=False,
+        ).add_to(layer)
+        layer.add_to(group)
+        load = self._section(self._t("load"))
+        if not load.rows:
+            for colour, label in zip(colours, load_labels(self.lang), strict=True):
+                load.add_fill(colour, label)
+        load.layers.append(f"catchments:{kind}")
+
+    def _circles(self, m: folium.Map, kind: str) -> None:
+        frame, geometry = self._rows("service_circles", kind)
+        radii = sorted({r for r in map(_float, frame.get("threshold_m", [])) if r is not None})
+        label = "/".join(f"{r:,.0f}" for r in radii) + " m" if radii else ""
+        group = self._group(m, f"service_circles:{kind}",
+                            self._badge_name(kind, "service_circles", radii=label),
+                            show=kind == self.kind)
+        colour = kind_colour(kind)
+        style = {"color": colour, "weight": 0.8, "opacity": 0.8, "fillColor": colour,
+                 "fillOpacity": 0.12, "interactive": False}
+        _geojson(feature_collection(geometry), style).add_to(group)
+        self._section(self._t("circles")).add_outlined(
+            colour, f"{self._kind_name(kind)} {label}".strip(), f"service_circles:{kind}")
+
+    def _facilities(self, m: folium.Map, kind: str) -> None:
+        frame, simplified = self._rows("facilities", kind)
+        points = to_wgs84(frame.geometry.representative_point(), "facilities")
+        kind_name = self._kind_name(kind)
+        fields = ["name", "kind", "cap"]
+        aliases = [self._t("name"), self._t("kind"), self._t("capacity")]
+        has_load = "load_ratio" in frame.columns
+        if has_load:
+            fields.append("load")
+            aliases.append(self._t("load_ratio"))
+        fields.append("id")
+        aliases.append(self._t("facility_id"))
+        props = []
+        for row in frame.to_dict("records"):
+            prop = {"name": escape(_text(row.get("name"))) or "—",
+                    "kind": escape(kind_name), "cap": _number(row.get("capacity"), ",.0f"),
+                    "id": escape(_text(row.get("facility_id")))}
+            if has_load:
+                prop["load"] = _number(row.get("load_ratio"), ".2f")
+            props.append(prop)
+        group = self._group(m, f"facilities:{kind}", self._badge_name(kind, "facilities"),
+                            show=kind == self.kind)
+        colour = kind_colour(kind)
+        polygonal = frame.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        if polygonal.any():
+            footprints = simplified[polygonal]
+            style = {"color": colour, "weight": 1.2, "fillColor": colour, "fillOpacity": 0.2}
+            layer = _geojson(feature_collection(
+                footprints, [p for p, keep in zip(props, polygonal, strict=True) if keep]), style)
+            folium.GeoJsonPopup(fields=fields, aliases=aliases, localize=False).add_to(layer)
+            layer.add_to(group)
+        icon = folium.DivIcon(html=fac_badge(kind, kind_glyph(kind, self.lang), marker=True),
+                              icon_size=(20, 20), icon_anchor=(10, 10), class_name="lc-divicon")
+        markers = folium.GeoJson(feature_collection(points, props), marker=folium.Marker(icon=icon),
+                                 control=False)
+        folium.GeoJsonPopup(fields=fields, aliases=aliases, localize=False).add_to(markers)
+        folium.GeoJsonTooltip(fields=["name"], labels=False).add_to(markers)
+        markers.add_to(group)
+
+    def _facility_names(self) -> dict[str, str]:
+        frame = self.folder.layers.get("facilities")
+        if frame is None or "facility_id" not in frame.columns:
+            return {}
+        names = frame["name"] if "name" in frame.columns else [""] * len(frame)
+        return {_text(i): _text(n) for i, n in zip(frame["facility_id"], names, strict=True)}
+
+
+def _stable_names(element: Element, counter: Iterator[int]) -> None:
+    """Number the elements in tree order: folium names them (and so the page's JavaScript
+    variables) at random, and the same folder should give the same page, byte for byte."""
+    element._id = str(next(counter))
+    for child in element._children.values():
+        _stable_names(child, counter)
+
+
+def _raw(html: str) -> Element:
+    """An element that outputs ``html`` as is (not parsed as a Jinja template)."""
+    element = Element("{{ this.content }}")
+    element.content = html
+    return element
+
+
+def _js(value: str) -> str:
+    """A JavaScript string literal, readable (UTF-8) and safe inside ``<script>``."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _text(value: Any) -> str:
+    """A cell as text: "" for missing (None, NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _float(value: Any) -> float | None:
+    """A finite float, else None (missing, NaN, infinite or not a number)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _number(value: Any, fmt: str) -> str:
+    number = _float(value)
+    return "—" if number is None else format(number, fmt)
+
+
+def _geojson(data: dict[str, Any], style: Any) -> folium.GeoJson:
+    """A GeoJson layer (not in the layer control) with a style dict or style function."""
+    function = style if callable(style) else (lambda _feature: style)
+    return folium.GeoJson(data, style_function=function, control=False)

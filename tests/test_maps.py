@@ -1,0 +1,342 @@
+"""The map and the figures of an output folder (lifecircle.maps), on central Chengdu.
+
+The run writes the population and facilities layers today; ``augment`` adds the other layers of
+the folder contract (service circles, residential land with a covered column, catchments, study
+area, a load ratio, scored targets) as small fixtures built from the real layers, so every layer
+the maps draw is exercised. The fixture values are stand-ins, not metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+
+from lifecircle.errors import InputError
+from lifecircle.maps import write_figures, write_map
+from lifecircle.maps.assets import leaflet_css, leaflet_js
+from lifecircle.maps.folder import read_folder
+from lifecircle.seeds import load_standards
+from tests.conftest import CHENGDU_PBF, need
+
+PARK_TARGET = {
+    "id": "sichuan_park_service_radius_coverage_2028", "metric": "park_service_radius_coverage",
+    "target": 0.86, "comparator": ">=", "value": 0.62, "met": False, "gap": 0.24, "unit": "share",
+    "source": "四川省深入实施以人为本的新型城镇化战略五年行动计划实施方案 五、(四)",
+    "status": "not met", "year": 2028,
+}
+MET_TARGET = {
+    "id": "fixture_hospital_walk", "metric": "walk_coverage.hospital", "target": 0.5,
+    "comparator": ">=", "value": 0.6, "met": True, "gap": 0.0, "unit": "share",
+    "source": "fixture", "status": "met", "indicator": "医院步行覆盖率",
+}
+UNMEASURED_TARGET = {
+    "id": "sichuan_15min_public_service_circle_2028", "metric": "life_circle_15min_complete",
+    "target": 1.0, "comparator": ">=", "value": None, "met": None, "gap": None, "unit": "share",
+    "source": "四川省实施方案", "status": "not measured",
+}
+TARGETS = [PARK_TARGET, MET_TARGET, UNMEASURED_TARGET]
+SIMPLE_LAYERS = ("study_area", "population", "residential")
+KIND_LAYERS = ("facilities", "service_circles", "catchments")
+
+
+def run_chengdu(tmp_path_factory) -> Path:
+    """``lifecircle run`` on the Chengdu extract with a modelled population, once per session
+    (the map tests only read the folder and add map.html to it)."""
+    from lifecircle.cli import main
+
+    out = tmp_path_factory.getbasetemp() / "chengdu-run"
+    if not (out / "scorecard.json").exists():
+        code = main(["run", "--osm", str(need(CHENGDU_PBF)), "--residential-density", "400",
+                     "--out", str(out)])
+        assert code == 0
+    return out
+
+
+def augment(src: Path, dst: Path) -> Path:
+    """Copy an output folder; add fixture layers for the parts of the contract it lacks."""
+    shutil.copytree(src, dst)
+    gpkg = dst / "coverage.gpkg"
+    present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
+    cells = gpd.read_file(gpkg, layer="population")
+    facilities = gpd.read_file(gpkg, layer="facilities")
+    thresholds = {k: float(v["threshold_m"]) for k, v in load_standards()["kinds"].items()}
+    area = shapely.convex_hull(cells.geometry.union_all()).buffer(200)
+    points = facilities.geometry.representative_point()
+    radius = facilities["kind"].map(thresholds)
+    circles = gpd.GeoDataFrame(
+        {"kind": facilities["kind"], "facility_id": facilities["facility_id"],
+         "threshold_m": radius}, geometry=points.buffer(radius.to_numpy()), crs=cells.crs)
+    added = {
+        "study_area": lambda: gpd.GeoDataFrame({"source": ["fixture"]}, geometry=[area],
+                                               crs=cells.crs),
+        "service_circles": lambda: circles,
+        "residential": lambda: _residential(cells, circles),
+        "catchments": lambda: _catchments(facilities, area),
+    }
+    for name, make in added.items():
+        if name not in present:
+            make().to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
+    if "kinds_reached" not in cells.columns:
+        cells["kinds_reached"] = 6
+        cells["missing_kinds"] = "clinic,elderly_care"
+        cells.to_file(gpkg, layer="population", driver="GPKG", engine="pyogrio")
+    if "load_ratio" not in facilities.columns:
+        facilities["load_ratio"] = np.where(facilities["kind"] == "primary_school", 1.25, np.nan)
+        facilities.to_file(gpkg, layer="facilities", driver="GPKG", engine="pyogrio")
+
+    card = json.loads((dst / "scorecard.json").read_text(encoding="utf-8"))
+    card["targets"] = TARGETS
+    card["metrics"]["park_service_radius_coverage"] = {
+        "value": 0.62, "unit": "share", "method": "fixture", "denominator": "residential land"}
+    (dst / "scorecard.json").write_text(json.dumps(card, ensure_ascii=False), encoding="utf-8")
+    return dst
+
+
+def minimal(src: Path, dst: Path) -> Path:
+    """Copy an output folder keeping only the population and facilities layers, the distances to
+    parks and primary schools, and no targets."""
+    dst.mkdir()
+    cells = gpd.read_file(src / "coverage.gpkg", layer="population")
+    keep = ["population", "dist_park", "dist_primary_school", "geometry"]
+    facilities = gpd.read_file(src / "coverage.gpkg", layer="facilities")
+    for name, frame in (("population", cells[keep]), ("facilities", facilities)):
+        frame.to_file(dst / "coverage.gpkg", layer=name, driver="GPKG", engine="pyogrio")
+    card = json.loads((src / "scorecard.json").read_text(encoding="utf-8"))
+    card["targets"] = []
+    (dst / "scorecard.json").write_text(json.dumps(card, ensure_ascii=False), encoding="utf-8")
+    return dst
+
+
+def _residential(cells: gpd.GeoDataFrame, circles: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    land = cells.geometry.union_all()
+    parks = circles[circles["kind"] == "park"].geometry.union_all()
+    parts = []
+    for covered, geom in ((True, land.intersection(parks)), (False, land.difference(parks))):
+        parts += [(covered, g) for g in shapely.get_parts(geom) if g.area > 1.0]
+    return gpd.GeoDataFrame({"covered": [c for c, _ in parts]},
+                            geometry=[g for _, g in parts], crs=cells.crs)
+
+
+def _catchments(facilities: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame:
+    rows = []
+    rng = np.random.default_rng(7)
+    for kind in ("primary_school", "clinic"):
+        own = facilities[facilities["kind"] == kind].reset_index(drop=True)
+        sites = own.geometry.representative_point()
+        voronoi = shapely.voronoi_polygons(shapely.multipoints(sites.values), extend_to=area)
+        for poly in shapely.get_parts(voronoi):
+            i = int(np.argmax(sites.within(poly).to_numpy()))
+            population = float(rng.uniform(500, 9000))
+            capacity = float(rng.choice([np.nan, 400.0, 900.0]))
+            demand = population * 0.06
+            rows.append({"kind": kind, "facility_id": own.loc[i, "facility_id"],
+                         "population": population, "demand": demand, "capacity": capacity,
+                         "load_ratio": demand / capacity, "over_capacity": demand > capacity,
+                         "geometry": poly.intersection(area)})
+    return gpd.GeoDataFrame(rows, crs=facilities.crs)
+
+
+def read_layer(folder: Path, name: str) -> gpd.GeoDataFrame:
+    """A GeoPackage layer without its rows of no or empty geometry (nothing to draw)."""
+    frame = gpd.read_file(folder / "coverage.gpkg", layer=name)
+    return frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+
+
+def expected_layers(folder: Path) -> dict[str, int]:
+    """Layer ids the map should hold, with their feature counts, read from the GeoPackage."""
+    present = {str(name) for name, _ in pyogrio.list_layers(folder / "coverage.gpkg")}
+    out: dict[str, int] = {}
+    for name in SIMPLE_LAYERS:
+        if name in present and len(read_layer(folder, name)):
+            out[name] = len(read_layer(folder, name))
+    for name in KIND_LAYERS:
+        if name in present:
+            counts = read_layer(folder, name)["kind"].value_counts()
+            out.update({f"{name}:{kind}": int(n) for kind, n in counts.items()})
+    return out
+
+
+def layer_names(html: str) -> list[str]:
+    """Names in the layer control (base layers and overlays), decoded."""
+    control = re.search(r"_layers = \{(.*?)\};", html, re.DOTALL)
+    assert control, "layer control missing"
+    return [json.loads(key) for key in re.findall(r'("(?:[^"\\]|\\.)*") : \w+', control[1])]
+
+
+def layer_ids(html: str) -> set[str]:
+    """The ids in the page's ``window.lifecircle.layers`` registry."""
+    registry = re.search(r"window\.lifecircle = \{map: \w+, layers: \{(.*?)\}\};", html, re.DOTALL)
+    assert registry, "layer registry missing"
+    return set(re.findall(r'"([a-z_:]+)": feature_group_\w+', registry[1]))
+
+
+@pytest.fixture(scope="module")
+def chengdu(tmp_path_factory) -> Path:
+    return run_chengdu(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def full(chengdu, tmp_path_factory) -> Path:
+    return augment(chengdu, tmp_path_factory.mktemp("maps") / "full")
+
+
+@pytest.fixture(scope="module")
+def full_map(full) -> str:
+    return write_map(full).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def bare(chengdu, tmp_path_factory) -> Path:
+    return minimal(chengdu, tmp_path_factory.mktemp("maps") / "bare")
+
+
+def test_map_of_the_run(chengdu):
+    path = write_map(chengdu)
+    assert path == chengdu / "map.html"
+    html = path.read_text(encoding="utf-8")
+    assert layer_ids(html) == set(expected_layers(chengdu))
+    assert "population" in layer_ids(html)
+    assert path.stat().st_size <= 15 * 1024 * 1024
+    assert "OpenStreetMap<\\/a> contributors" in html
+    assert 'addAttribution("人口：按居住用地模拟（dasymetric-buildings）")' in html
+    assert 'id="lc-scorecard"' in html
+    assert not list(chengdu.glob(".map.html*")), "temporary file left behind"
+
+
+def test_layers_without_data_are_not_drawn(bare):
+    html = write_map(bare).read_text(encoding="utf-8")
+    ids = layer_ids(html)
+    assert ids == set(expected_layers(bare))
+    assert "population" in ids and "facilities:park" in ids
+    assert not {i for i in ids if i.split(":")[0] in
+                ("study_area", "residential", "service_circles", "catchments")}
+    assert 'id="lc-no-targets"' in html and 'id="lc-legend"' in html
+
+
+def test_map_has_every_contract_layer_legend_and_scorecard(full, full_map):
+    assert layer_ids(full_map) == set(expected_layers(full))
+    for layer in ("study_area", "residential", "service_circles:park", "catchments:clinic",
+                  "facilities:primary_school"):
+        assert layer in layer_ids(full_map)
+    assert 'id="lc-legend"' in full_map and "lc-hatch" in full_map
+    assert "未覆盖居住用地" in full_map
+    for target in TARGETS:
+        assert f'data-target-id="{target["id"]}"' in full_map
+    assert re.search(r'class="lc-target lc-not-met" data-target-id="sichuan_park', full_map)
+    assert re.search(r'class="lc-target lc-met" data-target-id="fixture_hospital', full_map)
+    assert re.search(r'class="lc-target lc-not-measured" data-target-id="sichuan_15min',
+                     full_map)
+    assert "公园绿化活动场地服务半径覆盖率" in full_map  # the catalogue's indicator
+    assert "86.0%" in full_map and "24.0 个百分点" in full_map
+    assert '"load": "1.25"' in full_map  # load ratio in facility popups
+    assert '"r": "' in full_map  # life-circle completeness in the cell tooltips
+
+
+def test_map_is_offline(full_map):
+    assert not re.search(r"<script[^>]+src=", full_map)
+    assert not re.search(r"<link[^>]+href=", full_map)
+    assert leaflet_js() in full_map
+    # Leaflet's own comments and strings name a few bug trackers: not requests.
+    ours = full_map.replace(leaflet_js(), "").replace(leaflet_css(), "")
+    allowed = ("https://tile.openstreetmap.org/", "https://www.openstreetmap.org/copyright",
+               "http://www.w3.org/2000/svg")
+    urls = set(re.findall(r"https?://[^\s\"'<>)\\]+", ours))
+    assert {u for u in urls if not u.startswith(allowed)} == set()
+
+
+def test_coordinates_are_rounded(full_map):
+    decoder = json.JSONDecoder()
+    decimals = []
+    for match in re.finditer(r"geo_json_\w+_add\(", full_map):
+        data, _ = decoder.raw_decode(full_map, match.end())
+        coords = np.concatenate([np.asarray(shapely.get_coordinates(
+            shapely.geometry.shape(f["geometry"]))).ravel() for f in data["features"]])
+        decimals += [len(repr(float(c)).partition(".")[2]) for c in coords]
+    assert decimals and max(decimals) <= 6
+
+
+def test_english_labels(full):
+    html = write_map(full, lang="en", kind="park").read_text(encoding="utf-8")
+    for label in ("Walking access · Park 500 m", "Plan targets", "Residential land not covered",
+                  "Park service-radius coverage", "not met"):
+        assert label in html
+    names = layer_names(html)
+    assert any(name.endswith("Facilities · Primary school") for name in names), names
+    assert "OpenStreetMap tiles (online)" in names
+    assert "步行可达性" not in html and "规划目标" not in html
+    assert not any(re.search("[\u4e00-\u9fff]", name) for name in names)
+
+
+def test_bad_arguments(bare, tmp_path):
+    with pytest.raises(InputError, match="lang"):
+        write_map(bare, lang="fr")
+    with pytest.raises(InputError, match="not measured"):
+        write_map(bare, kind="elderly_care")
+    with pytest.raises(InputError, match="scorecard.json"):
+        write_map(tmp_path)
+
+
+def test_population_credit(bare):
+    folder = read_folder(bare)
+    assert "dasymetric" in folder.population_credit("en")
+    folder.scorecard["population"]["source"] = "raster:chn_ppp_2020_UNadj_constrained.tif"
+    assert folder.population_credit("zh") == "人口：WorldPop (CC BY 4.0)"
+    folder.scorecard["population"]["source"] = "raster:worldpop_wuhan.tif"
+    assert "WorldPop (CC BY 4.0)" in folder.population_credit("en")
+
+
+def test_figures(full):
+    from PIL import Image
+
+    paths = write_figures(full)
+    names = {p.name for p in paths}
+    kinds = [c.removeprefix("dist_") for c in
+             gpd.read_file(full / "coverage.gpkg", layer="population").columns
+             if c.startswith("dist_")]
+    assert names == {f"coverage_{k}.png" for k in kinds} | {"residential_uncovered.png",
+                                                              "metrics_targets.png"}
+    for path in paths:
+        assert path.parent == full / "figures"
+        with Image.open(path) as image:
+            assert image.format == "PNG" and min(image.size) >= 400
+            colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+            assert len(colours) > 50, f"{path.name} looks blank"
+
+
+def test_figures_fall_back_to_english_without_cjk_font(chengdu, monkeypatch):
+    from lifecircle.maps import fonts
+
+    monkeypatch.setattr(fonts, "cjk_family", lambda: None)
+    with pytest.warns(UserWarning, match="no CJK font"):
+        lang, rc = fonts.figure_rc("zh")
+    assert lang == "en" and rc["font.family"] == ["DejaVu Sans"]
+
+
+def test_figures_without_targets_or_residential(bare):
+    paths = write_figures(bare, lang="en")
+    assert [p.name for p in paths] == ["coverage_primary_school.png", "coverage_park.png",
+                                       "metrics_targets.png"]
+    assert (bare / "figures" / "metrics_targets.png").stat().st_size > 10_000
+
+
+def test_tiles_are_opt_in(bare):
+    offline = write_map(bare).read_text(encoding="utf-8")
+    online = write_map(bare, tiles=True).read_text(encoding="utf-8")
+    for html, shown in ((offline, False), (online, True)):
+        tile = re.search(r"var (tile_layer_\w+) = L\.tileLayer\(\s*\"https://tile\.openstreetmap",
+                         html)
+        assert tile, "the OpenStreetMap tile layer is always in the layer control"
+        assert (f"{tile[1]}.addTo(" in html) is shown
+
+
+def test_same_folder_same_page(bare):
+    first = write_map(bare).read_bytes()
+    assert write_map(bare).read_bytes() == first
