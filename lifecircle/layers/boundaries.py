@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyogrio
 import shapely
-from pyogrio.errors import DataLayerError, DataSourceError
 from shapely.geometry.base import BaseGeometry
 
 from lifecircle.errors import InputError
 from lifecircle.layers.crs import geometry_to_wgs84
+from lifecircle.layers.vector import read_vector
 
 log = logging.getLogger(__name__)
 
@@ -170,21 +169,7 @@ def boundary_from_file(path: str | Path, layer: str | None = None) -> BaseGeomet
         Missing file, not a vector file, no CRS, or no polygon area.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(path, "boundary file not found")
-    try:
-        frame = pyogrio.read_dataframe(path, layer=layer)
-    except (DataSourceError, DataLayerError) as exc:
-        reason = str(exc).split(";")[0].strip() or type(exc).__name__
-        raise InputError(path, f"is not a readable vector file ({reason})") from None
-    except IndexError:  # GDAL opened it (a folder, say) but found no layer in it
-        raise InputError(path, "is not a readable vector file (no layers)") from None
-    if "geometry" not in frame:
-        raise InputError(path, "has no geometry column")
-    if frame.crs is None:
-        raise InputError(
-            path, "has no CRS (add the .prj file, or save the layer with its coordinate system)"
-        )
+    frame = read_vector(path, layer)
     geoms = frame.geometry.to_crs(4326).to_numpy()
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     invalid = ~shapely.is_valid(geoms)

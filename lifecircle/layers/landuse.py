@@ -10,13 +10,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 import shapely
-from pyogrio.errors import DataLayerError, DataSourceError
 from pyproj import CRS
 
 from lifecircle.errors import InputError
 from lifecircle.layers.osm import tag_column
+from lifecircle.layers.vector import read_vector
 
 # assumption: OSM building values that house nobody; every other value (yes, house, apartments,
 # residential, ...) may be lived in. Used to keep population off schools, shops and stations.
@@ -102,15 +101,7 @@ def residential_from_file(path: str | Path, crs: CRS | str) -> gpd.GeoDataFrame:
     InputError
         When the file is missing, not a vector file, has no CRS or holds no polygon.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "file not found")
-    try:
-        frame = pyogrio.read_dataframe(path, columns=[])
-    except (DataSourceError, DataLayerError) as exc:
-        raise InputError(path, f"not a vector file GDAL can read ({_first_line(exc)})") from None
-    if frame.crs is None:
-        raise InputError(path, "has no CRS (add a .prj or save it with a coordinate system)")
+    frame = read_vector(path)
     land = _residential_frame(frame.geometry.to_crs(crs))
     if land.empty:
         raise InputError(path, "holds no polygon with an area")
@@ -169,7 +160,3 @@ def _residential_frame(geoms: gpd.GeoSeries) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"area_m2": shapely.area(pieces.values)}, geometry=pieces,
                             crs=pieces.crs)
 
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

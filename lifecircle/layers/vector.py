@@ -25,8 +25,10 @@ def read_vector(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
     try:
         frame = pyogrio.read_dataframe(path, layer=layer)
     except (DataSourceError, DataLayerError) as exc:
-        raise InputError(path, f"not a readable vector file ({str(exc).splitlines()[0]})") \
-            from None
+        reason = str(exc).splitlines()[0].split(";")[0].strip() or type(exc).__name__
+        raise InputError(path, f"not a vector file GDAL can read ({reason})") from None
+    except IndexError:  # GDAL opened it (a folder, say) but found no layers in it
+        raise InputError(path, "not a vector file GDAL can read (no layers)") from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
         raise InputError(path, "has no geometry")
     if frame.crs is None:
