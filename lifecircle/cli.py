@@ -44,6 +44,10 @@ def _add_study_options(p: argparse.ArgumentParser) -> None:
                                        "(needs the boundaries extra)")
     area.add_argument("--adcode", help="study area by administrative code, e.g. 511725")
     p.add_argument("--residential", type=Path, help="residential land layer (else OSM)")
+    p.add_argument("--historic", type=Path,
+                   help="historic districts (历史文化街区): parks >= 1,000 m² there count, 300 m")
+    p.add_argument("--park-preset", help="park tiers: gbt50563-2010 (default) or "
+                                         "activity-space-2021")
     p.add_argument("--facilities", type=Path, action="append", default=[],
                    help="facility file (CSV/GeoJSON/GPKG: kind, name, lon/lat, capacity)")
     p.add_argument("--coords", choices=["wgs84", "gcj02", "bd09"], default="wgs84",
@@ -86,7 +90,7 @@ def _study_inputs(args: argparse.Namespace):
         osm=args.osm, graphml=args.graphml, place=args.place, population=args.population,
         population_total=args.population_total, residential_density=args.residential_density,
         boundary=args.boundary, county=args.county, adcode=args.adcode,
-        residential=args.residential, facilities=list(args.facilities),
+        residential=args.residential, historic=args.historic, facilities=list(args.facilities),
         coords=args.coords, capacity_field=args.capacity_field, crs=args.crs,
         osm_facilities=not args.no_osm_facilities,
     )
@@ -115,7 +119,8 @@ def _run_params(args: argparse.Namespace):
     if args.max_snap is not None and not 0 < args.max_snap <= 5000:
         raise InputError(f"--max-snap {args.max_snap:g}", "must be between 0 and 5,000 m")
     return RunParams(kinds=args.kinds, thresholds_m=thresholds, max_snap_m=args.max_snap,
-                     region=args.region, target_ids=args.targets, targets_file=args.targets_file)
+                     region=args.region, target_ids=args.targets, targets_file=args.targets_file,
+                     park_preset=args.park_preset)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -207,7 +212,7 @@ def cmd_parks(args: argparse.Namespace) -> int:
     params = _run_params(args)
     with err.status("park service-radius coverage"):
         study = load_study(_study_inputs(args))
-        stage = park_stage(study, NodeIndex(study.network), params.snap_m(), args.preset)
+        stage = park_stage(study, NodeIndex(study.network), params.snap_m(), args.park_preset)
     if not stage.metrics:
         raise InputError("parks", "no park polygon in the study area")
     parks = stage.tables["parks.csv"]
@@ -256,7 +261,11 @@ def cmd_site(args: argparse.Namespace) -> int:
         if candidates.empty:
             raise InputError("candidates", "no candidate site in the study area")
         status.update(f"optimising over {len(candidates):,} candidates (HiGHS)")
-        if args.kind == "park":
+        if args.objective == "median":
+            if args.add is None:
+                raise InputError("--objective median", "needs --add K")
+            report = site.site_median(study, args.kind, candidates, args.add, params.snap_m())
+        elif args.kind == "park":
             report = site.site_parks(study, candidates, k=args.add, target_share=target)
         else:
             report = site.site_facilities(study, args.kind, candidates,
@@ -300,14 +309,19 @@ def _site_summary(report) -> None:
     for i, (row, figure) in enumerate(zip(report.sites.itertuples(), report.path,
                                           strict=True), start=1):
         table.add_row(str(i), row.candidate_id, row.source, f"{row.size_m2:,.0f}",
-                      f"{figure:.1%}")
+                      _figure(report.metric, figure))
     out.print(table)
     verdict = "" if report.target is None else (
         f"; target {report.target:.0%} {'reached' if report.reached else 'NOT reached'}")
-    out.print(f"{report.metric}: {report.before:.1%} now -> "
-              f"{(report.path or [report.before])[-1]:.1%} with {len(report.path)} new "
+    after = (report.path or [report.before])[-1]
+    out.print(f"{report.metric}: {_figure(report.metric, report.before)} now -> "
+              f"{_figure(report.metric, after)} with {len(report.path)} new "
               f"site(s){verdict}; solver: {report.solve.get('status')}, gap "
               f"{report.solve.get('gap')}")
+
+
+def _figure(metric: str, value: float) -> str:
+    return f"{value:,.0f} m" if metric.startswith("mean_walk_m.") else f"{value:.1%}"
 
 
 def _known_kinds() -> list[str]:
@@ -323,7 +337,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.osm = Path(get_data("helsinki_pbf"))
     for name in ("graphml", "place", "population", "population_total", "boundary",
                  "residential", "crs", "kinds", "max_snap", "region", "targets", "targets_file",
-                 "county", "adcode"):
+                 "county", "adcode", "historic", "park_preset"):
         setattr(args, name, None)
     args.facilities, args.threshold, args.coords = [], [], "wgs84"
     args.capacity_field, args.no_osm_facilities = "capacity", False
@@ -464,8 +478,6 @@ def build_parser() -> argparse.ArgumentParser:
     circ.set_defaults(func=cmd_circles)
     park = sub.add_parser("parks", help="park service-radius coverage and the per-park table")
     _add_study_options(park)
-    park.add_argument("--preset", default=None,
-                      help="park tier preset: gbt50563-2010 (default) or activity-space-2021")
     park.add_argument("--out", type=Path, help="also write parks.csv and parks.gpkg here")
     park.set_defaults(func=cmd_parks)
     site_p = sub.add_parser("site", help="where new parks, schools or clinics should go")
@@ -475,6 +487,10 @@ def build_parser() -> argparse.ArgumentParser:
     goal.add_argument("--target", help="fewest sites reaching METRIC=SHARE, e.g. "
                                        "park_service_radius_coverage=0.86")
     goal.add_argument("--add", type=int, help="the best K new sites")
+    site_p.add_argument("--objective", choices=["coverage", "median"], default="coverage",
+                        help="coverage: most people within the threshold (MCLP; parks: the "
+                             "official figure); median: least walking of the demand, with "
+                             "capacities (p-median)")
     site_p.add_argument("--candidates", type=Path, help="candidate sites file (else OSM land "
                                                         "plus a grid)")
     site_p.add_argument("--spacing", type=float, default=250.0, help="grid spacing, metres")

@@ -101,3 +101,45 @@ def test_site_bad_arguments(tmp_path, small_osm, capsys, extra, message):
                  "--kind", "park", *extra, "--out", str(tmp_path / "o")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_site_schools_p_median(tmp_path, small_osm):
+    import json
+
+    out = tmp_path / "median"
+    assert main(["site", "--osm", str(small_osm), "--residential-density", "100",
+                 "--kind", "primary_school", "--add", "1", "--objective", "median",
+                 "--spacing", "150", "--out", str(out)]) == 0
+    report = json.loads((out / "sites.json").read_text(encoding="utf-8"))
+    assert report["metric"] == "mean_walk_m.primary_school"
+    assert report["after_each_site"][0] < report["before"]  # a second school shortens walks
+
+
+def test_historic_district_lets_a_small_park_count(tmp_path):
+    """A 1,500 m² park counts (300 m) only inside a historic district (GB/T 50563-2010)."""
+    import json
+
+    import shapely
+
+    from tests.osm_fixture import DLAT, DLON, LAT0, LON0
+
+    osm = write_small_osm(tmp_path / "area.osm")
+    # a user park of about 40 m x 36 m (1,440 m²); OSM facilities are left out
+    park = shapely.box(LON0 + 2.1 * DLON, LAT0 + 2.1 * DLAT, LON0 + 2.5 * DLON, LAT0 + 2.5 * DLAT)
+    parks = tmp_path / "parks.geojson"
+    gpd.GeoDataFrame({"kind": ["park"], "name": ["小游园"]}, geometry=[park],
+                     crs="EPSG:4326").to_file(parks)
+    district = tmp_path / "historic.gpkg"
+    gpd.GeoDataFrame({"name": ["历史街区"]}, geometry=[park.buffer(0.002)],
+                     crs="EPSG:4326").to_file(district)
+    cards = {}
+    for name, extra in (("plain", []), ("historic", ["--historic", str(district)])):
+        out = tmp_path / name
+        assert main(["run", "--osm", str(osm), "--residential-density", "100",
+                     "--no-osm-facilities", "--facilities", str(parks), "--no-figures",
+                     *extra, "--out", str(out)]) == 0
+        cards[name] = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))
+    plain = cards["plain"]["metrics"]["park_service_radius_coverage"]
+    historic = cards["historic"]["metrics"]["park_service_radius_coverage"]
+    assert plain["value"] == 0.0 and plain["parks_per_tier"]["not_counted"] == 1
+    assert historic["value"] > 0.0 and historic["parks_per_tier"]["historic_1000"] == 1

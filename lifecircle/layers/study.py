@@ -26,6 +26,7 @@ from lifecircle.layers.population import (
     modelled_population,
     population_from_raster,
 )
+from lifecircle.layers.vector import read_vector
 
 
 @dataclass
@@ -42,6 +43,7 @@ class StudyInputs:
     county: str | None = None
     adcode: str | None = None
     residential: Path | None = None
+    historic: Path | None = None
     facilities: list[Path] = field(default_factory=list)
     coords: str = "wgs84"
     capacity_field: str = "capacity"
@@ -62,6 +64,7 @@ class Study:
     residential: gpd.GeoDataFrame
     population: PopulationGrid
     extract: OsmExtract | None = None
+    historic: gpd.GeoDataFrame | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -158,9 +161,10 @@ def load_study(inputs: StudyInputs, extract: OsmExtract | None = None,
     residential = _clip(residential, area)
 
     population = _population(inputs, extract, residential, area, crs)
+    historic = read_vector(inputs.historic).to_crs(crs) if inputs.historic else None
     return Study(inputs=inputs, network=network, area=area, area_source=area_source,
                  facilities=facilities, facility_report=report, residential=residential,
-                 population=population, extract=extract, notes=notes)
+                 population=population, extract=extract, notes=notes, historic=historic)
 
 
 def _population(inputs: StudyInputs, extract: OsmExtract | None, residential: gpd.GeoDataFrame,

@@ -38,6 +38,7 @@ class RunParams:
     region: str | None = None
     target_ids: list[str] | None = None
     targets_file: Path | None = None
+    park_preset: str | None = None
 
     def targets(self) -> list[Target]:
         """The targets this run scores: by region and/or id from the packaged or a user
@@ -185,7 +186,7 @@ def run_study(study: Study, params: RunParams | None = None,
     timings["catchments"] = time.perf_counter() - t0 - timings["distances"]
 
     say("park service-radius coverage")
-    stages = [park_stage(study, node_index, params.snap_m())]
+    stages = [park_stage(study, node_index, params.snap_m(), params.park_preset)]
     say("service circles")
     stages.append(circle_stage(study, node_index, access, params.snap_m()))
     stages.append(completeness_stage(access, pop.population, pop.source))

@@ -88,6 +88,46 @@ def site_parks(study: Study, candidates: gpd.GeoDataFrame, k: int | None = None,
                         candidates=len(candidates))
 
 
+def site_median(study: Study, kind: str, candidates: gpd.GeoDataFrame, k: int,
+                max_snap_m: float, limit_m: float = 3000.0) -> SitingReport:
+    """p-median with capacities: ``k`` new facilities minimising the total walking distance of
+    the kind's demand (school-age children for schools), existing facilities fixed, no facility
+    above its capacity (defaults flagged as in catchments). The figure is the mean walk of the
+    demand placed within ``limit_m``; demand no facility can take is reported in ``solve``."""
+    from lifecircle.coverage import catchments as catch
+
+    index = NodeIndex(study.network)
+    pop = study.population
+    settings = catch.demand_settings(catch.guess_population_basis(pop.source))
+    demand = catch.cell_demand(pop.population, kind, settings) \
+        if kind in catch.CATCHMENT_KINDS else pop.population
+    cells = index.snap(pop.x, pop.y, max_snap_m)
+    rows = (study.facilities["kind"] == kind).to_numpy()
+    existing = study.facilities.geometry.values[rows]
+    sites = np.concatenate([existing, candidates.geometry.values])
+    is_existing = np.arange(sites.size) < existing.size
+    capacity, _ = catch.facility_capacity(
+        np.concatenate([study.facilities["capacity"].to_numpy(dtype=float)[rows],
+                        np.full(len(candidates), np.nan)]), kind, settings) \
+        if kind in catch.CATCHMENT_KINDS else (None, None)
+    costs = siting.walk_cost_pairs(index, sites, cells, limit_m=limit_m, max_snap_m=max_snap_m)
+    result = siting.p_median(demand, costs, is_existing, k, capacities=capacity)
+    chosen = result.chosen - existing.size
+    path = []
+    for i in range(1, chosen.size + 1):
+        keep = np.concatenate([np.flatnonzero(is_existing), result.chosen[:i]])
+        step = siting.p_median(demand, costs[:, keep], is_existing[keep], i,
+                               capacities=None if capacity is None else capacity[keep])
+        path.append(float(step.mean_cost))
+    before = siting.p_median(demand, costs[:, is_existing], is_existing[is_existing], 0,
+                             capacities=None if capacity is None else capacity[is_existing])
+    solve = result.solve.as_dict() | {"unassigned_demand": float(result.unassigned.sum()),
+                                      "demand": float(demand.sum())}
+    return SitingReport(kind=kind, metric=f"mean_walk_m.{kind}", before=float(before.mean_cost),
+                        path=path, sites=candidates.iloc[chosen].reset_index(drop=True),
+                        solve=solve, target=None, reached=None, candidates=len(candidates))
+
+
 def site_facilities(study: Study, kind: str, candidates: gpd.GeoDataFrame, threshold_m: float,
                     max_snap_m: float, k: int | None = None,
                     target_share: float | None = None) -> SitingReport:

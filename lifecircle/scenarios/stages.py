@@ -40,14 +40,17 @@ def park_stage(study: Study, node_index: NodeIndex, max_snap_m: float,
         return output
     land = study.residential
     pop = study.population
-    standard = parks.park_service_radius_coverage(park_rows, land, preset,
+    historic = study.historic
+    standard = parks.park_service_radius_coverage(park_rows, land, preset, historic,
                                                   target_share=PARK_TARGET_SHARE)
     walk = parks.park_service_radius_coverage_walk(park_rows, land, study.network, node_index,
-                                                   preset, target_share=PARK_TARGET_SHARE,
+                                                   preset, historic,
+                                                   target_share=PARK_TARGET_SHARE,
                                                    max_snap_m=max_snap_m)
     people = parks.park_service_radius_coverage_population(park_rows, study.network, pop.x,
                                                            pop.y, pop.population, node_index,
-                                                           preset, max_snap_m=max_snap_m)
+                                                           preset, historic,
+                                                           max_snap_m=max_snap_m)
     land_note = "residential land (dissolved) in the study area"
     output.metrics["park_service_radius_coverage"] = _park_metric(
         standard, "straight-line buffers of park polygons, radius by park size tier "
