@@ -33,26 +33,47 @@ def machine() -> str:
             f"{platform.system()} {platform.release()}")
 
 
+MARK = "<!-- section: {} -->"
+
+
+def previous_sections() -> dict[str, str]:
+    """Sections of the existing RESULTS.md by benchmark name (kept when not re-run)."""
+    path = HERE / "RESULTS.md"
+    if not path.exists():
+        return {}
+    sections = {}
+    for chunk in path.read_text(encoding="utf-8").split("<!-- section: ")[1:]:
+        name, _, body = chunk.partition(" -->")
+        sections[name] = body.strip() + "\n"
+    return sections
+
+
 def main(names: list[str]) -> int:
     scripts = sorted(HERE.glob("bench_*.py"))
     if names:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in names]
-    sections = [f"# Benchmarks\n\nMachine: {machine()}  \nDate: {time.strftime('%Y-%m-%d')}  \n"
-                "Each figure is one run on this machine; ratios compare methods on the same data "
-                "in the same process.\n"]
+    sections = previous_sections()
     failed = 0
     for script in scripts:
         print(f"running {script.name} ...", file=sys.stderr, flush=True)
+        started = time.strftime("%Y-%m-%d")
         proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                               check=False, cwd=HERE.parent)
         if proc.returncode != 0:
             failed += 1
             tail = proc.stderr.strip().splitlines()[-1:] or ["(no output)"]
-            sections.append(f"## {script.stem}\n\nFAILED: {tail[0]}\n")
+            body = f"## {script.stem}\n\nFAILED: {tail[0]}\n"
         else:
-            sections.append(proc.stdout.strip() + "\n")
-        print(sections[-1])
-    (HERE / "RESULTS.md").write_text("\n".join(sections), encoding="utf-8")
+            body = proc.stdout.strip() + f"\n\n_Run {started} on this machine._\n"
+        sections[script.stem] = body
+        print(body)
+    header = (f"# Benchmarks\n\nMachine: {machine()}  \n"
+              "Each figure is one run on this machine; ratios compare methods on the same data "
+              "in the same process. `python benchmarks/run.py [name ...]` re-runs some and keeps "
+              "the others' sections.\n")
+    text = header + "".join(f"\n{MARK.format(name)}\n{body}" for name, body in
+                            sorted(sections.items()))
+    (HERE / "RESULTS.md").write_text(text, encoding="utf-8")
     return 1 if failed else 0
 
 

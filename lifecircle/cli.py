@@ -164,7 +164,7 @@ def cmd_catchments(args: argparse.Namespace) -> int:
 def cmd_circles(args: argparse.Namespace) -> int:
     """Service circles of one kind at several walking times or distances."""
     from lifecircle.coverage.circles import minutes_to_m
-    from lifecircle.coverage.engine import NodeIndex
+    from lifecircle.coverage.engine import node_index
     from lifecircle.coverage.walk import kind_access
     from lifecircle.layers.study import load_study
     from lifecircle.output import atomic_directory, write_layers
@@ -183,7 +183,7 @@ def cmd_circles(args: argparse.Namespace) -> int:
         if not (study.facilities["kind"] == args.kind).any():
             raise InputError(f"--kind {args.kind}", "no facility of this kind in the study area")
         status.update("service circles")
-        index = NodeIndex(study.network)
+        index = node_index(study.network)
         cells = index.snap(study.population.x, study.population.y, params.snap_m())
         access = {args.kind: kind_access(index, study.facilities, cells, args.kind, max(metres),
                                          params.snap_m(), params.cap_m())}
@@ -204,7 +204,7 @@ def cmd_circles(args: argparse.Namespace) -> int:
 
 def cmd_parks(args: argparse.Namespace) -> int:
     """Park service-radius coverage and the per-park table."""
-    from lifecircle.coverage.engine import NodeIndex
+    from lifecircle.coverage.engine import node_index
     from lifecircle.layers.study import load_study
     from lifecircle.output import atomic_directory, write_csv, write_layers
     from lifecircle.scenarios.stages import park_stage
@@ -212,7 +212,7 @@ def cmd_parks(args: argparse.Namespace) -> int:
     params = _run_params(args)
     with err.status("park service-radius coverage"):
         study = load_study(_study_inputs(args))
-        stage = park_stage(study, NodeIndex(study.network), params.snap_m(), args.park_preset)
+        stage = park_stage(study, node_index(study.network), params.snap_m(), args.park_preset)
     if not stage.metrics:
         raise InputError("parks", "no park polygon in the study area")
     parks = stage.tables["parks.csv"]

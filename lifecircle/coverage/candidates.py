@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from lifecircle.coverage.engine import NodeIndex
+from lifecircle.coverage.engine import node_index
 from lifecircle.layers.network import WalkNetwork
 
 COLUMNS = ["candidate_id", "source", "size_m2", "geometry"]
@@ -206,7 +206,7 @@ def grid_candidates(area: shapely.Geometry, spacing_m: float, size_m2: float, cr
     x, y = (v.ravel() for v in np.meshgrid(xs, ys))
     keep = shapely.contains_xy(area, x, y)
     if network is not None and near_network_m is not None:
-        keep &= NodeIndex(network).snap(x, y, near_network_m).reachable
+        keep &= node_index(network).snap(x, y, near_network_m).reachable
     x, y = x[keep], y[keep]
     return _frame(np.char.add("grid:", np.arange(x.size).astype(str)), np.full(x.size, "grid"),
                   np.full(x.size, float(size_m2)), shapely.points(x, y), crs)

@@ -9,6 +9,7 @@ shortcut through a facility.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,6 +94,7 @@ class NodeIndex:
         nodes = np.flatnonzero(network.in_largest) if largest_only else np.arange(network.n_nodes)
         self._nodes = nodes
         self._tree = cKDTree(np.column_stack([network.x[nodes], network.y[nodes]]))
+        self._node_points: np.ndarray | None = None
 
     def _near(self, polygons: np.ndarray, reach_m: float) -> tuple[np.ndarray, np.ndarray,
                                                                      np.ndarray]:
@@ -108,28 +110,32 @@ class NodeIndex:
         counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
         poly = np.repeat(np.arange(polygons.size), counts)
         pos = np.concatenate(hits).astype(np.int64) if counts.sum() else np.empty(0, np.int64)
-        node = self._nodes[pos]
-        dist = shapely.distance(polygons[poly], shapely.points(self.network.x[node],
-                                                               self.network.y[node]))
+        dist = shapely.distance(polygons[poly], self._points()[pos])
         near = dist <= reach_m
-        return poly[near], node[near], dist[near]
+        return poly[near], self._nodes[pos[near]], dist[near]
+
+    def _points(self) -> np.ndarray:
+        """Shapely points of the snappable nodes, made once on first use."""
+        if self._node_points is None:
+            self._node_points = shapely.points(self.network.x[self._nodes],
+                                               self.network.y[self._nodes])
+        return self._node_points
 
     def _polygon_access(self, polygons: np.ndarray, max_snap_m: float,
                         tolerance_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Entrances of polygons: every node within ``tolerance_m`` (offset 0); a polygon with
         none enters at its nearest node within ``max_snap_m`` (offset = that distance)."""
-        poly, node, dist = self._near(polygons, max(max_snap_m, tolerance_m))
-        entrance = dist <= tolerance_m
-        has_entrance = np.zeros(polygons.size, dtype=bool)
-        has_entrance[poly[entrance]] = True
-        lonely = ~has_entrance[poly]
-        order = np.lexsort((dist[lonely], poly[lonely]))
-        l_poly, l_node, l_dist = poly[lonely][order], node[lonely][order], dist[lonely][order]
+        poly, node, _ = self._near(polygons, tolerance_m)
+        lonely = np.setdiff1d(np.arange(polygons.size), poly)
+        # only polygons with no entrance search as far as the snapping distance
+        l_poly, l_node, l_dist = self._near(polygons[lonely], max_snap_m)
+        order = np.lexsort((l_dist, l_poly))
+        l_poly, l_node, l_dist = l_poly[order], l_node[order], l_dist[order]
         first = np.ones(l_poly.size, dtype=bool)
         first[1:] = l_poly[1:] != l_poly[:-1]
-        return (np.concatenate([poly[entrance], l_poly[first]]),
-                np.concatenate([node[entrance], l_node[first]]),
-                np.concatenate([np.zeros(int(entrance.sum())), l_dist[first]]))
+        return (np.concatenate([poly, lonely[l_poly[first]]]),
+                np.concatenate([node, l_node[first]]),
+                np.concatenate([np.zeros(poly.size), l_dist[first]]))
 
     def snap(self, x: np.ndarray, y: np.ndarray, max_snap_m: float) -> Snap:
         """Snap points to their nearest node within ``max_snap_m``.
@@ -190,6 +196,18 @@ class NodeIndex:
             offset_m=np.concatenate(offset_parts).astype(np.float64),
             n_facilities=n,
         )
+
+
+_INDEXES: weakref.WeakKeyDictionary[WalkNetwork, NodeIndex] = weakref.WeakKeyDictionary()
+
+
+def node_index(network: WalkNetwork) -> NodeIndex:
+    """The network's snapping index (largest component), built once per network and shared by
+    every stage of a run: like a contraction-hierarchy build, it belongs to the network."""
+    index = _INDEXES.get(network)
+    if index is None:
+        index = _INDEXES[network] = NodeIndex(network)
+    return index
 
 
 def augmented_graph(network: WalkNetwork, access: FacilityAccess) -> tuple[sparse.csr_matrix,
@@ -293,12 +311,14 @@ def coverage_share(distance_m: np.ndarray, weight: np.ndarray, threshold_m: floa
 
 def _min_duplicates(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int,
                     n_cols: int) -> sparse.csr_matrix:
-    """CSR matrix keeping the smallest value of repeated (row, col) pairs (csr would sum them)."""
+    """CSR matrix keeping the smallest value of repeated (row, col) pairs (csr would sum them),
+    built from its arrays directly."""
     order = np.lexsort((values, cols, rows))
     rows, cols, values = rows[order], cols[order], values[order]
     first = np.ones(rows.size, dtype=bool)
     first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    return sparse.csr_matrix(
-        (np.maximum(values[first], _MIN_EDGE_M), (rows[first], cols[first])),
-        shape=(n_rows, n_cols),
-    )
+    rows = rows[first]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return sparse.csr_matrix((np.maximum(values[first], _MIN_EDGE_M), cols[first], indptr),
+                             shape=(n_rows, n_cols))

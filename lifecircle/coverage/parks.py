@@ -33,6 +33,7 @@ from lifecircle.coverage.engine import (
     nearest_facility,
     per_facility_distances,
 )
+from lifecircle.coverage.engine import node_index as shared_index
 from lifecircle.errors import InputError
 from lifecircle.layers.landuse import dissolve, polygon_parts
 from lifecircle.layers.network import WalkNetwork
@@ -320,7 +321,7 @@ def park_service_radius_coverage_walk(parks: gpd.GeoDataFrame, residential: gpd.
     -------
     ParkCoverage with method "walk"
     """
-    node_index = NodeIndex(network) if node_index is None else node_index
+    node_index = shared_index(network) if node_index is None else node_index
     land, parks = _common_crs(residential, parks, network.crs)
     table = classify_parks(parks, tiers, historic)
     straight = _straight_zones(table)
@@ -375,7 +376,7 @@ def park_service_radius_coverage_population(parks: gpd.GeoDataFrame, network: Wa
     -------
     ParkPopulationCoverage
     """
-    node_index = NodeIndex(network) if node_index is None else node_index
+    node_index = shared_index(network) if node_index is None else node_index
     table = classify_parks(_to(parks, network.crs), tiers, historic)
     radius = table["radius_m"].to_numpy()
     weight = np.asarray(weight, dtype=np.float64)

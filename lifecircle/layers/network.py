@@ -18,7 +18,7 @@ from lifecircle.layers.osm import OsmExtract, WalkWays
 from lifecircle.seeds import load_standards
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class WalkNetwork:
     """A symmetric walking graph in a projected CRS (DESIGN §2).
 
@@ -32,6 +32,9 @@ class WalkNetwork:
     crs : the projected CRS
     component : connected-component label per node
     largest_component : label of the largest component
+
+    Compared and hashed by identity: one network is one object, so indexes built on it can be
+    cached per network.
     """
 
     node_ids: np.ndarray

@@ -15,7 +15,7 @@ import pandas as pd
 
 import lifecircle
 from lifecircle.coverage import catchments as catchment
-from lifecircle.coverage.engine import NodeIndex
+from lifecircle.coverage.engine import node_index as shared_index
 from lifecircle.coverage.supply import park_green_per_capita
 from lifecircle.coverage.walk import KindAccess, kind_access, walk_coverage_metric
 from lifecircle.layers.study import Study
@@ -144,7 +144,7 @@ def run_study(study: Study, params: RunParams | None = None,
     t0 = time.perf_counter()
 
     say("snapping population cells")
-    node_index = NodeIndex(study.network)
+    node_index = shared_index(study.network)
     pop = study.population
     cells = node_index.snap(pop.x, pop.y, params.snap_m())
 

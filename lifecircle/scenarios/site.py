@@ -15,7 +15,7 @@ import numpy as np
 
 from lifecircle.coverage import candidates as cand
 from lifecircle.coverage import parks, siting
-from lifecircle.coverage.engine import NodeIndex
+from lifecircle.coverage.engine import node_index
 from lifecircle.errors import InputError
 from lifecircle.layers.study import Study
 
@@ -96,7 +96,7 @@ def site_median(study: Study, kind: str, candidates: gpd.GeoDataFrame, k: int,
     demand placed within ``limit_m``; demand no facility can take is reported in ``solve``."""
     from lifecircle.coverage import catchments as catch
 
-    index = NodeIndex(study.network)
+    index = node_index(study.network)
     pop = study.population
     settings = catch.demand_settings(catch.guess_population_basis(pop.source))
     demand = catch.cell_demand(pop.population, kind, settings) \
@@ -133,7 +133,7 @@ def site_facilities(study: Study, kind: str, candidates: gpd.GeoDataFrame, thres
                     target_share: float | None = None) -> SitingReport:
     """New facilities of a kind maximising the population within ``threshold_m`` walking (MCLP),
     or the fewest reaching ``target_share`` of ``walk_coverage.<kind>``; existing ones fixed."""
-    index = NodeIndex(study.network)
+    index = node_index(study.network)
     pop = study.population
     cells = index.snap(pop.x, pop.y, max_snap_m)
     existing = study.facilities.geometry.values[(study.facilities["kind"] == kind).to_numpy()]
