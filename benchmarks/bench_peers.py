@@ -673,17 +673,19 @@ def stage_breakdown(problem: Problem) -> dict[str, float]:
     net, n = problem.network, problem.network.n_nodes
     facilities = problem.facilities
     laps = _Laps()
-    index = NodeIndex(net)
-    laps.lap("NodeIndex (cKDTree of nodes)")
+    index = index_build(net)
+    laps.lap("network index build (once per network; not in the stage)")
     cells = index.snap(problem.x, problem.y, problem.max_snap_m)
     laps.lap("snap cells")
+    kinds = facilities["kind"].to_numpy()
+    geometries = facilities.geometry.to_numpy()
     for kind, threshold in problem.thresholds_m.items():
-        of_kind = facilities[facilities["kind"] == kind]
-        laps.lap("select the kind's rows (GeoDataFrame boolean mask)")
-        access = index.facility_access(of_kind.geometry.values, problem.max_snap_m)
-        laps.lap("facility access points (node points + STRtree on first polygon)")
+        of_kind = geometries[kinds == kind]
+        laps.lap("select the kind's facilities (numpy mask)")
+        access = index.facility_access(of_kind, problem.max_snap_m)
+        laps.lap("facility access points (KD-tree candidates, GEOS distances)")
         graph, sources = augmented_graph(net, access)
-        laps.lap("augmented graph (sparse hstack + vstack)")
+        laps.lap("augmented graph (CSR arrays stacked)")
         dist, _, origin = csgraph.dijkstra(
             graph, directed=True, indices=np.arange(n, n + sources.size),
             limit=max(problem.limit_m, threshold), min_only=True, return_predecessors=True)
