@@ -39,6 +39,8 @@ STREET_HALF_WIDTH_M = 25.0
 
 # segments per quarter circle of the round caps and joins (GEOS' default)
 QUAD_SEGS = 8
+#: above this many reached strokes a circle is buffered stroke by stroke, then dissolved
+MAX_RUNS_PER_BUFFER = 150
 
 # assumption: at a junction a street continues along the edge within 45° of straight ahead
 _STROKE_MAX_TURN_RAD = np.radians(45.0)
@@ -364,10 +366,24 @@ def reached_area(network: WalkNetwork, segments: ReachedSegments, n_sources: int
         return out
     strokes = street_strokes(network) if strokes is None else strokes
     run_source, runs = strokes.runs(segments)
-    lines = shapely.multilinestrings(runs, indices=run_source,
+    counts = np.bincount(run_source, minlength=n_sources)
+    # GEOS buffers a multi-line of a few long strokes fast, but slows sharply on hundreds of
+    # short overlapping pieces (dense footway networks): those are buffered one by one and
+    # dissolved with a cascaded union instead. Both give the same area.
+    few = counts[run_source] <= MAX_RUNS_PER_BUFFER
+    lines = shapely.multilinestrings(runs[few], indices=run_source[few],
                                      out=np.full(n_sources, None, dtype=object))
-    reached = np.unique(run_source)
-    out[reached] = shapely.buffer(lines[reached], half_width_m, quad_segs=QUAD_SEGS)
+    simple = np.flatnonzero((counts > 0) & (counts <= MAX_RUNS_PER_BUFFER))
+    out[simple] = shapely.buffer(lines[simple], half_width_m, quad_segs=QUAD_SEGS)
+    many = np.flatnonzero(counts > MAX_RUNS_PER_BUFFER)
+    if many.size:
+        strips = shapely.buffer(runs[~few], half_width_m, quad_segs=QUAD_SEGS)
+        owner = run_source[~few]
+        order = np.argsort(owner, kind="stable")
+        bounds = np.searchsorted(owner[order], many)
+        ends = np.searchsorted(owner[order], many, side="right")
+        out[many] = [shapely.union_all(strips[order[a:b]]) for a, b in
+                     zip(bounds, ends, strict=True)]
     return out
 
 
