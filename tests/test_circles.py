@@ -231,3 +231,29 @@ def test_missing_layer_is_excluded_with_a_warning():
         warnings.simplefilter("ignore")
         empty = life_circle_completeness({}, None, people, ["clinic"])
     assert math.isnan(empty.value) and empty.reason.startswith("undefined")
+
+
+def test_covered_cells_join_the_network_inside_their_kinds_union(chengdu_network,
+                                                                 chengdu_facilities):
+    """A cell counted as covered (walk <= threshold) joins the network at a node inside the
+    union of its kind's circles. (The reverse holds only up to the street half-width: a node
+    within 25 m of a reached street may itself be farther by the network.)"""
+    from lifecircle.coverage.walk import kind_access
+
+    facilities, _ = chengdu_facilities
+    index = NodeIndex(chengdu_network)
+    rng = np.random.default_rng(11)
+    x = rng.uniform(chengdu_network.x.min(), chengdu_network.x.max(), 3000)
+    y = rng.uniform(chengdu_network.y.min(), chengdu_network.y.max(), 3000)
+    cells = index.snap(x, y, 300.0)
+    for kind in ("primary_school", "market"):
+        access = kind_access(index, facilities, cells, kind, 500.0, 300.0, 5000.0)
+        geoms = facilities.geometry.values[(facilities["kind"] == kind).to_numpy()]
+        drawn = service_circles(chengdu_network, index, geoms, [500.0])
+        union = shapely.union_all(drawn.geometry.values)
+        node_x = chengdu_network.x[cells.node[cells.reachable]]
+        node_y = chengdu_network.y[cells.node[cells.reachable]]
+        inside = shapely.intersects_xy(shapely.buffer(union, 1e-6), node_x, node_y)
+        covered = access.nearest.distance_m[cells.reachable] <= 500.0
+        assert covered.any()
+        assert inside[covered].all()
