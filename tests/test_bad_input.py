@@ -234,3 +234,21 @@ def test_duplicate_facilities_are_dropped(tmp_path):
 def test_disconnected_network_reports_its_share(tmp_path):
     card = _run(tmp_path, "--residential-density", "100")
     assert card["study_area"]["network_outside_largest_component_share"] >= 0.0
+
+
+def test_place_query_offline_is_one_clear_line(tmp_path, capsys, monkeypatch):
+    """--place needs Overpass; without the internet it fails with one line (no request made:
+    osmnx's query is replaced by one that fails as an offline machine does)."""
+    import osmnx
+
+    def offline(*_args, **_kwargs):
+        raise ConnectionError("Max retries exceeded with url: nominatim")
+
+    monkeypatch.setattr(osmnx, "graph_from_place", offline)
+    code = main(["run", "--place", "渠县, 达州市, 四川省", "--residential-density", "100",
+                 "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--place 渠县, 达州市, 四川省: could not be fetched" in err
+    assert "offline, pass --osm" in err
+    assert not (tmp_path / "out").exists()
