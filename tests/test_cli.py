@@ -89,3 +89,17 @@ def test_demo_runs_offline(tmp_path):
     card = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))
     assert card["population"]["total"] > 0
     assert any(k.startswith("walk_coverage.") for k in card["metrics"])
+
+
+def test_chengdu_scores_every_measurable_target(chengdu_run):
+    card = json.loads((chengdu_run / "scorecard.json").read_text(encoding="utf-8"))
+    targets = {t["id"]: t for t in card["targets"]}
+    park = targets["sichuan_park_service_radius_coverage_2028"]
+    assert park["target"] == 0.86 and park["year"] == 2028
+    assert park["value"] == pytest.approx(card["metrics"]["park_service_radius_coverage"]["value"])
+    assert park["gap"] == pytest.approx(0.86 - park["value"], abs=1e-9)
+    assert targets["sichuan_15min_public_service_circle_2028"]["value"] is not None
+    for target in card["targets"]:
+        produced = card["metrics"].get(target["metric"], {}).get("value") is not None
+        # every target whose metric the run produced is scored; the rest say why not
+        assert (target["status"] in ("met", "not met")) == produced, target["id"]
