@@ -26,10 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from lifecircle.coverage import catchments as cat  # noqa: E402
-from lifecircle.coverage.engine import (
-    NodeIndex,  # noqa: E402
-    cost_pairs,  # noqa: E402
-)
+from lifecircle.coverage.engine import NodeIndex, cost_pairs  # noqa: E402
 from lifecircle.coverage.walk import kind_access  # noqa: E402
 from lifecircle.seeds import threshold_m  # noqa: E402
 from lifecircle.seeds.demand import demand_settings  # noqa: E402

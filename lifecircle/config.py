@@ -26,6 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lifecircle.errors import InputError
 from lifecircle.seeds import kind_names, load_standards
 
+#: A path starting so names a sample file shipped in ``lifecircle/data``.
+PACKAGE_PREFIX = "package:"
+
 #: Fields holding paths: resolved against a configuration file's folder.
 PATH_FIELDS = ("osm", "graphml", "population", "boundary", "residential", "historic",
                "targets_file")
@@ -201,14 +204,23 @@ class RunConfig(BaseModel):
         return cls.from_yaml_text(read_text(path), str(path), path.parent)
 
     def resolved(self, base: Path) -> RunConfig:
-        """A copy with relative paths made relative to ``base``."""
+        """A copy with relative paths made relative to ``base``; ``package:NAME`` names a sample
+        file shipped with lifecircle (``package:chengdu_central.osm.pbf``)."""
         update: dict[str, Any] = {}
         for name in PATH_FIELDS:
             value = getattr(self, name)
-            if value is not None and not value.is_absolute():
-                update[name] = base / value
-        update["facilities"] = [p if p.is_absolute() else base / p for p in self.facilities]
+            if value is not None:
+                update[name] = _resolve(value, base)
+        update["facilities"] = [_resolve(p, base) for p in self.facilities]
         return self.model_copy(update=update)
+
+
+def _resolve(path: Path, base: Path) -> Path:
+    if str(path).startswith(PACKAGE_PREFIX):
+        from lifecircle.data import sample_path
+
+        return sample_path(str(path).removeprefix(PACKAGE_PREFIX))
+    return path if path.is_absolute() else base / path
 
 
 def _check_kind(kind: str) -> str:

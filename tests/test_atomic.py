@@ -86,7 +86,7 @@ def test_atomic_directory_replaces_whole(tmp_path):
         (staging / "a").write_text("1")
     with atomic_directory(target) as staging:
         (staging / "b").write_text("2")
-    assert sorted(p.name for p in target.iterdir()) == ["b"]
+    assert sorted(p.name for p in target.iterdir()) == ["b", "lifecircle-manifest.json"]
 
 
 def test_scorecard_is_deterministic_on_chengdu(tmp_path):

@@ -20,9 +20,9 @@ def _scenario(tmp_path, interventions: str = "[]", extra: str = "") -> object:
     path = tmp_path / "s.yaml"
     path.write_text(
         "name: test\n"
-        "study:\n"
-        "  osm: area.osm\n"
-        "  residential_density: 100\n"
+        "# the options of a run (RunConfig), then the interventions\n"
+        "osm: area.osm\n"
+        "residential_density: 100\n"
         f"{extra}"
         f"interventions: {interventions}\n",
         encoding="utf-8",
@@ -86,8 +86,8 @@ def test_invalid_scenario_names_file_line_field(tmp_path, interventions, line, f
 
 
 def test_unknown_field_and_bad_yaml(tmp_path):
-    path = _scenario(tmp_path, extra="  colour: red\n")
-    with pytest.raises(InputError, match=r"s.yaml:\d+: study.colour: Extra inputs"):
+    path = _scenario(tmp_path, extra="colour: red\n")
+    with pytest.raises(InputError, match=r"s.yaml:\d+: colour: Extra inputs"):
         load_scenario(path)
     path.write_text("name: [unclosed\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"s.yaml:\d+: not valid YAML"):
