@@ -211,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     warnings.showwarning = _one_line_warning
+    sys.unraisablehook = _one_line_unraisable
     try:
         args = build_parser(_Parser).parse_args([a for a in argv if a != "--debug"])
         return args.func(args)
@@ -235,6 +236,13 @@ def _error(message: str) -> None:
     from lifecircle.console import err
 
     err.print(f"lifecircle: {message}", markup=False)
+
+
+def _one_line_unraisable(info) -> None:
+    # Ctrl-C during a (lazy) import reaches Python's import-lock cleanup, which would print a
+    # traceback after our one line; the interruption itself is already reported
+    if not isinstance(info.exc_value, KeyboardInterrupt):
+        _error(f"warning: ignored {type(info.exc_value).__name__}: {info.exc_value}")
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -55,8 +55,9 @@ def test_adding_a_school_never_lowers_coverage(tmp_path):
 
 def test_closing_a_facility_never_raises_coverage(tmp_path):
     base, fewer = _run(_scenario(tmp_path, "[{close: {name: 测试小学}}]"))
-    assert "walk_coverage.primary_school" in base.metrics
-    assert "primary_school" in fewer.missing_kinds
+    # the only primary school closed: a measured zero (and its change), not a missing layer
+    assert fewer.value("walk_coverage.primary_school") == 0.0
+    assert base.value("walk_coverage.primary_school") >= 0.0
 
 
 def test_growing_population_adds_people(tmp_path):
@@ -71,7 +72,7 @@ def test_growing_population_adds_people(tmp_path):
     [
         ("\n  - add: {kind: casino, name: x, lon: 104.06, lat: 30.66}", 6, "kind"),
         ("\n  - add: {kind: clinic, name: x, lon: 204.06, lat: 30.66}", 6, "lon"),
-        ("\n  - close: {kind: clinic}", 6, "close"),
+        ("\n  - close: {}", 6, "close"),
         ("\n  - add: {kind: clinic, name: x, lon: 104.0, lat: 30.6}\n    grow: {people: 5}", 7,
          "interventions.0.grow.polygon"),
     ],
@@ -116,3 +117,11 @@ def test_scenario_cli_writes_comparison(tmp_path):
     assert row["change"] >= 0
     assert (out / "baseline" / "scorecard.json").exists()
     assert (out / "scenario" / "coverage.gpkg").exists()
+
+
+def test_closing_every_facility_of_a_kind_gives_zero_coverage(tmp_path):
+    """Closing a whole kind is a measured zero with its change, never a missing layer."""
+    base, closed = _run(_scenario(tmp_path, "[{close: {kind: primary_school}}]"))
+    assert base.value("walk_coverage.primary_school") > 0
+    assert closed.value("walk_coverage.primary_school") == 0.0
+    assert "primary_school" not in closed.missing_kinds

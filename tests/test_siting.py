@@ -39,7 +39,7 @@ from lifecircle.coverage.park_siting import (
     residential_pieces,
     tier_radius,
 )
-from lifecircle.coverage.parks import park_tiers
+from lifecircle.coverage.parks import BUFFER_QUAD_SEGS, park_tiers
 
 EXACT = SolveOptions(mip_rel_gap=0.0)
 GREEDY = SolveOptions(method="greedy")
@@ -445,7 +445,8 @@ def test_chengdu_five_new_parks_from_a_250m_grid(chengdu_parks, chengdu_five):
     assert result.official_before == pytest.approx(official.value)
     assert coverage.share_before == pytest.approx(official.value)
     # the figure with the new parks recomputed independently on exact geometry
-    new = shapely.buffer(candidates.geometry.values[result.chosen], 500.0)
+    new = shapely.buffer(candidates.geometry.values[result.chosen], 500.0,
+                         quad_segs=BUFFER_QUAD_SEGS)
     land = shapely.union_all(residential.geometry.values)
     served = shapely.union(official.zone, shapely.union_all(new))
     after = shapely.area(shapely.intersection(land, served)) / shapely.area(land)

@@ -79,7 +79,7 @@ def residential_pieces(residential: gpd.GeoDataFrame, zone: shapely.Geometry | N
 
 
 def park_cover_pairs(residential_pieces: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
-                     tiers: ParkTiers) -> sparse.csr_matrix:
+                     tiers: ParkTiers | None = None) -> sparse.csr_matrix:
     """Which candidate parks would cover which residential pieces, by straight-line distance.
 
     A piece is covered when its centroid lies within the candidate's tier radius (from
@@ -96,7 +96,7 @@ def park_cover_pairs(residential_pieces: gpd.GeoDataFrame, candidates: gpd.GeoDa
     csr_matrix bool (pieces x candidates)
     """
     centres = shapely.centroid(np.asarray(residential_pieces.geometry.values, dtype=object))
-    radius = tier_radius(candidates["size_m2"].to_numpy(), tiers)
+    radius = tier_radius(candidates["size_m2"].to_numpy(), park_tiers(tiers))
     counted = np.flatnonzero(radius > 0)
     sites = np.asarray(candidates.geometry.values, dtype=object)[counted]
     site, piece = shapely.STRtree(centres).query(sites, predicate="dwithin",

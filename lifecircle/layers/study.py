@@ -46,6 +46,8 @@ class Study:
     extract: OsmExtract | None = None
     historic: gpd.GeoDataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    #: kinds whose every facility a scenario closed: measured as zero coverage, not missing
+    closed_kinds: tuple[str, ...] = ()
 
     @property
     def crs(self) -> CRS:

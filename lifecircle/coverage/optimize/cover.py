@@ -117,7 +117,7 @@ class _Greedy:
     bound: float         # submodularity bound on the optimum with k sites (inf without k)
 
 
-def coveredshare(weights: np.ndarray, cover_pairs: sparse.spmatrix, already_covered: np.ndarray,
+def covered_share(weights: np.ndarray, cover_pairs: sparse.spmatrix, already_covered: np.ndarray,
                   chosen: np.ndarray) -> float:
     """Covered share when the ``chosen`` candidates are built beside the existing facilities.
 
