@@ -12,7 +12,7 @@ from pyproj import CRS
 
 from lifecircle.coverage.engine import at_points, nearest_facility, node_index
 from lifecircle.errors import InputError
-from lifecircle.layers.compounds import compound_graph
+from lifecircle.layers.compounds import compound_graph, compound_report
 from lifecircle.layers.network import _assemble
 
 UTM = CRS.from_epsg(32648)
@@ -75,6 +75,22 @@ def test_residents_walk_through_their_gate():
     # north resident snaps inside (70 m to the path), not to the street 30 m away: 70 + 500;
     # the outsider cannot cut through the compound: around the block, 5 + 400
     np.testing.assert_allclose(d, [500, 570, 405], atol=1e-9)
+
+
+def test_report_per_compound():
+    network = block()
+    cg = compound_graph(network, np.array([WALL], dtype=object),
+                        np.array([WEST_GATE], dtype=object))
+    gated = distances(network, [WEST_GATE], CELLS_X, CELLS_Y)
+    opened = np.array([100.0, 230.0, 205.0])
+    pop = np.array([30.0, 10.0, 99.0])  # the third cell is outside the compound
+    report = compound_report(cg, X0 + np.array(CELLS_X, float), Y0 + np.array(CELLS_Y, float),
+                             pop, {"school": opened}, {"school": gated})
+    row = report.loc[0]
+    assert row["gates"] == 1 and row["population"] == 40
+    assert row["school_open_m"] == pytest.approx((30 * 100 + 10 * 230) / 40)
+    assert row["school_gated_m"] == pytest.approx((30 * 500 + 10 * 570) / 40)
+    assert row["school_growth_m"] == pytest.approx((30 * 400 + 10 * 340) / 40)
 
 
 def test_opening_a_second_gate():

@@ -13,7 +13,13 @@ import shapely
 from pyproj import CRS
 from rasterio.transform import from_origin
 
-from lifecircle.coverage.engine import at_points, coverage_share, nearest_facility, node_index
+from lifecircle.coverage.engine import (
+    at_points,
+    coverage_share,
+    nearest_facility,
+    node_index,
+    per_facility_distances,
+)
 from lifecircle.errors import InputError
 from lifecircle.layers.dem import (
     edge_profiles,
@@ -129,6 +135,13 @@ def test_nearest_facility_walks_home_to_facility(tmp_path):
     # home to facility, not facility to home: the forward search differs somewhere
     forward = nx.multi_source_dijkstra_path_length(digraph, {centre, corner})
     assert np.abs(reference - np.array([forward[i] for i in range(network.n_nodes)])).max() > 1
+
+    # per-facility catchments (2SFCA) search the same reversed graph
+    per = per_facility_distances(network, access, 1e9, cost_graph=costs.graph).toarray()
+    for row, node in enumerate((centre, corner)):
+        one = nx.single_source_dijkstra_path_length(digraph.reverse(), node)
+        ref = np.array([one[i] for i in range(network.n_nodes)])
+        np.testing.assert_allclose(np.where(ref == 0, 1e-9, ref), per[row], atol=1e-6)
 
     # without a cost graph the engine is unchanged; a symmetric cost graph gives the same
     flat = nearest_facility(network, access)
@@ -257,6 +270,14 @@ def test_dem_not_covering_is_an_input_error(tmp_path):
     (tmp_path / "junk.tif").write_text("not a raster")
     with pytest.raises(InputError, match="not a raster"):
         read_dem_window(tmp_path / "junk.tif", network.edges.total_bounds, network.crs)
+    nocrs = tmp_path / "nocrs.tif"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with rasterio.open(nocrs, "w", driver="GTiff", width=4, height=4, count=1,
+                           dtype="float32") as dst:
+            dst.write(np.zeros((4, 4), np.float32), 1)
+    with pytest.raises(InputError, match="DEM has no CRS"):
+        read_dem_window(nocrs, network.edges.total_bounds, network.crs)
     # every cell nodata
     allhole = write_plane(tmp_path / "allhole.tif", hole=(slice(None), slice(None)))
     with pytest.raises(InputError, match="nodata"):

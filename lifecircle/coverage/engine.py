@@ -273,17 +273,19 @@ def nearest_facility(network: WalkNetwork, access: FacilityAccess,
 
 
 def per_facility_distances(network: WalkNetwork, access: FacilityAccess, limit_m: float,
-                           batch: int = 256) -> sparse.csr_matrix:
+                           batch: int = 256,
+                           cost_graph: sparse.csr_matrix | None = None) -> sparse.csr_matrix:
     """Walking distance from each facility to every node within ``limit_m``, as a sparse
     (n_facilities x n_nodes) matrix: only reached pairs are stored, so memory follows the
     catchment sizes, never facilities x nodes. Batches bound the dense scratch of csgraph.
 
     A reached node at distance 0 is stored as 1e-9 m (a stored zero would be dropped).
+    ``cost_graph``: as in :func:`nearest_facility` (walks from each node to the facility).
     """
-    n = network.n_nodes
+    n = network.n_nodes if cost_graph is None else cost_graph.shape[0]
     if access.node.size == 0:
         return sparse.csr_matrix((access.n_facilities, n))
-    graph, sources = augmented_graph(network, access)
+    graph, sources = augmented_graph(network, access, cost_graph)
     rows, cols, vals = [], [], []
     for start in range(0, sources.size, batch):
         stop = min(start + batch, sources.size)

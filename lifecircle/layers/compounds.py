@@ -26,6 +26,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
@@ -251,6 +252,42 @@ def compound_graph(network: WalkNetwork, polygons: np.ndarray, gates: np.ndarray
                          _tree_nodes=tree_nodes)
 
 
+def compound_report(cg: CompoundGraph, x: np.ndarray, y: np.ndarray, population: np.ndarray,
+                    open_m: dict[str, np.ndarray],
+                    gated_m: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per compound: residents, gates, and how much each kind's walk grew against the open case.
+
+    Parameters
+    ----------
+    cg : the compound graph
+    x, y : population cell centres; population : people per cell
+    open_m, gated_m : per kind, each cell's distance without and with the compounds
+
+    Returns
+    -------
+    DataFrame, one row per compound: ``gated``, ``gates``, ``population``, and per kind
+    ``<kind>_open_m``, ``<kind>_gated_m`` (population-weighted means over the residents reached
+    in both cases) and ``<kind>_growth_m`` (their difference)
+    """
+    k = cg.polygons.size
+    where = _containing(cg.polygons, np.ones(k, bool), shapely.points(x, y))
+    inside = where >= 0
+    comp, pop = where[inside], np.asarray(population, float)[inside]
+    table = {"gated": cg.gated, "gates": cg.n_gates,
+             "population": np.bincount(comp, pop, minlength=k)}
+    for kind in open_m:
+        before, after = open_m[kind][inside], gated_m[kind][inside]
+        both = np.isfinite(before) & np.isfinite(after)
+        weight = np.bincount(comp[both], pop[both], minlength=k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_open = np.bincount(comp[both], (pop * before)[both], minlength=k) / weight
+            mean_gated = np.bincount(comp[both], (pop * after)[both], minlength=k) / weight
+        table[f"{kind}_open_m"] = mean_open
+        table[f"{kind}_gated_m"] = mean_gated
+        table[f"{kind}_growth_m"] = mean_gated - mean_open
+    return pd.DataFrame(table).rename_axis("compound")
+
+
 def _containing(polygons: np.ndarray, gated: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Index of the gated polygon strictly containing each point, -1 where none."""
     out = np.full(len(points), -1, dtype=np.int64)
@@ -348,10 +385,10 @@ def _pair_lookup(u: np.ndarray, v: np.ndarray, value: np.ndarray, a: np.ndarray,
     val = np.concatenate([value, value])
     order = np.argsort(key)
     key, val = key[order], val[order]
-    query = a * n + b
-    pos = np.minimum(np.searchsorted(key, query), max(key.size - 1, 0))
     if key.size == 0:
         return np.zeros(a.size, dtype=bool)
+    query = a * n + b
+    pos = np.minimum(np.searchsorted(key, query), key.size - 1)
     return (key[pos] == query) & val[pos]
 
 

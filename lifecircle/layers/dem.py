@@ -22,7 +22,7 @@ import rasterio
 import rasterio.warp
 import shapely
 from pyproj import CRS, Transformer
-from rasterio.errors import RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.transform import Affine
 from rasterio.windows import Window
 from scipy import sparse
@@ -108,7 +108,10 @@ def read_dem_window(path: str | Path, bounds: tuple[float, float, float, float],
         raise InputError(path, "file not found")
     target = CRS.from_user_input(crs)
     try:
-        src = rasterio.open(path)
+        with warnings.catch_warnings():
+            # a file without georeferencing gets the one-line error below instead
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            src = rasterio.open(path)
     except RasterioIOError as exc:
         raise InputError(path, f"not a raster GDAL can read ({str(exc).splitlines()[0]})") from None
     with src:
