@@ -26,6 +26,7 @@ from lifecircle.layers.dem import (
     parse_incline,
     read_dem_window,
     steps_edges,
+    steps_lines_from_ways,
     tobler_factor,
     tobler_graph,
 )
@@ -203,6 +204,25 @@ def test_steps_minimum_penalty_and_incline(tmp_path):
     assert np.isnan(parse_incline("up"))
 
 
+def test_steps_edges_from_osm_ways():
+    """Edges of a densified ``highway=steps`` way are found from the OSM ways."""
+    from lifecircle.layers.network import network_from_ways
+    from lifecircle.layers.osm import WalkWays
+
+    # a 3-node footway and a 2-node steps way sharing node 3, about 120 m and 80 m long
+    walk = WalkWays(
+        way_index=np.array([0, 0, 0, 1, 1]), node_ref=np.array([1, 2, 3, 3, 4]),
+        lon=np.array([104.06, 104.0606, 104.0612, 104.0612, 104.0612]),
+        lat=np.array([30.65, 30.65, 30.65, 30.65, 30.6507]),
+        way_ids=np.array([10, 11]), highway=np.array(["footway", "steps"], dtype=object))
+    network = network_from_ways(walk, UTM)
+    lines = steps_lines_from_ways(walk, UTM)
+    mask = steps_edges(network, lines)
+    assert len(lines) == 1
+    assert mask.sum() == 2  # ~78 m densified into two edges
+    assert network.edges["length"][mask].sum() == pytest.approx(lines[0].length, abs=1e-6)
+
+
 def test_dem_in_feet(tmp_path):
     network = grid_network()
     ref = slope_costs(network, write_plane(tmp_path / "m.tif"))
@@ -211,6 +231,12 @@ def test_dem_in_feet(tmp_path):
     option = slope_costs(network, write_plane(tmp_path / "ft2.tif", scale=1 / 0.3048),
                          units="feet")
     np.testing.assert_allclose(option.forward, ref.forward, atol=1e-6)
+    # a declared unit wins over a contradicting option, with a warning
+    with pytest.warns(UserWarning, match="declares its heights in feet; --dem-units metre"):
+        again = slope_costs(network, tmp_path / "ft.tif", units="metre")
+    np.testing.assert_allclose(again.forward, ref.forward, atol=1e-6)
+    with pytest.raises(InputError, match="unknown vertical unit 'furlong'"):
+        slope_costs(network, tmp_path / "ft2.tif", units="furlong")
     # undeclared and no option: read as metres, so the slope comes out 3.28x too steep
     assert not np.allclose(slope_costs(network, tmp_path / "ft2.tif").forward, ref.forward)
 

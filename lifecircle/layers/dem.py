@@ -310,13 +310,17 @@ def steps_lines_from_ways(walk, crs: CRS | str) -> np.ndarray:
     """The ``highway=steps`` ways of a :class:`~lifecircle.layers.osm.WalkWays` as lines in
     ``crs`` (input of :func:`steps_edges`)."""
     steps_way = np.flatnonzero(np.asarray(walk.highway) == "steps")
+    # a line needs two points: ways of one node are dropped
+    steps_way = steps_way[np.bincount(walk.way_index, minlength=walk.way_ids.size)[steps_way] > 1]
     keep = np.isin(walk.way_index, steps_way)
     if not keep.any():
         return np.empty(0, dtype=object)
     x, y = Transformer.from_crs("EPSG:4326", CRS.from_user_input(crs),
                                 always_xy=True).transform(walk.lon[keep], walk.lat[keep])
-    lines = shapely.linestrings(np.column_stack([x, y]), indices=walk.way_index[keep])
-    return np.asarray(lines[~shapely.is_empty(lines)], dtype=object)
+    # shapely wants line indices 0..k-1 without gaps
+    _, line_of = np.unique(walk.way_index[keep], return_inverse=True)
+    return np.asarray(shapely.linestrings(np.column_stack([x, y]), indices=line_of),
+                      dtype=object)
 
 
 _INCLINE = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(%|°)?\s*$")
@@ -346,11 +350,21 @@ def _vertical_factor(src: rasterio.DatasetReader, src_crs: CRS, option: str | No
     band_unit = (src.units[0] if src.units else None) or None
     declared = declared or band_unit
     name = (declared or option or "metre").strip().lower()
+    unit = _unit(name)
+    if unit is None:
+        raise InputError(path, f"unknown vertical unit {name!r} (give --dem-units metre or feet)")
+    if declared and option and _unit(option.strip().lower()) != unit:
+        warnings.warn(f"{path.name}: the file declares its heights in {unit}; --dem-units "
+                      f"{option} is ignored", stacklevel=3)
+    return (FEET_M if unit == "feet" else 1.0), unit
+
+
+def _unit(name: str) -> str | None:
     if name in _FEET_NAMES or "foot" in name or "feet" in name:
-        return FEET_M, "feet"
+        return "feet"
     if name in _METRE_NAMES or "metre" in name or "meter" in name:
-        return 1.0, "metre"
-    raise InputError(path, f"unknown vertical unit {name!r} (give --dem-units metre or feet)")
+        return "metre"
+    return None
 
 
 def _window(src: rasterio.DatasetReader, box: tuple[float, float, float, float],
