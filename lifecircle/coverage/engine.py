@@ -210,21 +210,27 @@ def node_index(network: WalkNetwork) -> NodeIndex:
     return index
 
 
-def augmented_graph(network: WalkNetwork, access: FacilityAccess) -> tuple[sparse.csr_matrix,
-                                                                           np.ndarray]:
+def augmented_graph(network: WalkNetwork, access: FacilityAccess,
+                    cost_graph: sparse.csr_matrix | None = None) -> tuple[sparse.csr_matrix,
+                                                                          np.ndarray]:
     """The walk graph plus one virtual node per reachable facility (directed edges out to its
     access points only).
+
+    ``cost_graph`` (optional): a directed N x N graph, ``[a, b]`` the cost of walking a -> b
+    (slopes, gated compounds; N >= the network's nodes when compounds add node copies). The
+    walk that counts goes from home to the facility, so searches from facilities run on its
+    transpose. Without it the symmetric walk graph is used unchanged.
 
     Returns
     -------
     (graph, sources): the (n + k) x (n + k) CSR graph and the facility row index of each virtual
     node ``n + i``
     """
-    n = network.n_nodes
+    base = network.graph if cost_graph is None else cost_graph.T.tocsr()
+    n = base.shape[0]
     sources, virtual = np.unique(access.facility, return_inverse=True)
     k = sources.size
     links = _min_duplicates(virtual, access.node, access.offset_m, k, n + k)
-    base = network.graph
     # stacking the CSR arrays directly: the walk graph's rows, then one row per facility
     graph = sparse.csr_matrix(
         (np.concatenate([base.data, links.data]),
@@ -236,7 +242,8 @@ def augmented_graph(network: WalkNetwork, access: FacilityAccess) -> tuple[spars
 
 
 def nearest_facility(network: WalkNetwork, access: FacilityAccess,
-                     limit_m: float = np.inf) -> Nearest:
+                     limit_m: float = np.inf,
+                     cost_graph: sparse.csr_matrix | None = None) -> Nearest:
     """Walking distance from every node to its nearest facility, in one Dijkstra pass.
 
     Parameters
@@ -244,15 +251,17 @@ def nearest_facility(network: WalkNetwork, access: FacilityAccess,
     network : the walk network
     access : the facilities' access points
     limit_m : search bound; nodes beyond it get inf and facility -1
+    cost_graph : optional directed cost graph (see :func:`augmented_graph`): distances are then
+        walks from each node to its nearest facility
 
     Returns
     -------
-    Nearest, per network node
+    Nearest, per network node (per node of ``cost_graph`` when given)
     """
-    n = network.n_nodes
+    n = network.n_nodes if cost_graph is None else cost_graph.shape[0]
     if access.node.size == 0:
         return Nearest(np.full(n, np.inf), np.full(n, -1, dtype=np.int64))
-    graph, sources = augmented_graph(network, access)
+    graph, sources = augmented_graph(network, access, cost_graph)
     dist, _, origin = csgraph.dijkstra(
         graph, directed=True, indices=np.arange(n, n + sources.size), limit=limit_m,
         min_only=True, return_predecessors=True,
@@ -264,17 +273,19 @@ def nearest_facility(network: WalkNetwork, access: FacilityAccess,
 
 
 def per_facility_distances(network: WalkNetwork, access: FacilityAccess, limit_m: float,
-                           batch: int = 256) -> sparse.csr_matrix:
+                           batch: int = 256,
+                           cost_graph: sparse.csr_matrix | None = None) -> sparse.csr_matrix:
     """Walking distance from each facility to every node within ``limit_m``, as a sparse
     (n_facilities x n_nodes) matrix: only reached pairs are stored, so memory follows the
     catchment sizes, never facilities x nodes. Batches bound the dense scratch of csgraph.
 
     A reached node at distance 0 is stored as 1e-9 m (a stored zero would be dropped).
+    ``cost_graph``: as in :func:`nearest_facility` (walks from each node to the facility).
     """
-    n = network.n_nodes
+    n = network.n_nodes if cost_graph is None else cost_graph.shape[0]
     if access.node.size == 0:
         return sparse.csr_matrix((access.n_facilities, n))
-    graph, sources = augmented_graph(network, access)
+    graph, sources = augmented_graph(network, access, cost_graph)
     rows, cols, vals = [], [], []
     for start in range(0, sources.size, batch):
         stop = min(start + batch, sources.size)
