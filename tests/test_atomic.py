@@ -61,6 +61,7 @@ def test_cli_interrupt_exit_code(tmp_path, monkeypatch, capsys):
     assert (out / "scorecard.json").read_bytes() == before
 
 
+@pytest.mark.slow  # three full Chengdu runs, about 30 s
 def test_sigint_during_a_real_run_leaves_old_or_new_never_partial(tmp_path):
     """SIGINT at several moments of a real Chengdu run: the folder always holds a whole result."""
     cmd = [sys.executable, "-m", "lifecircle.cli", "run", "--osm", str(CHENGDU_PBF),
@@ -87,6 +88,7 @@ def test_atomic_directory_replaces_whole(tmp_path):
     assert sorted(p.name for p in target.iterdir()) == ["b"]
 
 
+@pytest.mark.slow  # two full Chengdu runs, about 28 s
 def test_scorecard_is_deterministic_on_chengdu(tmp_path):
     texts = []
     for name in ("a", "b"):

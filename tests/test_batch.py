@@ -13,6 +13,8 @@ from lifecircle.cli import main
 from tests.conftest import CHENGDU_PBF
 
 pytest.importorskip("dask.distributed")
+# each test here runs whole Chengdu batches or runs: 20-85 s apiece on the shared 2-core machine
+pytestmark = pytest.mark.slow
 
 # four quadrants of central Chengdu (the extract spans 104.0421-104.1296 E, 30.6528-30.7279 N)
 W, S, E, N = 104.0421, 30.6528, 104.1296, 30.7279
