@@ -45,7 +45,7 @@ def main() -> int:
         print(f"{lock_path} does not cover this install; refresh it: bash requirements/refresh.sh",
               file=sys.stderr)
         return 1
-    print(f"install matches {lock_path}: {len(have)} packages, all pinned")
+    print(f"install matches {lock_path}: {len(set(have) - TOOLS)} packages, all at their pins")
     return 0
 
 
