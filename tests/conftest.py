@@ -1,4 +1,9 @@
-"""Shared fixtures: the real data in ../shared, read once per session."""
+"""Shared fixtures: the real data, read once per session.
+
+Central Chengdu's OSM extract ships inside the package (``lifecircle/data``), so every Chengdu test
+runs on a plain clone. Only the WorldPop Wuhan raster and boundary (CC BY 4.0, never copied into
+the repository) are read from ``../shared`` beside the repo; tests needing them skip with a reason.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from lifecircle.data import sample_path
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-CHENGDU_PBF = SHARED / "data" / "chengdu-central" / "chengdu_central.osm.pbf"
-CHENGDU_XML = SHARED / "data" / "chengdu-central" / "chengdu_central.osm"
+CHENGDU_PBF = sample_path("chengdu_central.osm.pbf")
 WUHAN_TIF = SHARED / "data" / "wuhan-worldpop" / "wuhan_pop_age20plus_100m.tif"
 WUHAN_BOUNDARY = SHARED / "data" / "wuhan-worldpop" / "wuhan-boundary.shp"
 
 
 def need(path: Path) -> Path:
-    """Skip the test with a clear reason when a shared data file is absent."""
+    """Skip the test with a clear reason when a shared data file (Wuhan) is absent."""
     if not path.exists():
         pytest.skip(f"shared data not found at {path} (tests read ../shared/data beside the repo)")
     return path
@@ -25,7 +31,19 @@ def need(path: Path) -> Path:
 def chengdu_extract():
     from lifecircle.layers.osm import read_osm
 
-    return read_osm(need(CHENGDU_PBF))
+    return read_osm(CHENGDU_PBF)
+
+
+@pytest.fixture(scope="session")
+def chengdu_xml(tmp_path_factory) -> Path:
+    """The packaged Chengdu PBF rewritten as OSM XML by pyosmium (same objects, other format)."""
+    import osmium
+
+    path = tmp_path_factory.mktemp("chengdu-xml") / "chengdu_central.osm"
+    with osmium.SimpleWriter(str(path)) as writer:
+        for obj in osmium.FileProcessor(str(CHENGDU_PBF)):
+            writer.add(obj)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import lifecircle.pipeline.result as run_module
 from lifecircle.cli import main
 from lifecircle.output import atomic_directory
 from lifecircle.pipeline import run
-from tests.conftest import CHENGDU_PBF, need
+from tests.conftest import CHENGDU_PBF
 from tests.osm_fixture import write_small_osm
 
 
@@ -63,9 +63,10 @@ def test_cli_interrupt_exit_code(tmp_path, monkeypatch, capsys):
     assert (out / "scorecard.json").read_bytes() == before
 
 
+@pytest.mark.slow  # three full Chengdu runs, about 30 s
 def test_sigint_during_a_real_run_leaves_old_or_new_never_partial(tmp_path):
     """SIGINT at several moments of a real Chengdu run: the folder always holds a whole result."""
-    cmd = [sys.executable, "-m", "lifecircle.cli", "run", "--osm", str(need(CHENGDU_PBF)),
+    cmd = [sys.executable, "-m", "lifecircle.cli", "run", "--osm", str(CHENGDU_PBF),
            "--residential-density", "400", "--out", str(tmp_path / "out")]
     subprocess.run(cmd, check=True, capture_output=True)
     for delay in (1.0, 2.5):
@@ -89,10 +90,11 @@ def test_atomic_directory_replaces_whole(tmp_path):
     assert sorted(p.name for p in target.iterdir()) == ["b", "lifecircle-manifest.json"]
 
 
+@pytest.mark.slow  # two full Chengdu runs, about 28 s
 def test_scorecard_is_deterministic_on_chengdu(tmp_path):
     texts = []
     for name in ("a", "b"):
-        assert main(["run", "--osm", str(need(CHENGDU_PBF)), "--residential-density", "400",
+        assert main(["run", "--osm", str(CHENGDU_PBF), "--residential-density", "400",
                      "--out", str(tmp_path / name)]) == 0
         texts.append((tmp_path / name / "scorecard.json").read_bytes())
     assert texts[0] == texts[1]

@@ -10,9 +10,11 @@ import pytest
 import shapely
 
 from lifecircle.cli import main
-from tests.conftest import CHENGDU_PBF, need
+from tests.conftest import CHENGDU_PBF
 
 pytest.importorskip("dask.distributed")
+# each test here runs whole Chengdu batches or runs: 20-85 s apiece on the shared 2-core machine
+pytestmark = pytest.mark.slow
 
 # four quadrants of central Chengdu (the extract spans 104.0421-104.1296 E, 30.6528-30.7279 N)
 W, S, E, N = 104.0421, 30.6528, 104.1296, 30.7279
@@ -36,7 +38,7 @@ def areas_file(tmp_path_factory):
 @pytest.fixture(scope="module")
 def batch_out(tmp_path_factory, areas_file):
     out = tmp_path_factory.mktemp("batch") / "out"
-    code = main(["batch", str(areas_file), "--osm", str(need(CHENGDU_PBF)),
+    code = main(["batch", str(areas_file), "--osm", str(CHENGDU_PBF),
                  "--residential-density", "400", "--workers", "2", "--out", str(out)])
     assert code == 0
     return out
@@ -60,7 +62,7 @@ def test_batch_equals_each_area_alone(batch_out, tmp_path):
     boundary = tmp_path / "b.gpkg"
     gpd.GeoDataFrame({"name": [name]}, geometry=[polygon], crs="EPSG:4326").to_file(boundary)
     alone = tmp_path / "alone"
-    assert main(["run", "--osm", str(need(CHENGDU_PBF)), "--residential-density", "400",
+    assert main(["run", "--osm", str(CHENGDU_PBF), "--residential-density", "400",
                  "--boundary", str(boundary), "--out", str(alone)]) == 0
     a = json.loads((alone / "scorecard.json").read_text(encoding="utf-8"))
     b = json.loads((batch_out / "areas" / name / "scorecard.json").read_text(encoding="utf-8"))
@@ -78,7 +80,7 @@ def test_population_adds_up_over_areas(batch_out, tmp_path):
     boundary = tmp_path / "box.gpkg"
     gpd.GeoDataFrame({"name": ["box"]}, geometry=[shapely.box(W, S, E, N)],
                      crs="EPSG:4326").to_file(boundary)
-    assert main(["run", "--osm", str(need(CHENGDU_PBF)), "--residential-density", "400",
+    assert main(["run", "--osm", str(CHENGDU_PBF), "--residential-density", "400",
                  "--boundary", str(boundary), "--out", str(whole)]) == 0
     card = json.loads((whole / "scorecard.json").read_text(encoding="utf-8"))
     summary = pd.read_csv(batch_out / "summary.csv", encoding="utf-8-sig")
@@ -91,7 +93,7 @@ def test_a_failing_area_is_reported_and_the_others_finish(tmp_path):
                      geometry=[QUADRANTS["东南"], shapely.box(120.0, 20.0, 120.1, 20.1)],
                      crs="EPSG:4326").to_file(areas)
     out = tmp_path / "out"
-    assert main(["batch", str(areas), "--osm", str(need(CHENGDU_PBF)),
+    assert main(["batch", str(areas), "--osm", str(CHENGDU_PBF),
                  "--residential-density", "400", "--workers", "1", "--out", str(out)]) == 0
     summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig").set_index("name")
     assert pd.isna(summary.loc["东南", "error"])

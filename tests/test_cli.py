@@ -12,14 +12,14 @@ import pytest
 
 from lifecircle.cli import main
 from lifecircle.seeds import kind_names
-from tests.conftest import CHENGDU_PBF, need
+from tests.conftest import CHENGDU_PBF
 from tests.osm_fixture import write_small_osm
 
 
 @pytest.fixture(scope="module")
 def chengdu_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("cd") / "cd"
-    code = main(["run", "--osm", str(need(CHENGDU_PBF)), "--residential-density", "400",
+    code = main(["run", "--osm", str(CHENGDU_PBF), "--residential-density", "400",
                  "--out", str(out)])
     assert code == 0
     return out

@@ -66,10 +66,10 @@ def test_catchments_command(tmp_path, small_osm):
 def test_site_parks_to_a_target_on_chengdu(tmp_path):
     import json
 
-    from tests.conftest import CHENGDU_PBF, need
+    from tests.conftest import CHENGDU_PBF
 
     out = tmp_path / "site"
-    assert main(["site", "--osm", str(need(CHENGDU_PBF)), "--residential-density", "400",
+    assert main(["site", "--osm", str(CHENGDU_PBF), "--residential-density", "400",
                  "--kind", "park", "--target", "park_service_radius_coverage=0.86",
                  "--out", str(out)]) == 0
     report = json.loads((out / "sites.json").read_text(encoding="utf-8"))

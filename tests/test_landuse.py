@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -19,8 +17,6 @@ from lifecircle.layers.landuse import (
     residential_land,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-CHENGDU_PBF = SHARED / "data" / "chengdu-central" / "chengdu_central.osm.pbf"
 UTM50 = CRS.from_epsg(32650)
 # a metric origin in central Wuhan, so hand-built shapes sit in a real UTM zone
 X0, Y0 = 740_000.0, 3_387_000.0
@@ -139,12 +135,8 @@ def test_residential_from_file_errors(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def chengdu():
-    if not CHENGDU_PBF.is_file():
-        pytest.skip(f"shared Chengdu OSM extract not found at {CHENGDU_PBF}")
-    from lifecircle.layers.osm import read_osm
-
-    return read_osm(CHENGDU_PBF)
+def chengdu(chengdu_extract):
+    return chengdu_extract
 
 
 def test_chengdu_residential_land(chengdu):

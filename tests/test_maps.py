@@ -24,7 +24,7 @@ from lifecircle.maps import write_figures, write_map
 from lifecircle.maps.assets import leaflet_css, leaflet_js
 from lifecircle.maps.folder import read_folder
 from lifecircle.seeds import load_standards
-from tests.conftest import CHENGDU_PBF, need
+from tests.conftest import CHENGDU_PBF
 
 PARK_TARGET = {
     "id": "sichuan_park_service_radius_coverage_2028", "metric": "park_service_radius_coverage",
@@ -54,7 +54,7 @@ def run_chengdu(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.getbasetemp() / "chengdu-run"
     if not (out / "scorecard.json").exists():
-        code = main(["run", "--osm", str(need(CHENGDU_PBF)), "--residential-density", "400",
+        code = main(["run", "--osm", str(CHENGDU_PBF), "--residential-density", "400",
                      "--out", str(out)])
         assert code == 0
     return out

@@ -12,7 +12,6 @@ from lifecircle.errors import InputError
 from lifecircle.layers.network import network_from_extract, network_from_graphml
 from lifecircle.layers.osm import is_walkable, read_osm
 from lifecircle.seeds import load_standards
-from tests.conftest import CHENGDU_XML, need
 
 
 def test_walk_filter_is_osmnx_own():
@@ -52,8 +51,8 @@ def test_chengdu_network_loads(chengdu_network):
     assert 0 <= net.outside_largest_share < 0.1
 
 
-def test_pbf_and_xml_give_the_same_network(chengdu_network):
-    xml = network_from_extract(read_osm(need(CHENGDU_XML)))
+def test_pbf_and_xml_give_the_same_network(chengdu_network, chengdu_xml):
+    xml = network_from_extract(read_osm(chengdu_xml))
     assert xml.n_nodes == chengdu_network.n_nodes
     assert xml.total_length_m == pytest.approx(chengdu_network.total_length_m, rel=1e-9)
 

@@ -17,7 +17,7 @@ from lifecircle.errors import InputError
 from lifecircle.layers.chinese_coords import wgs84_to_bd09, wgs84_to_gcj02
 from lifecircle.layers.facilities import facilities_from_file
 from lifecircle.layers.tables import read_table
-from tests.conftest import CHENGDU_PBF, need
+from tests.conftest import CHENGDU_PBF
 
 UTM48 = CRS.from_epsg(32648)
 
@@ -93,7 +93,7 @@ def test_chengdu_gcj02_facilities_give_the_wgs84_figures(tmp_path, chengdu_facil
     cards = {}
     for name, coords in (("wgs", "wgs84"), ("gcj", "gcj02")):
         out = tmp_path / f"out_{name}"
-        assert main(["run", "--osm", str(need(CHENGDU_PBF)), "--residential-density", "400",
+        assert main(["run", "--osm", str(CHENGDU_PBF), "--residential-density", "400",
                      "--no-osm-facilities", "--facilities", str(tmp_path / f"{name}.csv"),
                      "--coords", coords, "--kinds", "primary_school", "clinic", "market",
                      "--out", str(out)]) == 0
@@ -104,7 +104,7 @@ def test_chengdu_gcj02_facilities_give_the_wgs84_figures(tmp_path, chengdu_facil
         assert abs(a - b) <= 0.001, kind
     # and untreated GCJ-02 (a 300-600 m shift) would not have
     raw = tmp_path / "out_raw"
-    main(["run", "--osm", str(need(CHENGDU_PBF)), "--residential-density", "400",
+    main(["run", "--osm", str(CHENGDU_PBF), "--residential-density", "400",
           "--no-osm-facilities", "--facilities", str(tmp_path / "gcj.csv"),
           "--kinds", "primary_school", "--out", str(raw)])
     shifted = json.loads((raw / "scorecard.json").read_text(encoding="utf-8"))

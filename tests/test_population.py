@@ -22,11 +22,8 @@ from lifecircle.layers.population import (
     population_from_raster,
     write_population_geotiff,
 )
+from tests.conftest import WUHAN_BOUNDARY, WUHAN_TIF
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-WUHAN_TIF = SHARED / "data" / "wuhan-worldpop" / "wuhan_pop_age20plus_100m.tif"
-WUHAN_BOUNDARY = SHARED / "data" / "wuhan-worldpop" / "wuhan-boundary.shp"
-CHENGDU_PBF = SHARED / "data" / "chengdu-central" / "chengdu_central.osm.pbf"
 UTM50 = CRS.from_epsg(32650)
 # a metric origin in central Wuhan on multiples of 100 m, so local shapes align with grid cells
 X0, Y0 = 740_000.0, 3_387_000.0
@@ -327,13 +324,10 @@ def test_modelled_total_conserved(land, houses, amount, by_density, cell_size):
 # --- Chengdu OSM ------------------------------------------------------------------------------
 
 
-def test_chengdu_modelled_density():
-    if not CHENGDU_PBF.is_file():
-        pytest.skip(f"shared Chengdu OSM extract not found at {CHENGDU_PBF}")
+def test_chengdu_modelled_density(chengdu_extract):
     from lifecircle.layers.landuse import buildings, residential_land
-    from lifecircle.layers.osm import read_osm
 
-    extract = read_osm(CHENGDU_PBF)
+    extract = chengdu_extract
     crs = CRS.from_epsg(32648)
     land = residential_land(extract.features, crs)
     hectares = land["area_m2"].sum() / 10_000
