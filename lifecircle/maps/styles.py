@@ -118,7 +118,7 @@ STREET_STYLES: dict[str, StreetStyle] = {
     "secondary": StreetStyle("#b0a58f", 2.6, 0.8),
     "major": StreetStyle("#d9a05b", 4.0, 1.3),
 }
-WATER_COLOUR = "#9ecae1"
-WATER_LINE_COLOUR = "#6baed6"
+WATER_COLOUR = "#cbe6ef"
+WATER_LINE_COLOUR = "#8fc4d9"
 RAIL_COLOUR = "#8c8c8c"
 BASE_LABEL_COLOUR = "#4d4d4d"
