@@ -7,6 +7,8 @@ about :data:`SIMPLIFY_M` metres, for drawing only: no metric reads these layers.
 
 Layers (names as written into ``coverage.gpkg``):
 
+Each layer has ``osm_id`` (the way, node, or for areas the way or relation id).
+
 - ``base_streets``: every highway way (motorways and trunks too, which the walk network leaves
   out), with ``class`` (major, secondary, minor, path), ``highway``, ``name`` (``name:zh``, else
   ``name``) and ``name_en`` (``name:en``);
@@ -115,12 +117,13 @@ class _Reader:
                 geom = self.wkb.create_multipolygon(obj)
             except RuntimeError:
                 return  # a ring osmium could not close
-            self.rows["base_water"].append({"form": "area", "name": _name(tags),
+            self.rows["base_water"].append({"osm_id": obj.orig_id(), "form": "area",
+                                            "name": _name(tags),
                                             "name_en": tags.get("name:en"), "wkb": geom})
         elif obj.is_node() and "place" in tags and _name(tags):
             self.rows["base_places"].append({
-                "place": tags["place"], "name": _name(tags), "name_en": tags.get("name:en"),
-                "wkb": self.wkb.create_point(obj)})
+                "osm_id": obj.id, "place": tags["place"], "name": _name(tags),
+                "name_en": tags.get("name:en"), "wkb": self.wkb.create_point(obj)})
 
     def _way(self, way: osmium.osm.Way, tags: osmium.osm.TagList) -> None:
         highway = tags.get("highway")
@@ -141,7 +144,7 @@ class _Reader:
             row["wkb"] = self.wkb.create_linestring(way)
         except RuntimeError:
             return  # fewer than two located nodes (cut at the extract's edge)
-        self.rows[layer].append(row)
+        self.rows[layer].append({"osm_id": way.id, **row})
 
     def frames(self) -> dict[str, gpd.GeoDataFrame]:
         out = {}
