@@ -15,7 +15,7 @@ from matplotlib.collections import LineCollection, PathCollection
 from lifecircle.layers.basemap import STREET_CLASSES, basemap_layers
 from lifecircle.layers.osm import read_osm
 from lifecircle.maps import write_map
-from lifecircle.maps.basemap import PLACE_SIZES
+from lifecircle.maps.basemap import ALWAYS_LABELLED, NEAR_ZOOM, PLACE_SIZES
 from lifecircle.maps.folder import read_folder
 from lifecircle.maps.styles import STREET_STYLES
 from lifecircle.output import write_layers
@@ -179,6 +179,9 @@ BASE_COUNT_JS = """() => {
   }
   const b = window.lifecircle.map.getBounds();
   out.view = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
+  out.zoom = window.lifecircle.map.getZoom();
+  out.visible = Array.from(document.querySelectorAll(".lc-label"))
+    .filter(e => getComputedStyle(e).display !== "none").length;
   out.texts = Array.from(document.querySelectorAll(".lc-label span")).map(e => e.textContent);
   return out;
 }"""
@@ -220,6 +223,10 @@ def test_map_draws_every_street_offline(base_folder, tmp_path, lang):
     major_names = names[(streets["class"] == "major") & names.notna()]
     labelled = places[places["place"].isin(list(PLACE_SIZES)) & places["name"].notna()]
     assert counts["labels"]["markers"] == major_names.nunique() + len(labelled)
+    # zoomed out, only the longest streets and the larger places are labelled (no clutter)
+    large = places["place"].map(PLACE_SIZES).isin(["l", "m"]) & places["name"].notna()
+    assert counts["zoom"] < NEAR_ZOOM
+    assert counts["visible"] == min(ALWAYS_LABELLED, major_names.nunique()) + int(large.sum())
     if lang == "en":  # English names where OSM has them, Chinese otherwise
         assert "Chengdu" in counts["texts"] and "成都市" not in counts["texts"]
     else:

@@ -14,6 +14,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from branca.element import MacroElement
 from jinja2 import Template
@@ -46,7 +47,15 @@ LABEL_CSS = """
 .lc-label-l span { font-size: 16px; font-weight: bold; color: #333; }
 .lc-label-m span { font-size: 13px; font-weight: bold; color: #555; }
 .lc-label-s span { font-size: 10.5px; color: #666; }
+.lc-label-near { display: none; }
+.lc-near .lc-label-near { display: block; }
 """
+
+#: Zoom from which the minor labels (short streets, neighbourhoods) show: below it they would
+#: overlap each other at a district's extent (assumption, checked on the Chengdu screenshots).
+NEAR_ZOOM = 15
+#: Streets labelled at every zoom: the longest named major streets (by mapped length).
+ALWAYS_LABELLED = 25
 
 
 class _Labels(MacroElement):
@@ -62,9 +71,15 @@ class _Labels(MacroElement):
             pane.style.pointerEvents = "none";
           }
           var group = {{ this.group.get_name() }};
+          var near = function () {
+            map.getContainer().classList.toggle("lc-near", map.getZoom() >= {{ this.near_zoom }});
+          };
+          map.on("zoomend", near);
+          near();
           {{ this.labels }}.forEach(function (l) {
             L.marker([l[0], l[1]], {interactive: false, keyboard: false, pane: "lcLabels",
-              icon: L.divIcon({className: "lc-label lc-label-" + l[3], iconSize: null,
+              icon: L.divIcon({className: "lc-label lc-label-" + l[3] +
+                                          (l[4] ? " lc-label-near" : ""), iconSize: null,
                                html: "<span>" + l[2] + "</span>"})}).addTo(group);
           });
         })();
@@ -75,6 +90,7 @@ class _Labels(MacroElement):
         super().__init__()
         self._name = "BaseLabels"
         self.group = group
+        self.near_zoom = NEAR_ZOOM
         self.labels = json.dumps(labels, ensure_ascii=False).replace("</", "<\\/")
 
 
@@ -133,8 +149,9 @@ def draw_basemap(m: folium.Map, layers: dict[str, gpd.GeoDataFrame],
         names = display_names(frame, lang)
         for point, name, place in zip(geometry, names, frame["place"].astype(str), strict=True):
             if name and place in PLACE_SIZES:
-                labels.append([round(point.y, 6), round(point.x, 6), escape(name),
-                               PLACE_SIZES[place]])
+                size = PLACE_SIZES[place]
+                labels.append([round(point.y, 6), round(point.x, 6), escape(name), size,
+                               size == "s"])
     if labels:
         target = group("labels")
         m.get_root().header.add_child(folium.Element(f"<style>{LABEL_CSS}</style>"),
@@ -145,7 +162,7 @@ def draw_basemap(m: folium.Map, layers: dict[str, gpd.GeoDataFrame],
 
 def display_names(frame: gpd.GeoDataFrame, lang: str) -> np.ndarray:
     """Per row: ``name_en`` in English when present, else ``name``; "" when unnamed."""
-    name = frame["name"] if "name" in frame.columns else gpd.pd.Series("", index=frame.index)
+    name = frame["name"] if "name" in frame.columns else pd.Series("", index=frame.index)
     if lang == "en" and "name_en" in frame.columns:
         name = frame["name_en"].where(frame["name_en"].notna() & (frame["name_en"] != ""), name)
     return name.fillna("").astype(str).to_numpy()
@@ -154,7 +171,8 @@ def display_names(frame: gpd.GeoDataFrame, lang: str) -> np.ndarray:
 def street_labels(geometry: gpd.GeoSeries, names: np.ndarray, classes: np.ndarray
                   ) -> list[list[Any]]:
     """One label per named major street: at the middle of its longest way (a street is mapped as
-    many ways; one label each would stack copies along it)."""
+    many ways; one label each would stack copies along it). Labels after the
+    :data:`ALWAYS_LABELLED` longest streets are marked to show only from :data:`NEAR_ZOOM`."""
     rows = np.flatnonzero((classes == "major") & (names != ""))
     if rows.size == 0:
         return []
@@ -163,8 +181,12 @@ def street_labels(geometry: gpd.GeoSeries, names: np.ndarray, classes: np.ndarra
     order = np.lexsort((-length, names[rows]))
     first = order[np.r_[True, names[rows][order][1:] != names[rows][order][:-1]]]
     middle = shapely.line_interpolate_point(geoms[first], 0.5, normalized=True)
-    return [[round(float(p.y), 6), round(float(p.x), 6), escape(n), "street"]
-            for p, n in zip(middle, names[rows][first], strict=True)]
+    labelled = names[rows][first]
+    total = pd.Series(length).groupby(names[rows]).sum().sort_values(ascending=False)
+    rank = dict(zip(total.index, range(len(total)), strict=True))
+    return [[round(float(p.y), 6), round(float(p.x), 6), escape(n), "street",
+             rank[n] >= ALWAYS_LABELLED]
+            for p, n in zip(middle, labelled, strict=True)]
 
 
 def _lines(geometry: gpd.GeoSeries, style: dict[str, Any], group: folium.FeatureGroup,
