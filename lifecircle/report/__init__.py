@@ -12,8 +12,9 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from lifecircle.maps.folder import atomic_write, read_folder
+from lifecircle.maps.folder import read_folder
 from lifecircle.maps.labels import check_lang
+from lifecircle.output import atomic_file
 from lifecircle.report.content import context
 from lifecircle.report.pdf import chromium_missing, print_pdf
 
@@ -65,7 +66,7 @@ def write_report(out_dir: str | Path, lang: str = "zh", *,
     page = env.get_template("report.html.j2").render(
         css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
         **context(folder, lang, [f.relative_to(out) for f in figures]))
-    html = atomic_write(out / "report.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    html = atomic_file(out / "report.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
     if not pdf:
         return html, None
     missing = chromium_missing()

@@ -6,8 +6,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lifecircle.maps.folder import atomic_write
 from lifecircle.maps.screenshot import CHROMIUM, launch_chromium
+from lifecircle.output import atomic_file
 
 
 def chromium_missing() -> str | None:
@@ -39,7 +39,7 @@ def print_pdf(html: Path, pdf: Path) -> Path:
     # playwright's sync API refuses to run inside an asyncio loop (Jupyter): use a worker thread.
     with ThreadPoolExecutor(max_workers=1) as worker:
         data = worker.submit(_print, Path(html).resolve()).result()
-    return atomic_write(Path(pdf), lambda tmp: tmp.write_bytes(data))
+    return atomic_file(Path(pdf), lambda tmp: tmp.write_bytes(data))
 
 
 def _print(html: Path) -> bytes:
