@@ -5,6 +5,9 @@
 - ``figures/residential_uncovered.png``: residential land outside park service radii (when the
   folder has the residential layer);
 - ``figures/metrics_targets.png``: share metrics as bars, plan targets marked.
+
+Maps draw the folder's basemap layers (``base_*``: water, railways, streets by class) underneath
+and are framed on the populated cells.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import matplotlib.ticker
 import numpy as np
 from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import PathCollection
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -37,8 +40,12 @@ from lifecircle.maps.labels import (
 )
 from lifecircle.maps.styles import (
     COVERED_COLOUR,
+    RAIL_COLOUR,
+    STREET_STYLES,
     STUDY_AREA_COLOUR,
     UNCOVERED_COLOUR,
+    WATER_COLOUR,
+    WATER_LINE_COLOUR,
     DistanceClasses,
     kind_colour,
 )
@@ -76,12 +83,13 @@ def write_figures(out_dir: str | Path, lang: str = "zh") -> list[Path]:
     written: list[Path] = []
     with matplotlib.rc_context(rc):
         cells = _CellPaths(folder.layers["population"].geometry) if folder.kinds else None
+        base = _Basemap(folder)
         for kind in folder.kinds:
             assert cells is not None
-            written.append(_save(_coverage_figure(folder, kind, cells, lang),
+            written.append(_save(_coverage_figure(folder, kind, cells, lang, base),
                                  target / f"coverage_{kind}.png"))
         if "residential" in folder.layers:
-            written.append(_save(_residential_figure(folder, lang),
+            written.append(_save(_residential_figure(folder, lang, base),
                                  target / "residential_uncovered.png"))
         bars = _metrics_figure(folder, lang)
         if bars is not None:
@@ -97,13 +105,15 @@ def _save(fig: Figure, path: Path) -> Path:
 # -- maps ---------------------------------------------------------------------------------------
 
 
-def _map_axes(folder: OutputFolder, title: str, subtitle: str, lang: str) -> tuple[Figure, Any]:
+def _map_axes(folder: OutputFolder, title: str, subtitle: str, lang: str,
+              base: _Basemap) -> tuple[Figure, Any]:
     fig = Figure(figsize=MAP_SIZE_IN)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.92)
     ax = fig.add_subplot()
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title(f"{title}\n{subtitle}" if subtitle else title, fontsize=12, loc="left")
+    base.draw(ax)
     fig.text(0.99, 0.005, f"{OSM_CREDIT} · {folder.population_credit(lang)}",
              ha="right", va="bottom", fontsize=7, color="#555555")
     return fig, ax
@@ -113,8 +123,81 @@ def _finish_map(folder: OutputFolder, ax: Any) -> None:
     if "study_area" in folder.layers:
         _draw(ax, folder.layers["study_area"].geometry, facecolor="none",
               edgecolor=STUDY_AREA_COLOUR, linewidth=1.2, linestyle="--")
-    ax.autoscale_view()
+    frame = _frame(folder)
+    if frame is None:
+        ax.autoscale_view()
+    else:
+        ax.set_xlim(frame[0], frame[2])
+        ax.set_ylim(frame[1], frame[3])
     _scale_bar(ax)
+
+
+def _frame(folder: OutputFolder) -> tuple[float, float, float, float] | None:
+    """The populated cells' bounds, padded by 3 %: the figure shows where people live, not the
+    basemap's whole extent."""
+    cells = folder.layers.get("population")
+    if cells is None:
+        return None
+    people = np.nan_to_num(cells["population"].to_numpy(dtype=float)) if \
+        "population" in cells.columns else np.ones(len(cells))
+    populated = cells.geometry[people > 0] if (people > 0).any() else cells.geometry
+    x0, y0, x1, y1 = populated.total_bounds
+    pad = 0.03 * max(x1 - x0, y1 - y0)
+    return x0 - pad, y0 - pad, x1 + pad, y1 + pad
+
+
+class _Basemap:
+    """The folder's basemap (water, railways, streets by class) as matplotlib paths and
+    segments in the analysis layers' CRS, built once for every map figure.
+
+    The basemap is WGS84 in the folder; it is projected here. It takes no part in autoscaling
+    (``_frame`` sets the view).
+    """
+
+    def __init__(self, folder: OutputFolder) -> None:
+        crs = next((f.crs for name, f in folder.layers.items()
+                    if not name.startswith("base_")), None)
+        #: (kind, paths or segments, style) in drawing order
+        self.parts: list[tuple[str, list[Any], dict[str, Any]]] = []
+        if crs is None:
+            return
+        water = folder.layers.get("base_water")
+        if water is not None:
+            water = water.to_crs(crs)
+            area = water.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+            self.parts.append(("paths", _paths(water.geometry[area]),
+                               {"facecolor": WATER_COLOUR, "edgecolor": "none", "zorder": 0.1}))
+            self.parts.append(("lines", _segments(water.geometry[~area]),
+                               {"color": WATER_LINE_COLOUR, "linewidth": 0.9, "zorder": 0.2}))
+        rail = folder.layers.get("base_rail")
+        if rail is not None:
+            self.parts.append(("lines", _segments(rail.to_crs(crs).geometry),
+                               {"color": RAIL_COLOUR, "linewidth": 0.7,
+                                "linestyle": (0, (4, 3)), "zorder": 0.3}))
+        streets = folder.layers.get("base_streets")
+        if streets is not None:
+            streets = streets.to_crs(crs)
+            classes = streets["class"].astype(str).to_numpy()
+            for order, (cls, style) in enumerate(STREET_STYLES.items()):
+                self.parts.append(("lines", _segments(streets.geometry[classes == cls]),
+                                   {"color": style.colour, "linewidth": style.linewidth,
+                                    "zorder": 0.4 + order / 100, "capstyle": "round"}))
+
+    def draw(self, ax: Any) -> None:
+        """Add the basemap to an axes, under the data (zorder < 1)."""
+        for kind, items, style in self.parts:
+            if not items:
+                continue
+            collection = (PathCollection(items, **style) if kind == "paths"
+                          else LineCollection(items, **style))
+            ax.add_collection(collection, autolim=False)
+
+
+def _segments(geometries: Iterable[Any]) -> list[np.ndarray]:
+    """Vertex arrays of the lines and multiline parts."""
+    return [np.asarray(line.coords)[:, :2] for geom in geometries
+            for line in getattr(geom, "geoms", [geom])
+            if line.geom_type == "LineString" and not line.is_empty]
 
 
 class _CellPaths:
@@ -126,7 +209,8 @@ class _CellPaths:
         self.rows = np.repeat(np.arange(len(parts)), [len(row) for row in parts])
 
 
-def _coverage_figure(folder: OutputFolder, kind: str, cells: _CellPaths, lang: str) -> Figure:
+def _coverage_figure(folder: OutputFolder, kind: str, cells: _CellPaths, lang: str,
+                     base: _Basemap) -> Figure:
     threshold = folder.threshold_m(kind)
     metric = folder.scorecard.get("metrics", {}).get(f"walk_coverage.{kind}", {})
     subtitle = ""
@@ -135,17 +219,24 @@ def _coverage_figure(folder: OutputFolder, kind: str, cells: _CellPaths, lang: s
                    f"{format_value(metric['value'], 'share', lang)}"
     name = kind_label(kind, lang)
     fig, ax = _map_axes(folder, text("walk_to", lang, kind=name, radius=metres(threshold)),
-                        subtitle, lang)
+                        subtitle, lang, base)
     classes = DistanceClasses(threshold)
     index = classes.index(folder.layers["population"][f"dist_{kind}"].to_numpy(dtype=float))
     colours = np.array(classes.colours)
+    # translucent so the streets underneath stay legible (assumption: 0.72 reads on both)
     ax.add_collection(PathCollection(cells.paths, facecolor=colours[index[cells.rows]],
-                                     edgecolor="none", linewidth=0), autolim=True)
+                                     edgecolor="none", linewidth=0, alpha=0.72), autolim=True)
     handles = [Patch(facecolor=c, label=lab)
                for c, lab in zip(classes.colours, classes.labels(lang), strict=True)]
     facilities = folder.layers.get("facilities")
     if facilities is not None:
         own = facilities[facilities["kind"].astype(str) == kind]
+        polygonal = own.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        if polygonal.any():  # parks (and any mapped grounds) as their outlines, not dots
+            _draw(ax, own.geometry[polygonal], facecolor=kind_colour(kind), alpha=0.55,
+                  edgecolor=kind_colour(kind), linewidth=0.6, zorder=4)
+            handles.append(Patch(facecolor=kind_colour(kind), alpha=0.55, label=name))
+            own = own[~polygonal]
         if not own.empty:
             points = own.geometry.representative_point()
             ax.scatter(points.x, points.y, s=28, c=kind_colour(kind), edgecolors="white",
@@ -158,13 +249,13 @@ def _coverage_figure(folder: OutputFolder, kind: str, cells: _CellPaths, lang: s
     return fig
 
 
-def _residential_figure(folder: OutputFolder, lang: str) -> Figure:
+def _residential_figure(folder: OutputFolder, lang: str, base: _Basemap) -> Figure:
     metric = folder.scorecard.get("metrics", {}).get("park_service_radius_coverage", {})
     subtitle = ""
     if metric.get("value") is not None:
         subtitle = f"{metric_label('park_service_radius_coverage', lang)}: " \
                    f"{format_value(metric['value'], 'share', lang)}"
-    fig, ax = _map_axes(folder, text("residential_figure", lang), subtitle, lang)
+    fig, ax = _map_axes(folder, text("residential_figure", lang), subtitle, lang, base)
     land = folder.layers["residential"]
     covered = folder.residential_covered()
     _draw(ax, land.geometry[covered], facecolor=COVERED_COLOUR, edgecolor="none", alpha=0.45)

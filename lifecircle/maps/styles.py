@@ -99,3 +99,26 @@ def load_labels(lang: str) -> list[str]:
     low, high = LOAD_BREAKS
     return [f"≤ {low:g}", f"{low:g} – {high:g}", f"> {high:g} ({text('over_capacity', lang)})",
             text("load_unknown", lang)]
+
+
+@dataclass(frozen=True)
+class StreetStyle:
+    """How one street class is drawn: colour, web line weight (CSS px), figure width (pt)."""
+
+    colour: str
+    weight: float
+    linewidth: float
+
+
+#: Basemap streets by class (``lifecircle.layers.basemap``): light greys, main roads wider and
+#: warmer, so the analysis on top keeps the eye; widths follow OSM Carto's order of classes.
+STREET_STYLES: dict[str, StreetStyle] = {
+    "path": StreetStyle("#d4d4d4", 0.8, 0.25),
+    "minor": StreetStyle("#c2c2c2", 1.5, 0.45),
+    "secondary": StreetStyle("#b0a58f", 2.6, 0.8),
+    "major": StreetStyle("#d9a05b", 4.0, 1.3),
+}
+WATER_COLOUR = "#cbe6ef"
+WATER_LINE_COLOUR = "#8fc4d9"
+RAIL_COLOUR = "#8c8c8c"
+BASE_LABEL_COLOUR = "#4d4d4d"

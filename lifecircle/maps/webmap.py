@@ -25,6 +25,7 @@ from jinja2 import Template
 
 from lifecircle.errors import InputError
 from lifecircle.maps.assets import inline_head
+from lifecircle.maps.basemap import draw_basemap
 from lifecircle.maps.folder import OutputFolder, read_folder
 from lifecircle.maps.geojson import feature_collection, to_wgs84
 from lifecircle.maps.labels import (
@@ -80,6 +81,10 @@ class _PageScript(MacroElement):
         {%- for key, group in this.groups.items() %}
             {{ key|tojson }}: {{ group.get_name() }},
         {%- endfor %}
+        }, base: {
+        {%- for key, group in this.base.items() %}
+            {{ key|tojson }}: {{ group.get_name() }},
+        {%- endfor %}
         }};
         L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
         {%- for credit in this.credits %}
@@ -89,10 +94,12 @@ class _PageScript(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, groups: dict[str, folium.FeatureGroup], credits: list[str]) -> None:
+    def __init__(self, groups: dict[str, folium.FeatureGroup], credits: list[str],
+                 base: dict[str, folium.FeatureGroup] | None = None) -> None:
         super().__init__()
         self._name = "PageScript"
         self.groups = groups
+        self.base = base or {}
         self.credits = [_js(c) for c in credits]
         self.legend_js = LEGEND_JS
 
@@ -179,7 +186,8 @@ def build_map(folder: OutputFolder, lang: str, kind: str | None, tiles: bool) ->
                  padding_bottom_right=(10, 10))
 
     m.add_child(_PageScript(drawer.groups,
-                            [OSM_CREDIT_HTML, escape(folder.population_credit(lang))]))
+                            [OSM_CREDIT_HTML, escape(folder.population_credit(lang))],
+                            drawer.base))
 
     population = folder.scorecard.get("population", {})
     total = population.get("total")
@@ -205,14 +213,21 @@ class _Drawer:
         self.lang = lang
         self.kind = kind
         self.groups: dict[str, folium.FeatureGroup] = {}
+        self.base: dict[str, folium.FeatureGroup] = {}
         self.legend: list[LegendSection] = []
         self.wgs84 = {name: to_wgs84(frame.geometry, name)
                       for name, frame in folder.layers.items()}
 
     def bounds(self) -> tuple[float, float, float, float]:
-        """South, west, north, east of the study area (else of every layer)."""
-        series = ([self.wgs84["study_area"]] if "study_area" in self.wgs84
-                  else list(self.wgs84.values()))
+        """South, west, north, east of the populated cells (else the study area, else every
+        analysis layer): the map opens on where people live, not on the file's extent."""
+        series = [s for name, s in self.wgs84.items() if not name.startswith("base_")]
+        if "population" in self.wgs84:
+            people = self.folder.layers["population"]["population"].to_numpy(dtype=float)
+            populated = self.wgs84["population"][np.nan_to_num(people) > 0]
+            series = [populated if len(populated) else self.wgs84["population"]]
+        elif "study_area" in self.wgs84:
+            series = [self.wgs84["study_area"]]
         if not series:
             raise InputError(self.folder.path / "coverage.gpkg", "has no layer to draw")
         boxes = np.array([s.total_bounds for s in series])
@@ -222,6 +237,7 @@ class _Drawer:
     def draw(self, m: folium.Map) -> None:
         """Add every layer the folder has, bottom to top."""
         layers = self.folder.layers
+        self.base = draw_basemap(m, layers, self.wgs84, self.lang)
         if "study_area" in layers:
             self._study_area(m)
         if "population" in layers and self.kind is not None:

@@ -1,0 +1,76 @@
+"""The printable report of a run: ``report.html`` (A4, Chinese by default) and ``report.pdf``.
+
+``write_report(out_dir)`` reads the output folder as the maps do (scorecard.json, coverage.gpkg,
+parks.csv, facilities.csv, figures/) and computes nothing: every number is the run's.
+"""
+
+from __future__ import annotations
+
+import warnings
+from importlib.resources import files
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from lifecircle.maps.folder import read_folder
+from lifecircle.maps.labels import check_lang
+from lifecircle.output import atomic_file
+from lifecircle.report.content import context
+from lifecircle.report.pdf import chromium_missing, print_pdf
+
+__all__ = ["write_report"]
+
+TEMPLATES = files("lifecircle.report") / "templates"
+
+
+def write_report(out_dir: str | Path, lang: str = "zh", *,
+                 pdf: bool = True) -> tuple[Path, Path | None]:
+    """Write ``report.html`` and ``report.pdf`` into a run's output folder.
+
+    The report holds the study area, the data sources and their completeness, the scorecard of
+    plan targets (value, target, gap, plan and clause, status), the figures (written first when
+    ``figures/`` is missing), the park figures with one row per park, the over-capacity
+    catchments, and the OpenStreetMap and population credits. Images are linked relative to the
+    folder, so the HTML stays small and the folder can be moved as a whole.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        A folder written by ``lifecircle run``.
+    lang : str
+        ``"zh"`` (default) or ``"en"``.
+    pdf : bool
+        Also print ``report.pdf`` with headless Chromium. When playwright or Chromium is
+        missing, only the HTML is written and one warning line says why.
+
+    Returns
+    -------
+    (Path, Path or None)
+        ``report.html`` and ``report.pdf`` (None when no PDF was printed).
+
+    Raises
+    ------
+    InputError
+        When the folder is not an output folder or ``lang`` is unknown.
+    """
+    lang = check_lang(lang)
+    out = Path(out_dir)
+    folder = read_folder(out)
+    figures = sorted((out / "figures").glob("*.png"))
+    if not figures and folder.layers:
+        from lifecircle.maps.figures import write_figures
+
+        figures = write_figures(out, lang)
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                      autoescape=select_autoescape(["html", "j2"]))
+    page = env.get_template("report.html.j2").render(
+        css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
+        **context(folder, lang, [f.relative_to(out) for f in figures]))
+    html = atomic_file(out / "report.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    if not pdf:
+        return html, None
+    missing = chromium_missing()
+    if missing:
+        warnings.warn(f"report.pdf not written: {missing}; report.html is", stacklevel=2)
+        return html, None
+    return html, print_pdf(html, out / "report.pdf")

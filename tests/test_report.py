@@ -1,0 +1,94 @@
+"""The printable report: report.html and report.pdf of the Chengdu run, read back with pdftotext."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lifecircle.maps.labels import format_value
+from lifecircle.maps.screenshot import CHROMIUM
+from lifecircle.report import pdf as report_pdf
+from lifecircle.report import write_report
+from tests.test_maps import run_chengdu
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "run"
+    shutil.copytree(run_chengdu(tmp_path_factory), out)
+    return out
+
+
+def _pdftotext(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+@pytest.mark.browser
+def test_pdf_holds_the_scorecard_figures(folder):
+    if not CHROMIUM.exists() or shutil.which("pdftotext") is None:
+        pytest.skip("needs /usr/bin/chromium and pdftotext")
+    pytest.importorskip("playwright.sync_api")
+    html, pdf = write_report(folder)
+    assert html == folder / "report.html" and pdf == folder / "report.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True,
+                          text=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info)[1])
+    assert pages >= 2
+    assert re.search(r"Page size:\s+595(\.\d+)? x 842", info) or "A4" in info
+    text = _pdftotext(pdf)
+    card = json.loads((folder / "scorecard.json").read_text(encoding="utf-8"))
+    park = card["metrics"]["park_service_radius_coverage"]["value"]
+    assert format_value(park, "share", "zh") in text  # e.g. "40.2%", as the scorecard prints it
+    assert "86" in text and "≥ 86.0%" in text  # Sichuan's target
+    assert "© OpenStreetMap contributors" in text
+    assert "四川省" in text and "公园" in text
+    # one table row per park of parks.csv: every named park appears
+    parks = pd.read_csv(folder / "parks.csv", encoding="utf-8-sig")
+    for name in parks["name"].dropna().unique():
+        assert name in text.replace("\n", "")
+    # pdffonts: the fonts are embedded (a county office may not have Noto)
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout
+    rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+    assert rows and all("yes" in row for row in rows)
+    png = subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile",
+                          str(pdf), str(folder / "page1")], check=True)
+    assert png.returncode == 0
+    DOCS.mkdir(exist_ok=True)
+    shutil.copy(folder / "page1.png", DOCS / "report-page1.png")
+
+
+def test_html_lists_over_capacity_catchments_and_parks(folder):
+    html, _ = write_report(folder, lang="en", pdf=False)
+    page = html.read_text(encoding="utf-8")
+    facilities = pd.read_csv(folder / "facilities.csv", encoding="utf-8-sig")
+    over = facilities[facilities["over_capacity"].astype(str) == "True"]
+    section = page.split('id="catchments"', 1)[1].split("</section>", 1)[0]
+    assert section.count("<tr>") - 1 == len(over)  # minus the header row
+    parks = pd.read_csv(folder / "parks.csv", encoding="utf-8-sig")
+    park_section = page.split('id="parks"', 1)[1].split("</section>", 1)[0]
+    assert park_section.count("<tr>") - 1 == len(parks)
+    assert "≥ 5,000 m² → 500 m" in park_section
+    assert "Scorecard against plan targets" in page and "Park service-radius coverage" in page
+    for png in re.findall(r'src="([^"]+\.png)"', page):
+        assert (folder / png).is_file()  # images linked relative to the folder
+
+
+def test_without_chromium_only_html_and_one_warning(folder, monkeypatch):
+    (folder / "report.pdf").unlink(missing_ok=True)
+    monkeypatch.setattr("lifecircle.report.chromium_missing",
+                        lambda: "Chromium not found at /nowhere")
+    with pytest.warns(UserWarning, match="report.pdf not written: Chromium not found") as seen:
+        html, pdf = write_report(folder)
+    assert len(seen) == 1 and pdf is None and html.is_file()
+    assert not (folder / "report.pdf").exists()
+    assert report_pdf.chromium_missing() in (None, *([] if CHROMIUM.exists() else [
+        f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)"]))
