@@ -30,6 +30,7 @@ KNOWN_METRIC_PATTERNS: dict[str, str] = {
     "park_service_radius_coverage": "share",
     "park_service_radius_coverage_walk": "share",
     "park_service_radius_coverage_population": "share",
+    "park_activity_space_coverage": "share",
     "park_green_per_capita_m2": "m2_per_person",
     "facility_count.<kind>": "count",
     "beds_per_1000.hospital": "beds_per_1000",
