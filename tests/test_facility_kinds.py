@@ -157,3 +157,22 @@ def test_user_files_accept_the_new_kinds(tmp_path, kind):
     path = tmp_path / "f.csv"
     path.write_text(f"kind,name,lon,lat\n{kind},X,104.06,30.66\n", encoding="utf-8")
     assert list(facilities_from_file(path, UTM48)["kind"]) == [kind]
+
+
+def test_park_presets_cite_a_clause_or_say_assumption():
+    presets = load_standards()["park_tiers"]["presets"]
+    for name, preset in presets.items():
+        for tier in preset["tiers"]:
+            assert tier["clause"], (name, tier["name"])
+            if tier.get("assumption"):
+                assert tier["assumption_reason"], (name, tier["name"])
+    activity = presets["activity-space-2021"]
+    assert activity["metric"] == "park_activity_space_coverage"
+    rules = {(k, v) for rule in activity["features"] for k, vs in rule.items() for v in vs}
+    assert {("leisure", "park"), ("leisure", "garden"), ("leisure", "common"),
+            ("leisure", "village_green"), ("place", "square"), ("landuse", "recreation_ground"),
+            ("landuse", "village_green")} <= rules
+    assert activity["features_all_tags"] == [{"highway": ["pedestrian"], "area": ["yes"]}]
+    # "300 米见绿、500 米见园": the radii are the indicator's; every area floor is assumed
+    assert sorted(t["radius_m"] for t in activity["tiers"]) == [300, 500]
+    assert all(t["assumption"] is True for t in activity["tiers"])
