@@ -39,7 +39,7 @@ def test_gbk_amap_csv_with_chinese_columns(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         table = facilities_from_file(path, UTM48, coords="gcj02")
-    assert list(table["kind"]) == ["primary_school", "clinic"]
+    assert list(table["kind"]) == ["primary_school", "health_centre"]
     assert list(table["name"]) == ["锦江区第一小学", "红星社区卫生服务中心"]
     assert any("工商银行" in str(w.message) for w in caught)  # listed, not dropped silently
     expected = shapely.points(*_utm(lon[:2], lat[:2]))
@@ -83,7 +83,7 @@ def _utm(lon, lat):
 def test_chengdu_gcj02_facilities_give_the_wgs84_figures(tmp_path, chengdu_facilities):
     """Facilities exported in GCJ-02 (as from Amap) and converted back score within 0.1 pp."""
     facilities, _ = chengdu_facilities
-    wanted = facilities[facilities["kind"].isin(["primary_school", "clinic", "market"])]
+    wanted = facilities[facilities["kind"].isin(["primary_school", "health_station", "market"])]
     points = wanted.geometry.to_crs("EPSG:4326").representative_point()
     lon, lat = points.x.to_numpy(), points.y.to_numpy()
     glon, glat = wgs84_to_gcj02(lon, lat)
@@ -95,10 +95,10 @@ def test_chengdu_gcj02_facilities_give_the_wgs84_figures(tmp_path, chengdu_facil
         out = tmp_path / f"out_{name}"
         assert main(["run", "--osm", str(CHENGDU_PBF), "--residential-density", "400",
                      "--no-osm-facilities", "--facilities", str(tmp_path / f"{name}.csv"),
-                     "--coords", coords, "--kinds", "primary_school", "clinic", "market",
+                     "--coords", coords, "--kinds", "primary_school", "health_station", "market",
                      "--out", str(out)]) == 0
         cards[name] = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))
-    for kind in ("primary_school", "clinic", "market"):
+    for kind in ("primary_school", "health_station", "market"):
         a = cards["wgs"]["metrics"][f"walk_coverage.{kind}"]["value"]
         b = cards["gcj"]["metrics"][f"walk_coverage.{kind}"]["value"]
         assert abs(a - b) <= 0.001, kind

@@ -68,6 +68,14 @@ SPOT_CHECKS = [
      "普通中小学师生比达到", "1:12.5", "students_per_teacher", "到2025年", 20),
     ("qu_county_built_up_green_cover_2025", QU,
      "县城建成区绿化覆盖率(%)36.84", "39.16", "share", "指标名称2022年2025年", None),
+    ("sichuan_sponge_city_built_up_area_share_2028", SICHUAN,
+     "城市建成区", "65%", "share", "到2028年底", 40),
+    ("qu_county_drainage_pump_stations_2025", QU,
+     "新建交通闸2座、排涝泵站", "1座", "count", None, None),
+    ("qu_county_drainage_gates_2025", QU, "新建交通闸", "2座", "count", None, None),
+    ("qu_county_public_toilets_rebuilt_2025", QU, "改建公共厕所", "2座", "count", None, None),
+    ("qu_county_geohazard_projects_2025", QU,
+     "实施地质灾害治理工程及排危除险项目不低于", "5个", "count", "到2025年", 20),
 ]  # fmt: skip
 
 
@@ -146,7 +154,7 @@ def test_every_plan_is_catalogued(catalogue):
 def test_metrics_are_known_and_units_match(catalogue):
     measured = [t for t in catalogue if t.metric is not None]
     assert {t.metric for t in measured} >= {
-        "park_service_radius_coverage",
+        "park_activity_space_coverage",
         "park_green_per_capita_m2",
         "beds_per_1000.hospital",
         "life_circle_15min_complete",

@@ -56,11 +56,9 @@ def facilities_from_osm(features: gpd.GeoDataFrame, crs: CRS) -> tuple[gpd.GeoDa
     standards = load_standards()
     names = _names(features)
     frames = []
+    is_poi = _is_poi(features)
     for kind, spec in standards["kinds"].items():
-        mask = _matches_any(features, spec.get("osm", []))
-        if spec.get("names"):
-            mask |= names.str.contains("|".join(spec["names"]), regex=True, na=False) & \
-                _is_poi(features)
+        mask = _kind_mask(features, names, is_poi, spec)
         if kind == "park":
             mask &= _is_polygonal(features)  # a park needs an area for its service-radius tier
         frames.append(_rows(features[mask], names[mask], kind))
@@ -212,9 +210,39 @@ def _matches_any(features: gpd.GeoDataFrame, rules: list[dict[str, list[str]]]) 
     return mask
 
 
+def _kind_mask(features: gpd.GeoDataFrame, names: pd.Series, is_poi: pd.Series,
+               spec: dict) -> pd.Series:
+    """Features of one kind: a tag rule matches, or a POI's name matches the kind's names; minus
+    those whose name names a sibling kind (``exclude_names``) and not this one, and those whose
+    name says they are never of the kind (``not_names``: a dental 诊所, a 美术馆).
+
+    The name decides between siblings that share tags: an ``amenity=clinic`` named
+    社区卫生服务中心 is a health centre, not a station; ``amenity=childcare`` named 幼儿园 is a
+    kindergarten. A health station counts generic clinics (诊所, unnamed) only while
+    ``generic_clinics`` is true (an assumption documented in standards.yaml).
+    """
+    own = _name_matches(names, spec.get("names"))
+    mask = _matches_any(features, spec.get("osm", []))
+    if spec.get("generic_clinics") is False:
+        # only stations named as such: tags alone, or 诊所/门诊部, no longer qualify
+        mask &= _name_matches(names, spec.get("station_names"))
+        own = _name_matches(names, spec.get("station_names"))
+    mask |= own & is_poi
+    mask &= ~(_name_matches(names, spec.get("exclude_names")) & ~own)
+    mask &= ~_name_matches(names, spec.get("not_names"))
+    return mask
+
+
+def _name_matches(names: pd.Series, patterns: list[str] | None) -> pd.Series:
+    if not patterns:
+        return pd.Series(False, index=names.index)
+    return names.str.contains("|".join(patterns), regex=True, na=False)
+
+
 def _is_poi(features: gpd.GeoDataFrame) -> pd.Series:
-    """Features that are places people visit (not land use, not plain buildings)."""
-    keys = ("amenity", "healthcare", "social_facility", "shop", "leisure")
+    """Features that are places people visit (not land use, not plain buildings). ``office``
+    brings in residents' committees (居委会) and service stations mapped as offices."""
+    keys = ("amenity", "healthcare", "social_facility", "shop", "leisure", "office")
     return features["tags"].map(lambda t: any(k in t for k in keys))
 
 

@@ -41,13 +41,17 @@ def kinds_from_poi_types(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame,
     codes = (frame[code_col].fillna("").astype(str).str.replace(r"\.0$", "", regex=True)
              .str.zfill(6) if code_col else pd.Series("", index=frame.index))
     segments = types.str.split(r"[;|；]")
+    names = frame[name_col].fillna("").astype(str)
     kind = pd.Series(None, index=frame.index, dtype=object)
     for rule in load_standards()["poi_types"]:
         open_rows = kind.isna()
         by_code = codes.str.startswith(tuple(rule["typecodes"])) if rule["typecodes"] else False
         wanted = set(rule["types"])
         by_type = segments.map(lambda parts, wanted=wanted: bool(wanted & set(parts)))
-        kind[open_rows & (by_code | by_type)] = rule["kind"]
+        hit = open_rows & (by_code | by_type)
+        if rule.get("names"):  # the name decides between kinds that share a type
+            hit &= names.str.contains(rule["names"], regex=True, na=False)
+        kind[hit] = rule["kind"]
     unmatched = kind.isna()
     labels = np.where(types[unmatched] != "", types[unmatched], codes[unmatched])
     left_out = pd.Series(labels, dtype=object).value_counts().to_dict()
