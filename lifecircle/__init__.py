@@ -37,7 +37,8 @@ _EXPORTS = {
     "LifecircleError": "lifecircle.errors",
 }
 
-__all__ = [*_EXPORTS, "__version__"]
+__all__ = ["LifecircleError", "RunConfig", "RunResult", "Study", "__version__", "run",
+           "walk_coverage"]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from lifecircle.config import RunConfig

@@ -123,18 +123,14 @@ def cmd_site(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.add is not None and not 1 <= args.add <= 500:
         raise InputError(f"--add {args.add}", "must be between 1 and 500")
-    target = parse_target(args.target, args.kind) if args.target else None
+    target, preset = parse_target(args.target, args.kind) if args.target else (None, None)
+    if preset:  # the target's metric names the park indicator
+        config = config.model_copy(update={"park_preset": preset})
     study = _study(config)
-    candidates = None
-    if args.candidates:
-        from lifecircle.coverage.candidates import user_candidates
-        from lifecircle.layers.vector import read_vector
-
-        candidates = user_candidates(read_vector(args.candidates), study.crs, args.site_size)
     with console.err.status("optimising (HiGHS)"):
         report = site(study, config, args.kind, target_share=target, add=args.add,
-                      objective=args.objective, candidates=candidates, spacing_m=args.spacing,
-                      size_m2=args.site_size)
+                      objective=args.objective, candidates=args.candidates,
+                      spacing_m=args.spacing, size_m2=args.site_size)
         write_sites(report, args.out, config.input_paths())
     console.site_summary(report)
     console.out.print(f"wrote {Path(args.out) / 'sites.json'}, sites.csv and sites.gpkg")

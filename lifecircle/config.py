@@ -107,8 +107,10 @@ class RunConfig(BaseModel):
     distance_cap_m: float | None = Field(
         None, gt=0, le=100000, description="search bound of every walk, metres (default 5000)",
         json_schema_extra=_group("parameters", flag="--distance-cap"))
-    park_preset: str | None = Field(
-        None, description="park indicator tiers: gbt50563-2010 (default) or activity-space-2021",
+    park_preset: Literal["gbt50563-2010", "activity-space-2021"] | None = Field(
+        None, description="park indicator `site --kind park --add K` optimises: gbt50563-2010 "
+                          "(default, 公园绿地) or activity-space-2021 (公园绿化活动场地); a run "
+                          "reports both",
         json_schema_extra=_group("parameters"))
     # targets
     region: str | None = Field(None, description="score the targets of a region, e.g. 四川",

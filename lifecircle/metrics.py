@@ -141,6 +141,13 @@ REGISTRY: tuple[MetricSpec, ...] = (
                "residential land inside straight-line buffers of park polygons, radius by park "
                "size tier", "residential land (dissolved) of the study area",
                "GB/T 50563-2010 公园绿地服务半径覆盖率", _PARK_STAGE),
+    MetricSpec("park_activity_space_coverage", "share", "公园绿化活动场地服务半径覆盖率",
+               "Park and green activity space service-radius coverage",
+               "residential land inside straight-line buffers of parks, squares and green "
+               "activity spaces, radius by size tier (300 m 见绿 / 500 m 见园)",
+               "residential land (dissolved) of the study area",
+               "城市体检指标体系 公园绿化活动场地服务半径覆盖率 (Sichuan's plan 五、(四)); "
+               "assumption: tier floors not verified against the indicator's note", _PARK_STAGE),
     MetricSpec("park_service_radius_coverage_walk", "share", "公园绿地服务半径覆盖率（步行）",
                "Park service-radius coverage (walking)",
                "residential land a walk from park entrances reaches within the park's tier "
@@ -173,13 +180,13 @@ REGISTRY: tuple[MetricSpec, ...] = (
                "places of every facility of the kind per 1,000 residents",
                "residents of the study area",
                "assumption: default capacities where a facility's own is unknown",
-               _CATCHMENT_STAGE, kinds=("kindergarten",)),
+               _CATCHMENT_STAGE, kinds=("childcare", "kindergarten")),
     MetricSpec("beds_per_1000.<kind>", "beds_per_1000", "每千人{kind}床位",
                "{kind}: beds per 1,000 residents",
                "beds of every facility of the kind per 1,000 residents",
                "residents of the study area",
                "assumption: default beds where a facility's own is unknown", _CATCHMENT_STAGE,
-               kinds=("clinic", "hospital")),
+               kinds=("health_centre", "hospital")),
 )
 
 

@@ -356,8 +356,10 @@ def test_select_includes_enclosing_regions_unless_asked_not_to(catalogue):
     assert "sichuan_park_service_radius_coverage_2028" in {t.id for t in qu}
     only_qu = select_targets(catalogue, region="渠县", enclosing=False)
     assert {t.region for t in only_qu} == {"渠县"}
-    assert {t.region for t in select_targets(catalogue, region="武汉")} == {"全国"}
-    assert select_targets(catalogue, region="武汉", enclosing=False) == []
+    with pytest.raises(InputError, match=r"--region 武汉: unknown region; known: 全国, "):
+        select_targets(catalogue, region="武汉")
+    assert {t.region for t in select_targets(catalogue, region="四川", nested=False)} == \
+        {"四川省", "全国"}
     chongqing = {t.region for t in select_targets(catalogue, region="重庆")}
     assert chongqing == {"重庆市", "重庆市主城新区", "重庆市山区库区", "全国"}
 

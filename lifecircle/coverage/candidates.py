@@ -70,17 +70,22 @@ CANDIDATE_LAND: dict[str, LandRule] = {
         source="assumption: a 18-30-class junior middle school with a 300 m track needs about "
                "1.5 ha; local standards range about 1.5-3 ha",
     ),
-    "clinic": LandRule(
+    "health_centre": LandRule(
         tags=(("landuse", _OPEN_LAND),),
         min_size_m2=1_500.0,
         source="assumption: a community health service centre (社区卫生服务中心) of about "
                "2,000 m² floor area stands on about 0.15-0.3 ha",
     ),
-    "elderly_care": LandRule(
+    "elderly_daycare": LandRule(
+        tags=(("landuse", _OPEN_LAND),),
+        min_size_m2=300.0,
+        source="assumption: a day-care centre for the elderly (老年人日间照料中心) of about "
+               "300 m² floor area, often in a ground floor",
+    ),
+    "nursing_home": LandRule(
         tags=(("landuse", _OPEN_LAND),),
         min_size_m2=1_000.0,
-        source="assumption: a day-care centre for the elderly or a small care home needs "
-               "about 0.1 ha of land",
+        source="assumption: a small care home (养老院) needs about 0.1 ha of land",
     ),
     "sports": LandRule(
         tags=(("landuse", ("grass", "meadow", *_OPEN_LAND)),),

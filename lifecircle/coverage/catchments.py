@@ -35,12 +35,14 @@ from lifecircle.layers.population import PopulationGrid
 from lifecircle.seeds.demand import DemandSettings, KindDemand
 
 #: Kinds with a catchment analysis, in the order of ``seeds/demand.yaml``.
-CATCHMENT_KINDS = ("kindergarten", "primary_school", "middle_school", "clinic", "hospital")
+CATCHMENT_KINDS = ("childcare", "kindergarten", "primary_school", "middle_school",
+                   "health_centre", "hospital")
 
 #: Metric id of the capacity per 1,000 residents of the study area, per kind that has one.
 PER_1000_METRICS = {
     "kindergarten": ("places_per_1000.kindergarten", "places_per_1000"),
-    "clinic": ("beds_per_1000.clinic", "beds_per_1000"),
+    "childcare": ("places_per_1000.childcare", "places_per_1000"),
+    "health_centre": ("beds_per_1000.health_centre", "beds_per_1000"),
     "hospital": ("beds_per_1000.hospital", "beds_per_1000"),
 }
 

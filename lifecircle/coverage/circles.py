@@ -521,7 +521,8 @@ def life_circle_completeness(distances: Mapping[str, np.ndarray],
     distances : per kind, the walking distance from every cell to the nearest facility
     thresholds : per kind, the threshold in metres (default: ``threshold_m`` of standards.yaml)
     population : people (weight) per cell
-    life_circle_set : the kinds required (default: ``life_circle_set`` of standards.yaml)
+    life_circle_set : the kinds required (default: ``life_circle_sets["15min"]`` of
+        standards.yaml)
 
     Returns
     -------
@@ -530,7 +531,8 @@ def life_circle_completeness(distances: Mapping[str, np.ndarray],
     counted as zero coverage.
     """
     standards = load_standards()
-    wanted = list(standards["life_circle_set"] if life_circle_set is None else life_circle_set)
+    wanted = list(standards["life_circle_sets"]["15min"] if life_circle_set is None
+                  else life_circle_set)
     limits = {k: float(v["threshold_m"]) for k, v in standards["kinds"].items()}
     limits.update({k: float(v) for k, v in (thresholds or {}).items()})
     weight = np.asarray(population, dtype=np.float64)

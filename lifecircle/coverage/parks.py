@@ -59,6 +59,7 @@ class ParkTier:
     radius_m : service radius
     historic_only : applies only to parks inside a historic district
     clause : the document clause the tier follows
+    assumption : why the tier is an assumption (not verified against its source), else None
     """
 
     name: str
@@ -67,6 +68,7 @@ class ParkTier:
     radius_m: float
     historic_only: bool = False
     clause: str = ""
+    assumption: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,11 +199,20 @@ def park_tiers(preset: str | ParkTiers | None = None) -> ParkTiers:
     tiers = tuple(
         ParkTier(name=t["name"], min_area_m2=float(t["min_area_m2"]),
                  max_area_m2=float(t.get("max_area_m2", np.inf)), radius_m=float(t["radius_m"]),
-                 historic_only=bool(t.get("historic_only", False)), clause=t.get("clause", ""))
+                 historic_only=bool(t.get("historic_only", False)), clause=t.get("clause", ""),
+                 assumption=(str(t.get("assumption_reason", "assumption")) if t.get("assumption")
+                             else None))
         for t in chosen["tiers"]
     )
     return ParkTiers(name=name, title=chosen["title"], tiers=tiers,
                      features=tuple(chosen.get("features", ())))
+
+
+def tier_assumption(tiers: ParkTiers) -> str | None:
+    """What is assumed in a tier set ("assumption: ..." for scorecards), or None when every
+    tier cites its source."""
+    reasons = [f"{t.name}: {t.assumption}" for t in tiers.tiers if t.assumption]
+    return f"assumption: {'; '.join(reasons)}" if reasons else None
 
 
 def parks_from_features(features: gpd.GeoDataFrame, crs: CRS | str,

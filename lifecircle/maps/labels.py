@@ -68,10 +68,17 @@ _TEXT: dict[str, dict[str, str]] = {
 }
 
 _KIND_GLYPHS = {
-    "zh": {"kindergarten": "幼", "primary_school": "小", "middle_school": "中", "clinic": "卫",
-           "hospital": "医", "park": "园", "elderly_care": "老", "sports": "体", "market": "市"},
-    "en": {"kindergarten": "K", "primary_school": "P", "middle_school": "M", "clinic": "C",
-           "hospital": "H", "park": "Pk", "elderly_care": "E", "sports": "S", "market": "Mk"},
+    "zh": {"childcare": "托", "kindergarten": "幼", "primary_school": "小", "middle_school": "中",
+           "health_station": "站", "health_centre": "卫", "hospital": "医", "park": "园",
+           "elderly_daycare": "照", "nursing_home": "老", "community_service": "社",
+           "culture_station": "文", "culture_centre": "馆", "fitness": "健", "sports": "体",
+           "market": "市"},
+    # English glyphs are two letters, named in the legend ("Pr" never reads as parking)
+    "en": {"childcare": "Cc", "kindergarten": "Kg", "primary_school": "Pr", "middle_school": "Ms",
+           "health_station": "Hs", "health_centre": "HC", "hospital": "H", "park": "Pk",
+           "elderly_daycare": "Ed", "nursing_home": "NH", "community_service": "CS",
+           "culture_station": "Cs", "culture_centre": "CC", "fitness": "Ft", "sports": "Sp",
+           "market": "Mk"},
 }
 
 def check_lang(lang: str) -> str:

@@ -14,11 +14,13 @@ import lifecircle
 from lifecircle.config import RunConfig
 from lifecircle.coverage.walk import KindAccess
 from lifecircle.layers.study import Study
-from lifecircle.metrics import Metric, label
+from lifecircle.metrics import ASSUMED, NOT_MEASURED, Metric, label
 from lifecircle.output import atomic_directory, write_csv, write_json, write_layers
 from lifecircle.seeds.targets import Target, score_target
 
 METRIC_COLUMNS = ["value", "unit", "label", "method", "denominator", "status"]
+#: The status of a target whose value rests on assumed parameters (never judged met).
+ASSUMED_NOT_JUDGED = "assumed — not judged"
 
 
 @dataclass
@@ -36,6 +38,7 @@ class RunResult:
     timings_s : seconds per stage
     target_list : the targets scored
     tables : CSV tables by file name (``facilities.csv``, ``parks.csv``)
+    regions : the regions whose targets are scored (from ``--region`` or the location)
     """
 
     study: Study
@@ -47,6 +50,7 @@ class RunResult:
     timings_s: dict[str, float]
     target_list: list[Target] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    regions: list[str] = field(default_factory=list)
 
     @property
     def metrics(self) -> pd.DataFrame:
@@ -65,15 +69,11 @@ class RunResult:
         return None if record is None else record.value
 
     def scored_targets(self) -> list[dict[str, Any]]:
-        """Each target with the run's value, met and gap (DESIGN §4)."""
-        scored = []
-        for target in self.target_list:
-            record = self.records.get(target.metric) if target.metric else None
-            value = None if record is None else record.value
-            # a figure resting on default capacities says so beside its verdict
-            assumed = record is not None and record.status == "assumed"
-            scored.append(score_target(target, value) | {"assumed": assumed})
-        return scored
+        """Each target with the run's value and its status (DESIGN §4 contract): "met", "not
+        met", "assumed — not judged" (the value rests on assumed parameters: never judged met),
+        "not measured" (with the reason) or "catalogued, not measured" (no metric can)."""
+        return [judge(target, self.records.get(target.metric) if target.metric else None)
+                for target in self.target_list]
 
     @property
     def targets(self) -> pd.DataFrame:
@@ -111,6 +111,7 @@ class RunResult:
             },
             "metrics": {mid: m.as_dict() for mid, m in self.records.items()},
             "targets": self.scored_targets(),
+            "regions": self.regions,
             "missing_layers": self.missing_kinds,
             "notes": study.notes,
             "inputs": _inputs(study.config),
@@ -154,6 +155,23 @@ class RunResult:
             write_json(folder / "scorecard.json", self.scorecard())
             write_layers(folder / "coverage.gpkg", self.layers)
             return build_map(read_folder(folder), lang or self.config.lang, kind, tiles=False)
+
+
+def judge(target: Target, record: Metric | None) -> dict[str, Any]:
+    """A target scored against a metric record, honest about partial and assumed inputs."""
+    value = None if record is None else record.value
+    scored = score_target(target, value) | {"assumed": False}
+    if record is not None and record.status == NOT_MEASURED:
+        return scored | {"status": "not measured", "reason": record.reason}
+    if record is not None and "residential_ha" in record.details and target.unit == "share":
+        # residential land still to cover to reach the target (park indicators)
+        land, covered = record.details["residential_ha"], record.details["covered_ha"]
+        scored["to_target_ha"] = max(0.0, target.value * land - covered)
+    if record is not None and record.status == ASSUMED:
+        assumption = record.reason or record.details.get("capacity_source") or "assumed inputs"
+        return scored | {"met": None, "gap": None, "assumed": True,
+                         "status": ASSUMED_NOT_JUDGED, "reason": assumption}
+    return scored
 
 
 def _inputs(config: RunConfig) -> dict[str, Any]:

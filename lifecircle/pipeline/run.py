@@ -14,13 +14,14 @@ from lifecircle.coverage import catchments as catchment
 from lifecircle.coverage.engine import node_index as shared_index
 from lifecircle.coverage.supply import park_green_per_capita
 from lifecircle.coverage.walk import KindAccess, kind_access, walk_coverage_metric
+from lifecircle.layers.regions import regions_at
 from lifecircle.layers.study import Study
 from lifecircle.metrics import Metric
 from lifecircle.pipeline.result import RunResult
 from lifecircle.pipeline.stages import as_metric, circle_stage, completeness_stage, park_stage
-from lifecircle.seeds import kind_names
+from lifecircle.seeds import kind_names, load_standards
 from lifecircle.seeds.demand import demand_settings, guess_population_basis
-from lifecircle.seeds.targets import Target, load_targets, select_targets
+from lifecircle.seeds.targets import NATIONAL, Target, known_regions, load_targets, select_targets
 
 Progress = Callable[[str], None]
 
@@ -93,11 +94,12 @@ def run(study: Study, config: RunConfig | None = None,
     lap("catchments")
 
     say("park service-radius coverage")
-    stages = [park_stage(study, index, config.snap_m(), config.park_preset)]
+    stages = [park_stage(study, index, config.snap_m())]
     lap("parks")
     say("service circles")
     stages.append(circle_stage(study, index, access, config.snap_m()))
-    stages.append(completeness_stage(access, pop.population, pop.source))
+    stages.append(completeness_stage(access, pop.population, pop.source,
+                                     load_standards()["life_circle_sets"]["15min"]))
     lap("circles")
 
     parks = (study.facilities["kind"] == "park").to_numpy()
@@ -121,18 +123,39 @@ def run(study: Study, config: RunConfig | None = None,
         cell_columns.update(stage.cell_columns)
     layers["population"] = _population_layer(study, access, cells.access_m, cell_columns)
     lap("tables")
+    targets, regions = run_targets(config, study)
     return RunResult(study=study, config=config, access=access, records=records, layers=layers,
-                     missing_kinds=missing, timings_s=timings, target_list=run_targets(config),
-                     tables=tables)
+                     missing_kinds=missing, timings_s=timings, target_list=targets,
+                     tables=tables, regions=regions)
 
 
-def run_targets(config: RunConfig) -> list[Target]:
-    """The targets a run scores: by region and/or id from the packaged or a user catalogue;
-    with neither, every target that names a metric."""
+def run_targets(config: RunConfig, study: Study) -> tuple[list[Target], list[str]]:
+    """The targets a run scores and the regions they come from: those of ``--region`` or, by
+    default, of the regions the study area lies in (Chengdu: 四川省 and 全国; never the targets of
+    other regions or of places inside its region), narrowed to ``--targets`` ids.
+
+    Raises
+    ------
+    InputError
+        An unknown region or target id.
+    """
     catalogue = load_targets(config.targets_file)
-    if config.region is None and config.targets is None:
-        return [t for t in catalogue if t.metric is not None]
-    return select_targets(catalogue, region=config.region, ids=config.targets)
+    if config.region is not None:
+        regions = [config.region]
+    else:
+        found = regions_at(study.area, study.crs, known_regions(catalogue))
+        if found is None:
+            study.notes.append("region of the study area unknown (the boundaries extra is not "
+                               "installed): only national targets are scored; give --region")
+        regions = found or []
+    chosen = [t for t in catalogue if t.region == NATIONAL]
+    for region in regions:
+        chosen += select_targets(catalogue, region=region, nested=False)
+    if config.targets is not None:
+        wanted = {t.id for t in select_targets(catalogue, ids=config.targets)}
+        chosen = [t for t in chosen if t.id in wanted]
+    seen = {t.id for t in chosen}
+    return [t for t in catalogue if t.id in seen], [*regions, NATIONAL]
 
 
 def _population_layer(study: Study, access: dict[str, KindAccess], access_m: np.ndarray,

@@ -37,7 +37,7 @@ def park_figures(study: Study, config: RunConfig) -> StageOutput:
     InputError
         No park polygon in the study area.
     """
-    stage = park_stage(study, node_index(study.network), config.snap_m(), config.park_preset)
+    stage = park_stage(study, node_index(study.network), config.snap_m())
     if not stage.metrics:
         raise InputError("parks", "no park polygon in the study area")
     return stage

@@ -21,6 +21,7 @@ from lifecircle.coverage.engine import cost_pairs, node_index
 from lifecircle.coverage.park_siting import park_siting
 from lifecircle.errors import InputError
 from lifecircle.layers.study import Study
+from lifecircle.seeds import load_standards
 from lifecircle.seeds.demand import demand_settings, guess_population_basis
 
 DEFAULT_SIZE_M2 = {"park": 5000.0}  # a grid site stands for a park earning the 500 m tier
@@ -73,18 +74,26 @@ def study_candidates(study: Study, kind: str, spacing_m: float = GRID_SPACING_M,
 
 def site_parks(study: Study, candidates: gpd.GeoDataFrame, k: int | None = None,
                target_share: float | None = None, preset: str | None = None) -> SitingReport:
-    """The fewest new parks reaching ``target_share`` of the official figure, or the best ``k``."""
+    """The fewest new parks reaching ``target_share`` of a park indicator, or the best ``k``.
+
+    ``preset`` picks the indicator: ``gbt50563-2010`` (公园绿地服务半径覆盖率, parks) or
+    ``activity-space-2021`` (公园绿化活动场地服务半径覆盖率: squares and green activity spaces
+    count among the existing ones)."""
+    from lifecircle.pipeline.stages import ACTIVITY_PRESET, activity_spaces
+
     park_rows = study.facilities[study.facilities["kind"] == "park"]
     if study.residential.empty:
         raise InputError("site --kind park", "no residential land: the park figure is undefined")
     tiers = parks.park_tiers(preset)
-    official = parks.park_service_radius_coverage(park_rows, study.residential, tiers,
+    existing = activity_spaces(study, park_rows) if tiers.name == ACTIVITY_PRESET else park_rows
+    official = parks.park_service_radius_coverage(existing, study.residential, tiers,
                                                   study.historic)
     result = park_siting(study.residential, official.zone, candidates, k=k,
                          target_share=target_share, tiers=tiers)
     solve = (result.target.count_solve if result.target is not None else
              result.coverage.solve).as_dict()
-    return SitingReport(kind="park", metric="park_service_radius_coverage",
+    metric = load_standards()["park_tiers"]["presets"][tiers.name]["metric"]
+    return SitingReport(kind="park", metric=metric,
                         before=float(result.official_before),
                         path=[float(v) for v in result.official_path],
                         sites=candidates.iloc[result.chosen].reset_index(drop=True),
@@ -161,7 +170,8 @@ def site_facilities(study: Study, kind: str, candidates: gpd.GeoDataFrame, thres
 
 def site(study: Study, config: RunConfig, kind: str, *, target_share: float | None = None,
          add: int | None = None, objective: str = "coverage",
-         candidates: gpd.GeoDataFrame | None = None, spacing_m: float = GRID_SPACING_M,
+         candidates: gpd.GeoDataFrame | str | Path | None = None,
+         spacing_m: float = GRID_SPACING_M,
          size_m2: float | None = None) -> SitingReport:
     """Where new facilities of ``kind`` go: the fewest reaching ``target_share``, or the best
     ``add`` sites, among ``candidates`` (default: OSM land plus a grid near the streets).
@@ -173,7 +183,7 @@ def site(study: Study, config: RunConfig, kind: str, *, target_share: float | No
     target_share, add : give exactly one
     objective : "coverage" (MCLP; parks: the official figure) or "median" (p-median with
         capacities; needs ``add``)
-    candidates : candidate sites in the study's CRS (``candidate_id``, ``source``, ``size_m2``)
+    candidates : candidate sites (any CRS; ``candidate_id``, ``size_m2``), or a vector file
     spacing_m, size_m2 : the grid of default candidates
 
     Raises
@@ -183,6 +193,12 @@ def site(study: Study, config: RunConfig, kind: str, *, target_share: float | No
     """
     if candidates is None:
         candidates = study_candidates(study, kind, spacing_m, size_m2)
+    else:
+        if isinstance(candidates, str | Path):
+            from lifecircle.layers.vector import read_vector
+
+            candidates = read_vector(candidates)
+        candidates = cand.user_candidates(candidates, study.crs, size_m2)
     if candidates.empty:
         raise InputError("candidates", "no candidate site in the study area")
     if objective == "median":
@@ -196,25 +212,31 @@ def site(study: Study, config: RunConfig, kind: str, *, target_share: float | No
                            k=add, target_share=target_share)
 
 
-def parse_target(text: str, kind: str) -> float:
-    """The share of ``--target METRIC=SHARE``; the metric must be the one ``kind`` is sited for.
+def parse_target(text: str, kind: str) -> tuple[float, str | None]:
+    """The share of ``--target METRIC=SHARE`` and, for parks, the indicator's preset; the metric
+    must be one ``kind`` is sited for.
 
     Examples
     --------
-    >>> parse_target("park_service_radius_coverage=0.86", "park")
-    0.86
+    >>> parse_target("park_activity_space_coverage=0.86", "park")
+    (0.86, 'activity-space-2021')
+    >>> parse_target("walk_coverage.primary_school=0.5", "primary_school")
+    (0.5, None)
     """
     metric, _, value = text.partition("=")
-    expected = "park_service_radius_coverage" if kind == "park" else f"walk_coverage.{kind}"
-    if metric != expected:
-        raise InputError(f"--target {text}", f"for --kind {kind} the target is {expected}=SHARE")
+    presets = {spec["metric"]: name for name, spec in
+               load_standards()["park_tiers"]["presets"].items()}
+    expected = list(presets) if kind == "park" else [f"walk_coverage.{kind}"]
+    if metric not in expected:
+        raise InputError(f"--target {text}", f"for --kind {kind} the target is "
+                                             f"{' or '.join(expected)}=SHARE")
     try:
         share = float(value)
     except ValueError:
         raise InputError(f"--target {text}", "expected METRIC=SHARE, e.g. 0.86") from None
     if not 0 < share <= 1:
         raise InputError(f"--target {text}", "a share lies in (0, 1]; 86 % is 0.86")
-    return share
+    return share, presets.get(metric)
 
 
 def write_sites(report: SitingReport, out: str | Path, inputs: list[Path]) -> Path:

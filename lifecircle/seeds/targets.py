@@ -208,6 +208,7 @@ def select_targets(
     ids: list[str] | None = None,
     *,
     enclosing: bool = True,
+    nested: bool = True,
 ) -> list[Target]:
     """The targets that concern a region and/or carry the given ids, in catalogue order.
 
@@ -219,7 +220,11 @@ def select_targets(
       (``--region 四川`` lists 成都市 and 渠县 targets too);
     - with ``enclosing`` (the default), the targets that bind it from above: those of the regions
       the catalogue lists as enclosing a matched region (渠县 -> 四川省) and every 全国 target,
-      which binds all regions. A region the catalogue does not know gets the 全国 targets only.
+      which binds all regions;
+    - with ``nested`` (the default), the targets of places inside it; a run scoring a study area
+      sets it False (a run on Chengdu scores Sichuan's targets, not Qu County's).
+
+    A region the catalogue does not know is an error listing the known ones.
 
     Parameters
     ----------
@@ -239,7 +244,7 @@ def select_targets(
     Raises
     ------
     InputError
-        An id in ``ids`` is not in the catalogue.
+        An id in ``ids`` is not in the catalogue, or the region is unknown.
     """
     selected = list(targets)
     if ids is not None:
@@ -258,6 +263,9 @@ def select_targets(
     def matches(name: str) -> bool:
         return query in _region_key(name)
 
+    if not any(matches(t.region) or any(matches(o) for o in t.within) for t in targets):
+        raise InputError(f"--region {region.strip()}",
+                         f"unknown region; known: {', '.join(known_regions(targets))}")
     matched = [t for t in targets if matches(t.region)]
     enclosing_keys = {_region_key(NATIONAL)} if enclosing else set()
     if enclosing:
@@ -266,9 +274,15 @@ def select_targets(
         t
         for t in selected
         if matches(t.region)
-        or any(matches(outer) for outer in t.within)
+        or (nested and any(matches(outer) for outer in t.within))
         or _region_key(t.region) in enclosing_keys
     ]
+
+
+def known_regions(targets: list[Target]) -> list[str]:
+    """Every region the catalogue names (its targets' regions and the regions enclosing them)."""
+    names = [t.region for t in targets] + [o for t in targets for o in t.within]
+    return list(dict.fromkeys(names))
 
 
 def score_target(target: Target, value: float | None) -> dict[str, Any]:
