@@ -93,7 +93,7 @@ class RunConfig(BaseModel):
                                 json_schema_extra=_group("layers"))
     # parameters
     crs: str | None = Field(None, description='local CRS: "utm" (default), "cgcs2000" or e.g. '
-                                              'EPSG:4547', json_schema_extra=_group("parameters"))
+                                              'EPSG:4544', json_schema_extra=_group("parameters"))
     kinds: list[str] | None = Field(None, description="kinds to measure (default: all)",
                                     json_schema_extra=_group("parameters", nargs="+"))
     thresholds_m: dict[str, float] = Field(

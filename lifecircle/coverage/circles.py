@@ -198,21 +198,21 @@ class Completeness:
 
 
 def minutes_to_m(minutes: Iterable[float], speed_m_per_min: float | None = None) -> list[float]:
-    """Walking minutes as metres, rounded to the metre.
+    """Walking minutes as metres: 5, 10 and 15 minutes are the standard's circles (300, 500 and
+    1,000 m, ``circles_m`` of standards.yaml: GB 50180-2018 §2.0.2-2.0.4), not a speed; other
+    minutes use ``walking.speed_m_per_min`` (an assumption), rounded to the metre.
 
-    Parameters
-    ----------
-    minutes : walking times
-    speed_m_per_min : default ``walking.speed_m_per_min`` of standards.yaml (1,000 m in 15 min;
-        the seed 66.667 is 1000/15 rounded, hence the rounding to whole metres)
-
-    Returns
-    -------
-    list of distances in metres, e.g. [333.0, 667.0, 1000.0] for 5, 10, 15 minutes
+    Examples
+    --------
+    >>> minutes_to_m([5, 10, 15, 20])
+    [300.0, 500.0, 1000.0, 1333.0]
     """
-    speed = (float(load_standards()["walking"]["speed_m_per_min"]) if speed_m_per_min is None
+    standards = load_standards()
+    circles = {float(k): float(v) for k, v in standards["circles_m"].items()
+               if str(k).isdigit()}
+    speed = (float(standards["walking"]["speed_m_per_min"]) if speed_m_per_min is None
              else float(speed_m_per_min))
-    return [float(round(m * speed)) for m in minutes]
+    return [circles.get(float(m), float(round(m * speed))) for m in minutes]
 
 
 def reached_segments(network: WalkNetwork, node_distance_m: np.ndarray | sparse.spmatrix,

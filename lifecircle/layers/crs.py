@@ -33,18 +33,34 @@ def cgcs2000_gk3_crs(lon: float) -> CRS:
     return CRS.from_epsg(4534 + (central - 75) // 3)
 
 
-def choose_local_crs(lon: float, lat: float, requested: str | None = None) -> CRS:
+#: Largest scale error of a user-named CRS over the study area (distances within 1 %).
+MAX_SCALE_ERROR = 0.01
+
+
+def choose_local_crs(lon: float, lat: float, requested: str | None = None,
+                     extent: tuple[float, float, float, float] | None = None) -> CRS:
     """The metric CRS for a study area centred at (lon, lat).
 
     Parameters
     ----------
     lon, lat : centre of the study area in WGS84 degrees
     requested : ``None`` or ``"utm"`` for the UTM zone of the centre, ``"cgcs2000"`` for the
-        CGCS2000 3° Gauss-Krüger zone, or any CRS pyproj understands (``"EPSG:4547"``)
+        CGCS2000 3° Gauss-Krüger zone, or any CRS pyproj understands (``"EPSG:4544"``)
+    extent : (min lon, min lat, max lon, max lat) of the area: a user-named CRS whose scale error
+        there exceeds 1 % is refused (Web Mercator, a far UTM zone)
 
     Returns
     -------
     pyproj.CRS, projected, in metres
+
+    Examples
+    --------
+    >>> choose_local_crs(104.08, 30.69).to_epsg()
+    32648
+    >>> choose_local_crs(104.08, 30.69, "EPSG:3857")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lifecircle.errors.InputError: --crs EPSG:3857: distorts distances here by 16.3 % ...
     """
     if requested is None or requested.lower() == "utm":
         return utm_crs(lon, lat)
@@ -56,7 +72,33 @@ def choose_local_crs(lon: float, lat: float, requested: str | None = None) -> CR
         raise InputError(f"--crs {requested}", "is not a CRS pyproj knows") from None
     if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
         raise InputError(f"--crs {requested}", "is not a projected CRS in metres")
+    check_scale(crs, requested, extent or (lon, lat, lon, lat))
     return crs
+
+
+def check_scale(crs: CRS, label: str, extent: tuple[float, float, float, float]) -> None:
+    """Refuse a CRS whose scale error at the corners or centre of ``extent`` exceeds 1 %.
+
+    Raises
+    ------
+    InputError
+        Naming the CRS and the distortion measured.
+    """
+    from pyproj import Proj
+
+    west, south, east, north = extent
+    lons = np.array([west, east, west, east, (west + east) / 2])
+    lats = np.array([south, south, north, north, (south + north) / 2])
+    factors = Proj(crs).get_factors(lons, lats)
+    scales = np.concatenate([np.asarray(factors.meridional_scale),
+                             np.asarray(factors.parallel_scale)])
+    if not np.isfinite(scales).all():
+        raise InputError(f"--crs {label}", "is not defined over the study area")
+    worst = scales[np.argmax(np.abs(scales - 1.0))]
+    if abs(worst - 1.0) > MAX_SCALE_ERROR:
+        raise InputError(f"--crs {label}",
+                         f"distorts distances here by {abs(worst - 1) * 100:.1f} % (scale "
+                         f"{worst:.3f} over the area); choose the UTM zone (default) or cgcs2000")
 
 
 def geometry_to_wgs84(geometry: BaseGeometry, system: str) -> BaseGeometry:

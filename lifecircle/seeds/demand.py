@@ -85,7 +85,8 @@ def demand_seed() -> dict[str, Any]:
 
 
 def demand_settings(population_basis: str = "total", shares: Mapping[str, float] | None = None,
-                    capacities: Mapping[str, float] | None = None) -> DemandSettings:
+                    capacities: Mapping[str, float] | None = None,
+                    region: str | None = None) -> DemandSettings:
     """Demand parameters: the defaults of ``seeds/demand.yaml`` with a run's overrides.
 
     Parameters
@@ -95,6 +96,15 @@ def demand_settings(population_basis: str = "total", shares: Mapping[str, float]
         with a warning when demand is computed)
     shares : share of the total population per kind, replacing the census defaults
     capacities : default capacity per kind (places, seats, beds) for facilities without their own
+    region : a region of ``regions`` in demand.yaml (成都市, 四川省, 重庆市, 全国) whose census age
+        shares replace the national ones
+
+    Examples
+    --------
+    >>> demand_settings(region="成都市").of("primary_school").share
+    0.0557
+    >>> demand_settings().of("primary_school").share
+    0.0754
 
     Raises
     ------
@@ -106,12 +116,14 @@ def demand_settings(population_basis: str = "total", shares: Mapping[str, float]
         raise ValueError(f"unknown population basis {population_basis!r}; "
                          f"known: {', '.join(seed['population_basis'])}")
     shares, capacities = dict(shares or {}), dict(capacities or {})
+    regional = seed["regions"].get(region, {}) if region else {}
+    regional_shares = {k: v for k, v in regional.get("shares", {}).items() if k not in shares}
     unknown = sorted((set(shares) | set(capacities)) - set(seed["kinds"]))
     if unknown:
         raise ValueError(f"no catchment demand defined for kind(s) {', '.join(unknown)}")
     kinds = {}
     for kind, spec in seed["kinds"].items():
-        share = float(shares.get(kind, spec["share"]))
+        share = float(shares.get(kind, regional_shares.get(kind, spec["share"])))
         capacity = float(capacities.get(kind, spec["default_capacity"]))
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"{kind}: demand share must be within 0..1, got {share}")
@@ -123,7 +135,9 @@ def demand_settings(population_basis: str = "total", shares: Mapping[str, float]
             capacity_unit=spec["capacity_unit"],
             default_capacity=capacity,
             served_per_unit=float(spec["served_per_unit"]),
-            share_source=spec["share_source"] if kind not in shares else "run parameter",
+            share_source=("run parameter" if kind in shares else
+                          f"{region}: {regional['shares_source']}; {regional['source']}"
+                          if kind in regional_shares else spec["share_source"]),
             capacity_source=(spec["capacity_source"] if kind not in capacities
                              else "run parameter"),
         )
@@ -135,3 +149,24 @@ def guess_population_basis(source: str) -> str:
     """``adults_20plus`` when a population source label names an adults-only raster (such as
     WorldPop's ``..._age20plus_...``), else ``total``."""
     return "adults_20plus" if _ADULT_SOURCE.search(source) else "total"
+
+
+def demand_region(regions: list[str]) -> str | None:
+    """The most specific of ``regions`` that demand.yaml has census shares for (a city before
+    its province, a province before 全国), or None.
+
+    Examples
+    --------
+    >>> demand_region(["四川省", "成都市", "全国"])
+    '成都市'
+    >>> demand_region(["渠县", "四川省", "全国"])
+    '四川省'
+    """
+    table = demand_seed()["regions"]
+
+    def depth(name: str) -> int:
+        parent = table[name].get("parent")
+        return 0 if parent is None else 1 + depth(parent)
+
+    known = [r for r in regions if r in table]
+    return max(known, key=depth) if known else None
