@@ -29,6 +29,7 @@ from lifecircle.coverage.catchments import CATCHMENT_KINDS
 from lifecircle.coverage.engine import node_index
 from lifecircle.errors import LifecircleError
 from lifecircle.layers.study import Study, load_study
+from lifecircle.metrics import label
 from lifecircle.output import _clean
 from lifecircle.pipeline.run import run
 from lifecircle.seeds.demand import demand_settings, guess_population_basis
@@ -70,6 +71,8 @@ class Workbench:
                 start.pairs[kind] = self.engine.pairs(study, kind)
         self.sessions = SessionStore(start)
         self.layers = layers_view(study, config)
+        self.layers["labels"] = {mid: {lang: label(mid, lang) for lang in ("zh", "en")}
+                                 for mid in baseline.records}
 
     @classmethod
     def from_config(cls, config: RunConfig) -> Workbench:
