@@ -88,4 +88,8 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.Argument
     mp.add_argument("--kind", help="the kind population cells are coloured by")
     mp.add_argument("--tiles", action="store_true", help="start on OpenStreetMap tiles (online)")
     mp.add_argument("--png", type=Path, help="also save a screenshot (headless Chromium)")
+    from lifecircle.app.cli import add_serve_arguments, cmd_serve
+
+    add_serve_arguments(command("serve", cmd_serve, "the planner's workbench: a local web app "
+                                "to add or close facilities and watch the targets", out=None))
     return parser

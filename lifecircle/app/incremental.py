@@ -1,0 +1,197 @@
+"""The workbench's incremental engine: per-kind nearest distances kept in memory and updated by
+the smallest search an edit needs.
+
+- Adding a facility runs ONE Dijkstra from that facility alone (bounded by the run's search
+  limit, so the distances equal a full multi-source pass exactly) and takes the element-wise
+  minimum with the kind's current cell distances.
+- Closing (or undoing an add) recomputes only the kinds whose facility set changed: one
+  multi-source Dijkstra each (:func:`lifecircle.coverage.walk.kind_access`).
+- Metrics that rest on those distances (``walk_coverage.<kind>``, the catchment figures,
+  ``life_circle_15min_complete``) and, for parks, the park figures are rebuilt from them with the
+  same functions :func:`lifecircle.pipeline.run` uses, so every value equals ``lifecircle
+  scenario`` on the same interventions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from lifecircle.config import RunConfig
+from lifecircle.coverage import catchments as catchment
+from lifecircle.coverage.engine import (
+    _MIN_EDGE_M,
+    Nearest,
+    NodeIndex,
+    Snap,
+    augmented_graph,
+    cost_pairs,
+)
+from lifecircle.coverage.supply import park_green_per_capita
+from lifecircle.coverage.walk import KindAccess, kind_access, walk_coverage_metric
+from lifecircle.layers.study import Study
+from lifecircle.metrics import Metric
+from lifecircle.pipeline.stages import as_metric, completeness_stage, park_stage
+from lifecircle.seeds.demand import DemandSettings
+
+
+def add_to_access(index: NodeIndex, current: KindAccess, geometry: object, fid: str,
+                  cells: Snap, max_snap_m: float, limit_m: float
+                  ) -> tuple[KindAccess, np.ndarray | None]:
+    """A kind's nearest facilities after adding one facility: one bounded single-source search.
+
+    Parameters
+    ----------
+    index : snapping index of the walk network
+    current : the kind's access before the edit
+    geometry : the new facility (point or polygon, network CRS)
+    fid : its facility id (appended last, as :func:`apply_interventions` appends it)
+    cells : the snapped population cells
+    max_snap_m : snapping distance
+    limit_m : the search bound the run uses for the kind (``max(cap, threshold)``), so cells the
+        new facility reaches get exactly the distance a full multi-source pass would give
+
+    Returns
+    -------
+    (access, node distances from the new facility, or None when it reaches no street)
+    """
+    position = current.facility_ids.size
+    access = index.facility_access(np.array([geometry], dtype=object), max_snap_m)
+    distance = current.nearest.distance_m
+    facility = current.nearest.facility
+    unreachable = current.unreachable_facilities + (0 if access.node.size else 1)
+    node_dist = None
+    if access.node.size:
+        n = index.network.n_nodes
+        graph, _ = augmented_graph(index.network, access)
+        # one virtual source (row n) with edges to the new facility's access nodes
+        node_dist = csgraph.dijkstra(graph, directed=True, indices=n, limit=limit_m)[:n]
+        new = np.full(cells.node.size, np.inf)
+        ok = cells.reachable
+        new[ok] = node_dist[cells.node[ok]] + cells.access_m[ok]
+        closer = new < distance
+        distance = np.where(closer, new, distance)
+        facility = np.where(closer, position, facility)
+    return dataclasses.replace(
+        current, nearest=Nearest(distance_m=distance, facility=facility),
+        facility_ids=np.append(current.facility_ids, np.array([fid], dtype=object)),
+        unreachable_facilities=unreachable), node_dist
+
+
+def add_pairs_column(pairs: sparse.csr_matrix, node_dist: np.ndarray | None, cells: Snap,
+                     limit_m: float) -> sparse.csr_matrix:
+    """The cell-facility distance pairs with the new facility's column appended, as
+    :func:`lifecircle.coverage.engine.cost_pairs` stores them (a zero node distance as 1e-9 m,
+    node distance plus the cell's access, pairs within ``limit_m``)."""
+    column = np.zeros(cells.node.size)
+    if node_dist is not None:
+        ok = np.flatnonzero(cells.reachable)
+        by_node = node_dist[cells.node[ok]]
+        near = by_node <= limit_m
+        cost = np.maximum(by_node[near], _MIN_EDGE_M) + cells.access_m[ok][near]
+        keep = cost <= limit_m
+        column[ok[near][keep]] = cost[keep]
+    return sparse.hstack([pairs, sparse.csr_matrix(column[:, None])], format="csr")
+
+
+def kind_catchment_metrics(study: Study, cells: Snap, access: KindAccess,
+                           pairs: sparse.csr_matrix, settings: DemandSettings
+                           ) -> dict[str, dict]:
+    """The catchment figures of one kind as :func:`~lifecircle.coverage.catchments.kind_catchments`
+    computes them (same functions, same order), without the catchment polygons and 2SFCA cells
+    the figures do not use."""
+    kind, threshold = access.kind, access.threshold_m
+    spec = settings.of(kind)
+    of_kind = study.facilities[study.facilities["kind"] == kind]
+    pop = study.population
+    demand = catchment.cell_demand(pop.population, kind, settings)
+    capacity, assumed = catchment.facility_capacity(of_kind["capacity"].to_numpy(), kind,
+                                                    settings)
+    sums = catchment.catchment_sums(access.nearest.facility, access.nearest.distance_m,
+                                    pop.population, demand, threshold, len(of_kind))
+    assignment = catchment.capacitated_assignment(pairs, demand,
+                                                  capacity * spec.served_per_unit, threshold)
+    table = catchment._facility_table(of_kind, sums, capacity, assumed, spec, settings,
+                                      assignment, catchment._cells_within(pairs, threshold))
+    return catchment.catchment_metrics(kind, threshold, table, demand,
+                                       access.nearest.distance_m, assignment, pop, settings)
+
+
+@dataclasses.dataclass
+class Engine:
+    """What every session shares: the loaded baseline study, its snapped cells and settings."""
+
+    study: Study
+    config: RunConfig
+    index: NodeIndex
+    cells: Snap
+    settings: DemandSettings
+
+    def limit(self, kind: str) -> float:
+        """The Dijkstra bound of a kind in a run (:func:`lifecircle.pipeline.run.run`)."""
+        return max(self.config.cap_m(), self.config.threshold(kind))
+
+    def measure_kind(self, study: Study, kind: str) -> KindAccess | None:
+        """One multi-source Dijkstra for a kind; None when the run would call it missing."""
+        if not (study.facilities["kind"] == kind).any() and kind not in study.closed_kinds:
+            return None
+        return kind_access(self.index, study.facilities, self.cells, kind,
+                           self.config.threshold(kind), self.config.snap_m(),
+                           self.config.cap_m())
+
+    def pairs(self, study: Study, kind: str) -> sparse.csr_matrix:
+        """Cell-facility walking distances of a kind within its threshold (as the catchments
+        of a run compute them)."""
+        rows = (study.facilities["kind"] == kind).to_numpy()
+        return cost_pairs(self.index, study.facilities.geometry.values[rows], self.cells,
+                          self.config.threshold(kind), self.config.snap_m())
+
+    def update_records(self, study: Study, access: dict[str, KindAccess],
+                       records: dict[str, Metric], kinds: set[str],
+                       pairs: dict[str, sparse.csr_matrix]) -> dict[str, Metric]:
+        """The records after the facilities of ``kinds`` changed (``access`` already updated;
+        ``pairs`` holds the kinds' cell-facility distances already known and is filled in).
+
+        Each figure is rebuilt by the function the run uses; records of other kinds are kept.
+        """
+        records = dict(records)
+        pop = study.population
+        for kind in kinds:
+            records[f"facility_count.{kind}"] = Metric(
+                f"facility_count.{kind}", int((study.facilities["kind"] == kind).sum()),
+                "facilities of the kind in the input layers", "none")
+            key = f"walk_coverage.{kind}"
+            if kind in access:
+                records[key] = as_metric(key, walk_coverage_metric(access[kind], pop.population,
+                                                                   pop.source))
+            else:
+                records.pop(key, None)
+            if kind in catchment.CATCHMENT_KINDS:
+                for metric_id in [m for m in records if m.split(".")[1:2] == [kind]
+                                  and m.split(".")[0] in ("catchment", "places_per_1000",
+                                                          "beds_per_1000")]:
+                    del records[metric_id]
+                if kind in access and kind not in study.closed_kinds:
+                    if kind not in pairs:
+                        pairs[kind] = self.pairs(study, kind)
+                    metrics = kind_catchment_metrics(study, self.cells, access[kind],
+                                                     pairs[kind], self.settings)
+                    records.update({k: as_metric(k, v) for k, v in metrics.items()})
+        if "park" in kinds:
+            for metric_id in [m for m in records if m.startswith("park_service_radius")]:
+                del records[metric_id]
+            records.update(park_stage(study, self.index, self.config.snap_m(),
+                                      self.config.park_preset).metrics)
+            parks = (study.facilities["kind"] == "park").to_numpy()
+            records["park_green_per_capita_m2"] = as_metric(
+                "park_green_per_capita_m2",
+                park_green_per_capita(study.facilities.geometry.values[parks], study.area,
+                                      pop.total))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            records.update(completeness_stage(access, pop.population, pop.source).metrics)
+        return records

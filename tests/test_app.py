@@ -1,0 +1,219 @@
+"""The planner's workbench: the JSON API against ``lifecircle scenario`` (run_scenario), the
+export round trip, refusals, session isolation and one browser edit."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+starlette = pytest.importorskip("starlette")
+from starlette.testclient import TestClient  # noqa: E402
+
+from lifecircle.app.server import Workbench, create_app  # noqa: E402
+from lifecircle.scenarios.compare import run_scenario  # noqa: E402
+from lifecircle.scenarios.spec import load_scenario  # noqa: E402
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "chengdu-three-primary-schools.yaml"
+
+
+@pytest.fixture(scope="module")
+def bench() -> Workbench:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Workbench.from_config(load_scenario(EXAMPLE).run_config())
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict:
+    """``lifecircle scenario`` on the example file: baseline and scenario values by metric."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return run_scenario(EXAMPLE, tmp_path_factory.mktemp("ref") / "out")
+
+
+@pytest.fixture()
+def client(bench) -> TestClient:
+    return TestClient(create_app(bench))
+
+
+def _items() -> list[dict]:
+    return [i.model_dump(exclude_none=True) for i in load_scenario(EXAMPLE).interventions]
+
+
+def assert_equal_metrics(app_metrics: dict, comparison: dict, side: str) -> None:
+    expected = {m["metric"]: m[side] for m in comparison["metrics"] if m[side] is not None}
+    got = {mid: m["value"] for mid, m in app_metrics.items() if m["value"] is not None}
+    assert set(got) == set(expected)
+    for mid, value in expected.items():
+        assert got[mid] == pytest.approx(value, abs=1e-9, rel=0), mid
+
+
+def test_baseline_is_the_scorecard_shape(client, bench, reference):
+    answer = client.get("/api/baseline").json()
+    assert set(answer) == {"metrics", "targets"}
+    card = bench.baseline.scorecard()
+    assert set(answer["metrics"]) == set(card["metrics"])
+    assert [t["id"] for t in answer["targets"]] == [t["id"] for t in card["targets"]]
+    assert answer["metrics"]["walk_coverage.primary_school"]["unit"] == "share"
+    assert_equal_metrics(answer["metrics"], reference, "baseline")
+
+
+def test_three_schools_equal_lifecircle_scenario(client, reference):
+    items = _items()
+    for n in range(1, len(items) + 1):  # one add at a time: the incremental path
+        response = client.post("/api/scenario", json={"interventions": items[:n]})
+        assert response.status_code == 200, response.text
+    answer = response.json()
+    assert_equal_metrics(answer["metrics"], reference, "scenario")
+    expected = {m["metric"]: m["change"] for m in reference["metrics"]}
+    change = answer["changes"]["walk_coverage.primary_school"]
+    assert change == pytest.approx(expected["walk_coverage.primary_school"], abs=1e-9)
+    assert change > 0
+    by_id = {t["id"]: t for t in answer["targets"]}
+    for target in reference["targets"]:
+        if target["scenario"] is not None:
+            assert by_id[target["id"]]["value"] == pytest.approx(target["scenario"], abs=1e-9)
+
+
+def test_close_and_undo_recompute_the_kind(client, reference):
+    items = _items()
+    client.post("/api/scenario", json={"interventions": items})
+    # undo the last add, then redo it: the general path must give the same figures back
+    client.post("/api/scenario", json={"interventions": items[:2]})
+    answer = client.post("/api/scenario", json={"interventions": items}).json()
+    assert_equal_metrics(answer["metrics"], reference, "scenario")
+    # closing the three new schools again is the baseline
+    closes = [{"close": {"id": f"scenario/{n}"}} for n in (1, 2, 3)]
+    answer = client.post("/api/scenario", json={"interventions": items + closes}).json()
+    assert_equal_metrics(answer["metrics"], reference, "baseline")
+
+
+def test_export_reproduces_the_scenario(client):
+    client.post("/api/scenario", json={"interventions": _items()})
+    text = client.get("/api/export", params={"name": "三所小学"}).text
+    data = yaml.safe_load(text)
+    assert data["osm"] == "package:chengdu_central.osm.pbf"
+    example = load_scenario(EXAMPLE)
+    exported = load_scenario_text(text)
+    # the file run_scenario ran on (reference) and the export describe the same run
+    assert exported.run_config() == example.run_config()
+    assert exported.interventions == example.interventions
+
+
+def load_scenario_text(text: str):
+    from lifecircle.config import load_mapping
+    from lifecircle.scenarios.spec import Scenario
+
+    return load_mapping(Scenario, text, "export", Path("."))
+
+
+@pytest.mark.parametrize(("body", "status", "words"), [
+    (b"not json", 400, "not JSON"),
+    (b'{"interventions": 3}', 400, "must be a list"),
+    (b'{"interventions": [], "path": "/etc/passwd"}', 400, "expected"),
+    (b'{"interventions": [{"add": {"kind": "castle", "name": "x", "lon": 1, "lat": 2}}]}',
+     422, "unknown kind"),
+    (b'{"interventions": [{"add": {"kind": "park", "name": "x", "lon": 500, "lat": 2}}]}',
+     422, "lon"),
+    (b'{"interventions": [{"close": {"id": "no-such-facility"}}]}', 400, "matches no"),
+    (b'{"interventions": [' + b",".join([b'{"close": {"kind": "park"}}'] * 201) + b"]}", 400,
+     "at most 200"),
+    (b'{"interventions": ["' + b"x" * 70000 + b'"]}', 413, "KiB"),
+])
+def test_malformed_requests_get_one_line(client, body, status, words):
+    response = client.post("/api/scenario", content=body,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert words in error and "\n" not in error and "Traceback" not in error
+
+
+def test_site_refusals(client):
+    assert client.post("/api/site", json={"kind": "clinic"}).status_code == 400
+    assert client.post("/api/site", json={"kind": "clinic", "add": 500}).status_code == 400
+    assert client.get("/static/../../etc/passwd").status_code == 404
+
+
+def test_sessions_do_not_see_each_other(bench):
+    first, second = TestClient(create_app(bench)), TestClient(create_app(bench))
+    base = first.get("/api/baseline").json()["metrics"]["walk_coverage.primary_school"]["value"]
+    changed = first.post("/api/scenario", json={"interventions": _items()[:1]}).json()
+    other = second.post("/api/scenario", json={"interventions": []}).json()
+    assert changed["metrics"]["walk_coverage.primary_school"]["value"] > base
+    assert other["metrics"]["walk_coverage.primary_school"]["value"] == base
+    # the first session still holds its edit
+    again = first.post("/api/scenario", json={"interventions": _items()[:1]}).json()
+    assert again["metrics"] == changed["metrics"]
+
+
+def test_sessions_are_bounded(bench):
+    from lifecircle.app.state import SessionStore
+
+    store = SessionStore(bench.sessions.baseline, max_sessions=3, ttl_s=1e-6)
+    tokens = [store.get(None)[0] for _ in range(5)]
+    assert len(store) <= 3
+    time.sleep(0.01)
+    token, _ = store.get(tokens[-1])  # expired: a new session
+    assert token != tokens[-1] and len(store) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.browser
+def test_browser_click_adds_a_school(bench, tmp_path):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    import uvicorn
+
+    from lifecircle.maps.screenshot import launch_chromium
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(bench), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    docs = Path(__file__).parent.parent / "docs"
+    try:
+        with playwright_api.sync_playwright() as pw:
+            browser = launch_chromium(pw)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("body[data-ready='1']", timeout=60000)
+            before = float(page.get_attribute("#coverage-value", "data-value"))
+            page.screenshot(path=str(docs / "workbench-before.png"))
+            box = page.locator("#map").bounding_box()
+            # the first school of the example, a site known to reach people
+            point = page.evaluate("workbench.map.latLngToContainerPoint([30.71832, 104.07569])")
+            page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+            page.wait_for_function(
+                f"document.querySelector('#coverage-value').dataset.value != '{before!r}' "
+                "&& document.querySelector('#edits li') !== null", timeout=30000)
+            page.wait_for_timeout(300)
+            after = float(page.get_attribute("#coverage-value", "data-value"))
+            page.screenshot(path=str(docs / "workbench-after.png"))
+            exported = page.evaluate("fetch('/api/export').then((r) => r.text())")
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    data = yaml.safe_load(exported)
+    assert [i["add"]["kind"] for i in data["interventions"]] == ["primary_school"]
+    scenario_file = tmp_path / "one-school.yaml"
+    scenario_file.write_text(exported, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        comparison = run_scenario(scenario_file, tmp_path / "out")
+    expected = {m["metric"]: m["scenario"] for m in comparison["metrics"]}
+    assert after == pytest.approx(expected["walk_coverage.primary_school"], abs=1e-9, rel=0)
+    assert after != before
