@@ -52,7 +52,7 @@ def write_small_osm(path: Path, n: int = 8, with_bounds: bool = True) -> Path:
     square(0.1, 0.1, n - 1.1, n - 1.1, {"landuse": "residential"})
     square(2.1, 2.1, 2.9, 2.9, {"leisure": "park", "name": "测试公园"})
     node(1.5, 1.5, {"amenity": "school", "name": "测试小学"})
-    node(5.5, 5.5, {"amenity": "clinic", "name": "社区卫生服务站"})
+    node(5.5, 5.5, {"amenity": "clinic", "name": "社区卫生服务中心"})
     node(4.5, 1.5, {"amenity": "kindergarten", "name": "幼儿园"})
     lines.append("</osm>")
     path.write_text("\n".join(lines), encoding="utf-8")

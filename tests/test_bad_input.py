@@ -90,9 +90,9 @@ CASES = [
                                                                               30.1)))],
      "does not overlap"),
     ("negative_threshold", lambda t: ["--osm", str(_osm(t)), "--residential-density", "100",
-                                      "--threshold", "clinic=-100"], "between 0 and 20,000 m"),
+                                      "--threshold", "health_centre=-100"], "between 0 and 20,000 m"),
     ("absurd_threshold", lambda t: ["--osm", str(_osm(t)), "--residential-density", "100",
-                                    "--threshold", "clinic=1e9"], "between 0 and 20,000 m"),
+                                    "--threshold", "health_centre=1e9"], "between 0 and 20,000 m"),
     ("unknown_kind", lambda t: ["--osm", str(_osm(t)), "--residential-density", "100",
                                 "--kinds", "casino"], "--kinds casino: unknown kind"),
     ("bad_crs", lambda t: ["--osm", str(_osm(t)), "--residential-density", "100",
@@ -113,7 +113,7 @@ CASES = [
      "f.csv: "),
     ("csv_bad_coordinates", lambda t: ["--osm", str(_osm(t)), "--residential-density", "100",
                                        "--facilities",
-                                       str(_text(t / "f.csv", "kind,name,lon,lat\nclinic,X,abc,"
+                                       str(_text(t / "f.csv", "kind,name,lon,lat\nhealth_centre,X,abc,"
                                                               "30.66\n"))],
      "row 2: lon/lat is not a valid coordinate"),
     ("unwritable_output", lambda t: ["--osm", str(_osm(t)), "--residential-density", "100",
@@ -223,7 +223,7 @@ def test_duplicate_facilities_are_dropped(tmp_path):
     from lifecircle.layers.facilities import drop_duplicates
 
     frame = gpd.GeoDataFrame(
-        {"fid": ["a", "b", "c"], "kind": ["clinic"] * 3, "name": ["X", "X", "Y"]},
+        {"fid": ["a", "b", "c"], "kind": ["health_centre"] * 3, "name": ["X", "X", "Y"]},
         geometry=[shapely.Point(0, 0), shapely.Point(0, 0), shapely.Point(500, 0)],
         crs="EPSG:32648",
     )

@@ -19,7 +19,7 @@ from lifecircle.maps.basemap import ALWAYS_LABELLED, NEAR_ZOOM, PLACE_SIZES
 from lifecircle.maps.folder import read_folder
 from lifecircle.maps.styles import STREET_STYLES
 from lifecircle.output import write_layers
-from tests.test_maps import CHENGDU_PBF, need, run_chengdu
+from tests.test_maps import CHENGDU_PBF, run_chengdu
 
 # 1 m of latitude in degrees (mean meridian degree 111,320 m; enough for a 2 m tolerance test)
 M = 1 / 111_320.0
@@ -91,7 +91,7 @@ def test_bends_under_two_metres_are_simplified_away(fixture_layers):
 
 
 def test_chengdu_streets_include_every_walkable_way():
-    pbf = need(CHENGDU_PBF)
+    pbf = CHENGDU_PBF
     streets = basemap_layers(pbf)["base_streets"]
     walk = read_osm(pbf).walk
     assert set(walk.way_ids) <= set(streets["osm_id"])
@@ -110,7 +110,7 @@ def base_folder(tmp_path_factory) -> Path:
     """The Chengdu run folder with the basemap layers written as the pipeline writes them."""
     out = tmp_path_factory.mktemp("basemap-run") / "run"
     shutil.copytree(run_chengdu(tmp_path_factory), out)
-    write_layers(out / "coverage.gpkg", basemap_layers(need(CHENGDU_PBF)))
+    write_layers(out / "coverage.gpkg", basemap_layers(CHENGDU_PBF))
     return out
 
 

@@ -182,9 +182,9 @@ def test_strokes_do_not_change_the_polygons(chengdu_circles):
 
 def test_union_and_uncovered_by_kind(chengdu_circles):
     _, _, points, _, circles = chengdu_circles
-    kinds = np.where(np.arange(points.size) % 2 == 0, "clinic", "market")
+    kinds = np.where(np.arange(points.size) % 2 == 0, "health_centre", "market")
     covered = union_by_kind(circles, kinds)
-    assert len(covered) == 6 and set(covered["kind"]) == {"clinic", "market"}
+    assert len(covered) == 6 and set(covered["kind"]) == {"health_centre", "market"}
     area = shapely.box(*shapely.total_bounds(circles.geometry.to_numpy()))
     land = area.buffer(-800)
     residential = gpd.GeoDataFrame(geometry=[land, land.buffer(-100)], crs=circles.crs)
@@ -204,7 +204,7 @@ def test_union_and_uncovered_by_kind(chengdu_circles):
     weight_seed=st.integers(0, 2**31 - 1),
 )
 def test_completeness_never_exceeds_any_kind(data, weight_seed):
-    kinds = ["kindergarten", "clinic", "park", "market"][:data.shape[0]]
+    kinds = ["kindergarten", "health_centre", "park", "market"][:data.shape[0]]
     data[:, 0] = 0.0  # every kind has data
     weight = np.random.default_rng(weight_seed).uniform(0, 100, data.shape[1])
     distances = dict(zip(kinds, data, strict=True))
@@ -218,21 +218,21 @@ def test_completeness_never_exceeds_any_kind(data, weight_seed):
 
 
 def test_missing_layer_is_excluded_with_a_warning():
-    d = {"clinic": np.array([100.0, 2000.0, 50.0]), "park": np.array([10.0, 10.0, 900.0]),
+    d = {"health_centre": np.array([100.0, 2000.0, 50.0]), "park": np.array([10.0, 10.0, 900.0]),
          "market": np.full(3, np.inf)}
     people = np.array([1.0, 2.0, 3.0])
     with pytest.warns(UserWarning, match="market"):
-        result = life_circle_completeness(d, {"clinic": 1000, "park": 500, "market": 500},
-                                          people, ["clinic", "park", "market", "sports"])
+        result = life_circle_completeness(d, {"health_centre": 1000, "park": 500, "market": 500},
+                                          people, ["health_centre", "park", "market", "sports"])
     assert result.missing_layers == ("market", "sports")
-    assert result.kinds == ("clinic", "park")
+    assert result.kinds == ("health_centre", "park")
     assert result.value == pytest.approx(1 / 6)
     assert result.kinds_reached.tolist() == [2, 1, 1]
-    assert result.missing_names().tolist() == ["", "clinic", "park"]
+    assert result.missing_names().tolist() == ["", "health_centre", "park"]
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        empty = life_circle_completeness({}, None, people, ["clinic"])
+        empty = life_circle_completeness({}, None, people, ["health_centre"])
     assert math.isnan(empty.value) and empty.reason.startswith("undefined")
 
 

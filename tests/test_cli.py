@@ -33,8 +33,8 @@ def test_chengdu_scorecard(chengdu_run):
     for kind in present:
         assert 0 <= metrics[f"walk_coverage.{kind}"]["value"] <= 1
     # Chengdu's 2018 OSM maps no elderly care: a missing layer, not zero coverage
-    assert "elderly_care" in card["missing_layers"]
-    assert "walk_coverage.elderly_care" not in metrics
+    assert "nursing_home" in card["missing_layers"]
+    assert "walk_coverage.nursing_home" not in metrics
     # modelled at 400 people per hectare of residential land (about 568 ha mapped)
     assert card["population"]["total"] == pytest.approx(400 * 568.33, rel=0.01)
     assert card["population"]["source"].startswith("modelled:")
@@ -55,7 +55,7 @@ def test_small_area_run_and_nothing_left_behind(tmp_path):
     assert main(["run", "--osm", str(osm), "--residential-density", "100", "--out", str(out)]) == 0
     card = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))
     # on a 700 m grid only the far corner is more than 1000 m of walking from the clinic
-    assert 0.9 < card["metrics"]["walk_coverage.clinic"]["value"] < 1.0
+    assert 0.9 < card["metrics"]["walk_coverage.health_centre"]["value"] < 1.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "small.osm"]
 
 

@@ -18,7 +18,7 @@ def small_osm(tmp_path):
 def test_circles_nested_minutes(tmp_path, small_osm, capsys):
     out = tmp_path / "circ"
     assert main(["circles", "--osm", str(small_osm), "--residential-density", "100",
-                 "--kind", "clinic", "--minutes", "5", "10", "15", "--out", str(out)]) == 0
+                 "--kind", "health_centre", "--minutes", "5", "10", "15", "--out", str(out)]) == 0
     circles = gpd.read_file(out / "circles.gpkg", layer="service_circles")
     assert sorted(circles["threshold_m"].unique()) == [333.0, 667.0, 1000.0]
     areas = circles.sort_values("threshold_m").geometry.area.to_numpy()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lifecircle.coverage.catchments import demand_seed, demand_settings
+from lifecircle.seeds.demand import demand_seed, demand_settings
 
 SCHOOL_AGES = ("childcare", "kindergarten", "primary_school", "middle_school")
 

@@ -86,7 +86,7 @@ def augment(src: Path, dst: Path) -> Path:
             make().to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
     if "kinds_reached" not in cells.columns:
         cells["kinds_reached"] = 6
-        cells["missing_kinds"] = "clinic,elderly_care"
+        cells["missing_kinds"] = "health_centre,nursing_home"
         cells.to_file(gpkg, layer="population", driver="GPKG", engine="pyogrio")
     if "load_ratio" not in facilities.columns:
         facilities["load_ratio"] = np.where(facilities["kind"] == "primary_school", 1.25, np.nan)
@@ -128,7 +128,7 @@ def _residential(cells: gpd.GeoDataFrame, circles: gpd.GeoDataFrame) -> gpd.GeoD
 def _catchments(facilities: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame:
     rows = []
     rng = np.random.default_rng(7)
-    for kind in ("primary_school", "clinic"):
+    for kind in ("primary_school", "health_centre"):
         own = facilities[facilities["kind"] == kind].reset_index(drop=True)
         sites = own.geometry.representative_point()
         voronoi = shapely.voronoi_polygons(shapely.multipoints(sites.values), extend_to=area)
@@ -223,7 +223,7 @@ def test_layers_without_data_are_not_drawn(bare):
 
 def test_map_has_every_contract_layer_legend_and_scorecard(full, full_map):
     assert layer_ids(full_map) == set(expected_layers(full))
-    for layer in ("study_area", "residential", "service_circles:park", "catchments:clinic",
+    for layer in ("study_area", "residential", "service_circles:park", "catchments:health_centre",
                   "facilities:primary_school"):
         assert layer in layer_ids(full_map)
     assert 'id="lc-legend"' in full_map and "lc-hatch" in full_map
@@ -279,7 +279,7 @@ def test_bad_arguments(bare, tmp_path):
     with pytest.raises(InputError, match="lang"):
         write_map(bare, lang="fr")
     with pytest.raises(InputError, match="not measured"):
-        write_map(bare, kind="elderly_care")
+        write_map(bare, kind="nursing_home")
     with pytest.raises(InputError, match="scorecard.json"):
         write_map(tmp_path)
 

@@ -71,9 +71,9 @@ def test_growing_population_adds_people(tmp_path):
     ("interventions", "line", "field"),
     [
         ("\n  - add: {kind: casino, name: x, lon: 104.06, lat: 30.66}", 6, "kind"),
-        ("\n  - add: {kind: clinic, name: x, lon: 204.06, lat: 30.66}", 6, "lon"),
+        ("\n  - add: {kind: health_centre, name: x, lon: 204.06, lat: 30.66}", 6, "lon"),
         ("\n  - close: {}", 6, "close"),
-        ("\n  - add: {kind: clinic, name: x, lon: 104.0, lat: 30.6}\n    grow: {people: 5}", 7,
+        ("\n  - add: {kind: health_centre, name: x, lon: 104.0, lat: 30.6}\n    grow: {people: 5}", 7,
          "interventions.0.grow.polygon"),
     ],
 )
@@ -109,11 +109,11 @@ def test_scenario_cli_bad_file(tmp_path, capsys):
 
 
 def test_scenario_cli_writes_comparison(tmp_path):
-    add = f"[{{add: {{kind: clinic, name: 新站, lon: {LON0}, lat: {LAT0}}}}}]"
+    add = f"[{{add: {{kind: health_centre, name: 新站, lon: {LON0}, lat: {LAT0}}}}}]"
     out = tmp_path / "o"
     assert main(["scenario", str(_scenario(tmp_path, add)), "--out", str(out)]) == 0
     comparison = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
-    row = next(r for r in comparison["metrics"] if r["metric"] == "walk_coverage.clinic")
+    row = next(r for r in comparison["metrics"] if r["metric"] == "walk_coverage.health_centre")
     assert row["change"] >= 0
     assert (out / "baseline" / "scorecard.json").exists()
     assert (out / "scenario" / "coverage.gpkg").exists()

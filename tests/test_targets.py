@@ -240,7 +240,7 @@ def test_known_metric_patterns():
     assert is_known_metric("park_service_radius_coverage_population")
     assert not is_known_metric("walk_coverage.airport")
     assert not is_known_metric("walk_coverage.")
-    assert is_known_metric("beds_per_1000.clinic")        # produced, so registered
+    assert is_known_metric("beds_per_1000.health_centre")  # produced, so registered
     assert not is_known_metric("beds_per_1000.elderly_care")  # no run produces it
     assert not is_known_metric("urbanization_rate")
     assert "walk_coverage.<kind>" in {m.pattern for m in REGISTRY}
