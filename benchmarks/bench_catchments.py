@@ -62,7 +62,8 @@ def run_once(network, facilities, grid) -> dict[str, cat.KindCatchments]:
     out = {}
     for kind in SCHOOLS:
         access = kind_access(index, facilities, cells, kind, threshold_m(kind), MAX_SNAP_M, CAP_M)
-        out[kind] = cat.kind_catchments(index, facilities, grid, cells, access, MAX_SNAP_M)
+        out[kind] = cat.kind_catchments(index, facilities, grid, cells, access, MAX_SNAP_M,
+                                        demand_settings())
     return out
 
 

@@ -19,7 +19,7 @@ from lifecircle.config import RunConfig
 from lifecircle.errors import InputError
 
 #: RunConfig fields that only some commands take (the others get every field).
-OUTPUT_FIELDS = ("lang", "figures")
+OUTPUT_FIELDS = ("name", "lang", "figures", "report")
 
 
 def _flag(name: str) -> str:
@@ -93,8 +93,24 @@ def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) ->
         name = str(error["loc"][0]) if error["loc"] else "options"
         shown = given.get(name, data.get(name))
         source = f"{_flag(name)} {_shown(shown)}" if name in RunConfig.model_fields else name
-        raise InputError(source.strip(), str(error["msg"]).removeprefix("Value error, ")) \
-            from None
+        raise InputError(source.strip(), friendly(error)) from None
+
+
+def friendly(error: dict[str, Any]) -> str:
+    """A pydantic validation error in words a user of the command line acts on."""
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind in ("float_parsing", "int_parsing", "float_type", "int_type"):
+        return "is not a number"
+    if kind == "greater_than":
+        return "must be a positive number" if ctx.get("gt") == 0 else \
+            f"must be greater than {ctx.get('gt'):,}"
+    if kind in ("less_than", "less_than_equal"):
+        bound = ctx.get("lt", ctx.get("le"))
+        return f"must be {'below' if kind == 'less_than' else 'at most'} {bound:,}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}"
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def _thresholds(items: list[str]) -> dict[str, float]:

@@ -122,10 +122,15 @@ class RunConfig(BaseModel):
                                                         "as seeds/targets.yaml)",
                                       json_schema_extra=_group("targets"))
     # outputs
+    name: str | None = Field(None, description="name of the study area on maps and reports, "
+                                               "e.g. 渠县县城", json_schema_extra=_group("outputs"))
     lang: Literal["zh", "en"] = Field("zh", description="language of maps, figures and tables",
                                       json_schema_extra=_group("outputs"))
-    figures: bool = Field(True, description="draw the static PNG figures",
+    figures: bool = Field(True, description="draw the static PNG figures (and print the report "
+                                            "as PDF)",
                           json_schema_extra=_group("outputs", flag="--no-figures"))
+    report: bool = Field(True, description="write report.html (and report.pdf with figures)",
+                         json_schema_extra=_group("outputs", flag="--no-report"))
 
     @field_validator("kinds")
     @classmethod

@@ -90,9 +90,9 @@ CASES = [
                                                                               30.1)))],
      "does not overlap"),
     ("negative_threshold", lambda t: ["--osm", str(_osm(t)), "--residential-density", "100",
-                                      "--threshold", "health_centre=-100"], "between 0 and 20,000 m"),
+                                      "--threshold", "market=-100"], "between 0 and 20,000 m"),
     ("absurd_threshold", lambda t: ["--osm", str(_osm(t)), "--residential-density", "100",
-                                    "--threshold", "health_centre=1e9"], "between 0 and 20,000 m"),
+                                    "--threshold", "market=1e9"], "between 0 and 20,000 m"),
     ("unknown_kind", lambda t: ["--osm", str(_osm(t)), "--residential-density", "100",
                                 "--kinds", "casino"], "--kinds casino: unknown kind"),
     ("bad_crs", lambda t: ["--osm", str(_osm(t)), "--residential-density", "100",
@@ -113,14 +113,14 @@ CASES = [
      "f.csv: "),
     ("csv_bad_coordinates", lambda t: ["--osm", str(_osm(t)), "--residential-density", "100",
                                        "--facilities",
-                                       str(_text(t / "f.csv", "kind,name,lon,lat\nhealth_centre,X,abc,"
+                                       str(_text(t / "f.csv", "kind,name,lon,lat\nmarket,X,abc,"
                                                               "30.66\n"))],
      "row 2: lon/lat is not a valid coordinate"),
     ("unwritable_output", lambda t: ["--osm", str(_osm(t)), "--residential-density", "100",
                                      "--out", str(_text(t / "file", "x") / "sub")],
      "cannot be written"),
     ("bad_option", lambda t: ["--osm", str(_osm(t)), "--residential-density", "many"],
-     "invalid float value"),
+     "--residential-density many: is not a number"),
 ]
 
 

@@ -58,7 +58,7 @@ def chengdu_results(chengdu_setup, chengdu_grid):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a total-population grid: no basis warning
             results[kind] = (access, cat.kind_catchments(index, facilities, chengdu_grid, cells,
-                                                         access, MAX_SNAP_M))
+                                                         access, MAX_SNAP_M, demand_settings()))
     return results
 
 

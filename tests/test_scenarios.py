@@ -71,9 +71,9 @@ def test_growing_population_adds_people(tmp_path):
     ("interventions", "line", "field"),
     [
         ("\n  - add: {kind: casino, name: x, lon: 104.06, lat: 30.66}", 6, "kind"),
-        ("\n  - add: {kind: health_centre, name: x, lon: 204.06, lat: 30.66}", 6, "lon"),
+        ("\n  - add: {kind: market, name: x, lon: 204.06, lat: 30.66}", 6, "lon"),
         ("\n  - close: {}", 6, "close"),
-        ("\n  - add: {kind: health_centre, name: x, lon: 104.0, lat: 30.6}\n    grow: {people: 5}", 7,
+        ("\n  - add: {kind: market, name: x, lon: 104.0, lat: 30.6}\n    grow: {people: 5}", 7,
          "interventions.0.grow.polygon"),
     ],
 )

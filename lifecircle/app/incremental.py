@@ -36,6 +36,7 @@ from lifecircle.coverage.walk import KindAccess, kind_access, walk_coverage_metr
 from lifecircle.layers.study import Study
 from lifecircle.metrics import Metric
 from lifecircle.pipeline.stages import as_metric, completeness_stage, park_stage
+from lifecircle.seeds import load_standards
 from lifecircle.seeds.demand import DemandSettings
 
 
@@ -130,6 +131,7 @@ class Engine:
     index: NodeIndex
     cells: Snap
     settings: DemandSettings
+    regions: list[str]
 
     def limit(self, kind: str) -> float:
         """The Dijkstra bound of a kind in a run (:func:`lifecircle.pipeline.run.run`)."""
@@ -182,10 +184,9 @@ class Engine:
                                                      pairs[kind], self.settings)
                     records.update({k: as_metric(k, v) for k, v in metrics.items()})
         if "park" in kinds:
-            for metric_id in [m for m in records if m.startswith("park_service_radius")]:
+            for metric_id in [m for m in records if m.startswith("park_")]:
                 del records[metric_id]
-            records.update(park_stage(study, self.index, self.config.snap_m(),
-                                      self.config.park_preset).metrics)
+            records.update(park_stage(study, self.index, self.config.snap_m()).metrics)
             parks = (study.facilities["kind"] == "park").to_numpy()
             records["park_green_per_capita_m2"] = as_metric(
                 "park_green_per_capita_m2",
@@ -193,5 +194,7 @@ class Engine:
                                       pop.total))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            records.update(completeness_stage(access, pop.population, pop.source).metrics)
+            records.update(completeness_stage(
+                access, pop.population, pop.source,
+                load_standards()["life_circle_sets"]["15min"]).metrics)
         return records

@@ -32,7 +32,7 @@ from lifecircle.layers.study import Study, load_study
 from lifecircle.metrics import label
 from lifecircle.output import _clean
 from lifecircle.pipeline.run import run
-from lifecircle.seeds.demand import demand_settings, guess_population_basis
+from lifecircle.seeds.demand import demand_region, demand_settings, guess_population_basis
 
 COOKIE = "lifecircle_session"
 HEADER = "x-session"
@@ -62,7 +62,9 @@ class Workbench:
         self.engine = Engine(study=study, config=config, index=index,
                              cells=index.snap(pop.x, pop.y, config.snap_m()),
                              settings=demand_settings(
-                                 population_basis=guess_population_basis(pop.source)))
+                                 population_basis=guess_population_basis(pop.source),
+                                 region=demand_region(baseline.regions)),
+                             regions=baseline.regions)
         self.baseline = baseline
         self.targets = baseline.target_list
         start = ScenarioState.baseline(baseline)

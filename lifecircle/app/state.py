@@ -101,7 +101,7 @@ class ScenarioState:
         """A RunResult view of the state (for the scorecard's metrics and scored targets)."""
         return RunResult(study=self.study, config=engine.config, access=self.access,
                          records=self.records, layers={}, missing_kinds=[], timings_s={},
-                         target_list=targets)
+                         target_list=targets, regions=engine.regions)
 
 
 def _changed_kinds(before: Study, after: Study) -> set[str]:

@@ -112,6 +112,8 @@ def _map_axes(folder: OutputFolder, title: str, subtitle: str, lang: str,
     ax = fig.add_subplot()
     ax.set_aspect("equal")
     ax.set_axis_off()
+    name = (folder.scorecard.get("study_area") or {}).get("name")
+    title = f"{name} · {title}" if name else title
     ax.set_title(f"{title}\n{subtitle}" if subtitle else title, fontsize=12, loc="left")
     base.draw(ax)
     fig.text(0.99, 0.005, f"{OSM_CREDIT} · {folder.population_credit(lang)}",

@@ -164,7 +164,8 @@ def scorecard_html(scorecard: dict[str, Any], kind: str | None, threshold_m: flo
     lang : str
         ``zh`` or ``en``.
     """
-    title = text("title", lang)
+    name = (scorecard.get("study_area") or {}).get("name")
+    title = f"{name} · {text('title', lang)}" if name else text("title", lang)
     if kind is not None and threshold_m is not None:
         title += f" · {kind_label(kind, lang)} {metres(threshold_m)}"
     parts = [f'<div id="lc-scorecard" class="lc-panel"><h1>{escape(title)}</h1>',

@@ -3,6 +3,7 @@ as a GeoDataFrame, the scorecard document and the output folder (DESIGN §2, §4
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,7 @@ class RunResult:
         study = self.study
         return {
             "study_area": {
+                "name": study_name(self.config),
                 "source": study.area_source,
                 "area_ha": study.area.area / 1e4,
                 "crs": study.crs.to_string(),
@@ -135,16 +137,29 @@ class RunResult:
         from lifecircle.maps import write_figures, write_map
 
         lang = lang or self.config.lang
+        figures = self.config.figures if figures is None else figures
+        started = time.perf_counter()
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "scorecard.json", self.scorecard())
-        write_json(folder / "timings.json", self.timings_s)
         write_layers(folder / "coverage.gpkg", self.layers)
+        if self.config.osm is not None:  # the offline basemap, from the same OSM file
+            from lifecircle.layers.basemap import basemap_layers
+            from lifecircle.layers.crs import reproject_geometry
+
+            area = reproject_geometry(self.study.area.buffer(500.0), self.study.crs, "EPSG:4326")
+            write_layers(folder / "coverage.gpkg", basemap_layers(self.config.osm, clip=area))
         for name, table in self.tables.items():
             if not table.empty:
                 write_csv(folder / name, table)
         write_map(folder, lang=lang)
-        if self.config.figures if figures is None else figures:
+        if figures:
             write_figures(folder, lang=lang)
+        if self.config.report:
+            from lifecircle.report import write_report
+
+            write_report(folder, lang=lang, pdf=figures)
+        write_json(folder / "timings.json", self.timings_s | {
+            "writing": time.perf_counter() - started})
 
     def map(self, lang: str | None = None, kind: str | None = None):
         """The interactive map as a ``folium.Map`` (displays in Jupyter)."""
@@ -158,6 +173,18 @@ class RunResult:
             write_json(folder / "scorecard.json", self.scorecard())
             write_layers(folder / "coverage.gpkg", self.layers)
             return build_map(read_folder(folder), lang or self.config.lang, kind, tiles=False)
+
+
+def study_name(config: RunConfig) -> str | None:
+    """The study area's name for titles: ``name``, else the county or place, else the packaged
+    sample's name, else the OSM file's."""
+    from lifecircle.data import SAMPLE_NAME, sample_path
+
+    if config.name or config.county or config.place:
+        return config.name or config.county or config.place
+    if config.osm is not None and config.osm.resolve() == sample_path().resolve():
+        return SAMPLE_NAME[config.lang]
+    return Path(config.osm).name.split(".")[0] if config.osm else None
 
 
 def judge(target: Target, record: Metric | None) -> dict[str, Any]:
