@@ -313,3 +313,207 @@ def test_raster_in_cgcs2000_degrees_is_valid(tmp_path):
                          str(_tif(b / "p.tif", values, crs="EPSG:4490"))))
     assert card_b["population"]["total"] == pytest.approx(card_a["population"]["total"])
     assert card_a["population"]["total"] % 7 == pytest.approx(0)
+
+
+# --- vectors ----------------------------------------------------------------------------------
+
+
+def _gdf(path: Path, geoms, crs="EPSG:4326", **columns) -> Path:
+    columns = columns or {"name": [f"f{i}" for i in range(len(geoms))]}
+    gpd.GeoDataFrame(columns, geometry=list(geoms), crs=crs).to_file(path)
+    return path
+
+
+def _area_box() -> shapely.Polygon:
+    return shapely.box(LON0 - 0.0005, LAT0 - 0.0005, LON0 + 7 * DLON, LAT0 + 7 * DLAT)
+
+
+def _nan_polygon_gpkg(path: Path) -> Path:
+    poly = shapely.Polygon([(LON0, LAT0), (np.nan, LAT0), (LON0 + 0.005, LAT0 + 0.005)])
+    return _gdf(path, [poly])
+
+
+def _shapefile_without(path: Path, suffix: str) -> Path:
+    _gdf(path, [_area_box()])
+    path.with_suffix(suffix).unlink()
+    return path
+
+
+def _empty_gpkg(path: Path) -> Path:
+    """A GeoPackage with its metadata tables and no layer (what a failed export leaves)."""
+    _gdf(path, [_area_box()])
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM gpkg_contents")
+        db.execute("DELETE FROM gpkg_geometry_columns")
+        db.execute("DROP TABLE IF EXISTS " + db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'gpkg_%' "
+            "AND name NOT LIKE 'rtree_%' AND name NOT LIKE 'sqlite_%'").fetchone()[0])
+    return path
+
+
+_CLINIC = f"{LON0 + 2 * DLON:.6f},{LAT0 + 2 * DLAT:.6f}"
+
+VECTOR_CASES = [
+    ("csv_nan_coordinates", "--facilities", lambda t: _write(t / "f.csv", "kind,name,lon,lat\n"
+                                                             "clinic,X,nan,30.66\n"),
+     ("f.csv", "row 2", "not a valid coordinate")),
+    ("csv_inf_coordinates", "--facilities", lambda t: _write(t / "f.csv", "kind,name,lon,lat\n"
+                                                             f"clinic,A,{_CLINIC}\nclinic,X,"
+                                                             "104.06,inf\n"),
+     ("f.csv", "row 3", "not a valid coordinate")),
+    ("geojson_nan_coordinates", "--facilities", lambda t: _write(t / "f.geojson", json.dumps(
+        {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+            "kind": "clinic", "name": "X"}, "geometry": {"type": "Point",
+                                                         "coordinates": [float("nan"), 30.6]}}]})),
+     ("f.geojson",)),
+    ("boundary_nan_coordinates", "--boundary", lambda t: _nan_polygon_gpkg(t / "b.gpkg"),
+     ("b.gpkg", "coordinate")),
+    ("parks_as_points_csv", "--facilities", lambda t: _write(
+        t / "f.csv", f"kind,name,lon,lat\nclinic,A,{_CLINIC}\npark,点公园,{_CLINIC}\n"),
+     ("f.csv", "row 3", "park must be a polygon")),
+    ("parks_as_points_gpkg", "--facilities", lambda t: _gdf(
+        t / "f.gpkg", [shapely.Point(LON0 + 0.002, LAT0 + 0.002)], kind=["park"], name=["P"]),
+     ("f.gpkg", "feature 1", "park must be a polygon")),
+    ("csv_big5_or_gbk_ambiguous", "--facilities", lambda t: _write(
+        t / "f.csv", b"kind,name,lon,lat\nclinic,\xb0\xa1\xb0\xa2," + _CLINIC.encode() + b"\n"),
+     ("f.csv", "GBK", "Big5", "UTF-8")),
+    ("csv_shift_jis", "--facilities", lambda t: _write(
+        t / "f.csv", "kind,name,lon,lat\nclinic,ｸﾘﾆｯｸ,".encode("shift_jis") + b"\x80\n"),
+     ("f.csv", "encoding")),
+    ("geojson_not_json", "--facilities", lambda t: _write(t / "f.geojson", "{'type': oops"),
+     ("f.geojson", "not a vector file")),
+    ("boundary_geojson_not_json", "--boundary", lambda t: _write(t / "b.geojson", "[1, 2"),
+     ("b.geojson",)),
+    ("shapefile_without_shx", "--boundary", lambda t: _shapefile_without(t / "b.shp", ".shx"),
+     ("b.shp", ".shx")),
+    ("shapefile_without_prj", "--boundary", lambda t: _shapefile_without(t / "b.shp", ".prj"),
+     ("b.shp", "no CRS")),
+    ("gpkg_without_layers", "--boundary", lambda t: _empty_gpkg(t / "b.gpkg"),
+     ("b.gpkg", "GeoPackage with no layers")),
+    ("boundary_is_a_point", "--boundary", lambda t: _gdf(t / "b.gpkg",
+                                                         [shapely.Point(LON0, LAT0)]),
+     ("b.gpkg", "polygon")),
+    ("boundary_empty_collection", "--boundary", lambda t: _write(
+        t / "b.geojson", '{"type": "FeatureCollection", "features": []}'), ("b.geojson",)),
+]
+
+
+@pytest.mark.parametrize(("flag", "builder", "expected"), [c[1:] for c in VECTOR_CASES],
+                         ids=[c[0] for c in VECTOR_CASES])
+def test_bad_vector(tmp_path, capsys, flag, builder, expected):
+    osm = write_small_osm(tmp_path / "area.osm")
+    _one_line_error(tmp_path, capsys, _run(osm, tmp_path / "out", flag, builder(tmp_path)),
+                    *expected)
+
+
+@pytest.mark.parametrize("encoding", ["big5", "gbk", "utf-8-sig"])
+def test_chinese_tables_in_each_encoding_are_read(tmp_path, encoding):
+    """A clinic named in traditional (Big5) or simplified (GBK) characters keeps its name."""
+    name = "社區衛生服務站" if encoding == "big5" else "社区卫生服务站"
+    csv = _write(tmp_path / "f.csv", f"kind,name,lon,lat\nclinic,{name},{_CLINIC}\n"
+                 .encode(encoding))
+    osm = write_small_osm(tmp_path / "area.osm")
+    card = _ok(tmp_path, _run(osm, tmp_path / "out", "--facilities", csv,
+                              "--no-osm-facilities"))
+    table = pd.read_csv(tmp_path / "out" / "facilities.csv", encoding="utf-8-sig")
+    assert list(table["name"]) == [name]
+    assert card["metrics"]["walk_coverage.clinic"]["value"] > 0
+
+
+def test_facilities_in_two_crs_are_both_counted(tmp_path):
+    """One file in Web Mercator, one CSV in WGS84: both reprojected, both clinics kept."""
+    mercator = gpd.GeoDataFrame({"kind": ["clinic"], "name": ["M"]},
+                                geometry=[shapely.Point(LON0 + 5 * DLON, LAT0 + 5 * DLAT)],
+                                crs="EPSG:4326").to_crs("EPSG:3857")
+    mercator.to_file(tmp_path / "m.gpkg")
+    csv = _write(tmp_path / "f.csv", f"kind,name,lon,lat\nclinic,W,{_CLINIC}\n")
+    osm = write_small_osm(tmp_path / "area.osm")
+    _ok(tmp_path, _run(osm, tmp_path / "out", "--no-osm-facilities", "--facilities",
+                       tmp_path / "m.gpkg", "--facilities", csv))
+    table = gpd.read_file(tmp_path / "out" / "coverage.gpkg", layer="facilities")
+    assert sorted(table["name"]) == ["M", "W"]
+    lonlat = table.to_crs("EPSG:4326").set_index("name").geometry
+    assert lonlat["M"].x == pytest.approx(LON0 + 5 * DLON, abs=1e-7)
+    assert lonlat["W"].y == pytest.approx(LAT0 + 2 * DLAT, abs=1e-6)
+
+
+# --- YAML: configuration (run --config) and scenario files -------------------------------------
+
+
+def _scenario(tmp: Path, text: str, encoding: str = "utf-8") -> Path:
+    write_small_osm(tmp / "area.osm")
+    head = "name: 测试\nosm: area.osm\nresidential_density: 100\nkinds: [park, clinic]\n" \
+           "figures: false\n"
+    return _write(tmp / "s.yaml", (head + text).encode(encoding))
+
+
+def _config(tmp: Path, text: str, encoding: str = "utf-8") -> Path:
+    write_small_osm(tmp / "area.osm")
+    return _write(tmp / "c.yaml", ("osm: area.osm\n" + text).encode(encoding))
+
+
+_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi",
+                                                                 strict=True))
+
+YAML_CASES = [
+    ("config_gbk", "config", lambda t: _config(t, "region: 四川\nresidential_density: 100\n",
+                                               "gbk"), ("c.yaml", "UTF-8")),
+    ("scenario_gbk", "scenario", lambda t: _scenario(t, "description: 新建\n", "gbk"),
+     ("s.yaml", "UTF-8")),
+    ("config_deeply_nested", "config", lambda t: _config(t, "kinds: " + "[" * 5000 + "]" * 5000),
+     ("c.yaml", "nested")),
+    ("scenario_deeply_nested", "scenario", lambda t: _scenario(
+        t, "interventions:\n" + "".join(" " * i + "- \n" for i in range(0, 4000, 2))),
+     ("s.yaml",)),
+    ("config_inf_density", "config", lambda t: _config(t, "residential_density: .inf\n"),
+     ("c.yaml:2", "residential_density")),
+    ("config_nan_snap", "config", lambda t: _config(t, "residential_density: 100\n"
+                                                    "max_snap_m: .nan\n"),
+     ("c.yaml:3", "max_snap_m")),
+    ("config_1e300_total", "config", lambda t: _config(t, "population_total: 1.0e+300\n"),
+     ("c.yaml:2", "population_total")),
+    ("config_nan_threshold", "config", lambda t: _config(t, "residential_density: 100\n"
+                                                         "thresholds_m: {clinic: .nan}\n"),
+     ("c.yaml", "threshold for clinic")),
+    ("scenario_park_without_size", "scenario", lambda t: _scenario(
+        t, f"interventions:\n  - add: {{kind: park, name: 新公园, lon: {LON0 + 0.003}, "
+           f"lat: {LAT0 + 0.003}}}\n"), ("s.yaml:7", "size_m2")),
+    ("scenario_inf_people", "scenario", lambda t: _scenario(
+        t, "interventions:\n  - grow: {polygon: [[104.06, 30.66], [104.07, 30.66], "
+           "[104.07, 30.67]], people: .inf}\n"), ("s.yaml", "people")),
+    ("config_duplicate_key", "config", lambda t: _config(
+        t, "residential_density: 100\nresidential_density: 5\n"),
+     ("c.yaml:3", "residential_density", "twice")),
+    ("scenario_duplicate_key", "scenario", lambda t: _scenario(
+        t, "interventions:\n  - add: {kind: clinic, name: A, name: B, lon: 104.06, "
+           "lat: 30.66}\n"), ("s.yaml:7", "name", "twice")),
+    ("config_yaml_bomb", "config", lambda t: _config(t, "residential_density: 100\n" + _LAUGHS
+                                                     + "kinds: *i\n"), ("c.yaml", "alias")),
+    ("scenario_yaml_bomb", "scenario", lambda t: _scenario(t, _LAUGHS + "interventions: *i\n"),
+     ("s.yaml", "alias")),
+    ("config_is_a_list", "config", lambda t: _write(t / "c.yaml", "- osm: a.osm\n- x\n"),
+     ("c.yaml", "expected a mapping")),
+    ("scenario_is_a_list", "scenario", lambda t: _write(t / "s.yaml", "- name: x\n"),
+     ("s.yaml", "expected a mapping")),
+    ("config_empty", "config", lambda t: _write(t / "c.yaml", ""),
+     ("c.yaml", "expected a mapping")),
+    ("config_python_tag", "config", lambda t: _write(
+        t / "c.yaml", "osm: !!python/object/apply:os.system ['touch pwned']\n"),
+     ("c.yaml:1", "not valid YAML")),
+    ("scenario_interventions_mapping", "scenario", lambda t: _scenario(
+        t, "interventions: {add: {kind: clinic}}\n"), ("s.yaml:6", "interventions")),
+]
+
+
+@pytest.mark.parametrize(("command", "builder", "expected"), [c[1:] for c in YAML_CASES],
+                         ids=[c[0] for c in YAML_CASES])
+def test_bad_yaml(tmp_path, capsys, monkeypatch, command, builder, expected):
+    monkeypatch.chdir(tmp_path)
+    path = builder(tmp_path)
+    argv = (["run", "--config", path] if command == "config" else ["scenario", path]) + \
+        ["--out", tmp_path / "out"]
+    started = time.perf_counter()
+    _one_line_error(tmp_path, capsys, argv, *expected)
+    assert time.perf_counter() - started < 10
+    assert not (tmp_path / "pwned").exists()
