@@ -264,6 +264,7 @@ def load_mapping(model: type[BaseModel], text: str, source: str, base: Path | No
     """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_nodes(node, source)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -283,6 +284,46 @@ def load_mapping(model: type[BaseModel], text: str, source: str, base: Path | No
         raise InputError(f"{source}:{_line_of(node, error['loc'])}", f"{where}: {message}") \
             from None
     return value.resolved(base) if base is not None and hasattr(value, "resolved") else value
+
+
+#: Most values a configuration may expand to through aliases (assumption: a full configuration
+#: with every option and a few hundred interventions is under 10,000; a "billion laughs" file
+#: expands to 10^9)
+MAX_YAML_VALUES = 10_000
+
+
+def _check_nodes(root: yaml.Node | None, source: str) -> None:
+    """Refuse a key given twice in one mapping (YAML keeps the last silently) and aliases that
+    expand the document beyond :data:`MAX_YAML_VALUES` values, before anything is built.
+
+    Aliases share one node, so the expanded size is counted once per node (memoised).
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = 1  # a recursive alias counts once
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        raise InputError(f"{source}:{key.start_mark.line + 1}",
+                                         f"{key.value}: given twice in the same mapping")
+                    seen.add(key.value)
+                total += size(key) + size(value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        if total > MAX_YAML_VALUES:
+            raise InputError(source, f"its aliases expand it to more than {MAX_YAML_VALUES:,} "
+                                     "values (a YAML bomb?); write the values out")
+        sizes[id(node)] = total
+        return total
+
+    if root is not None:
+        size(root)
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:

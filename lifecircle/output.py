@@ -67,6 +67,10 @@ def check_output_folder(target: str | Path, inputs: Iterable[str | Path] = ()) -
         raise InputError("--out", "refused: an empty folder name")
     resolved = Path(raw).expanduser().resolve()
     label = f"--out {raw}"
+    try:
+        resolved.exists()
+    except OSError as exc:  # a name over 255 bytes, a path over 4096
+        raise InputError(label, f"cannot be written ({exc.strerror})") from None
     cwd = Path.cwd().resolve()
     if resolved == Path(resolved.anchor) or resolved == Path.home().resolve():
         raise InputError(label, "refused: the root or the home folder")
@@ -161,6 +165,29 @@ def _swap_in(staging: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def check_output_file(target: str | Path) -> Path:
+    """Refuse a file target that cannot be written, before any work: its folder is a file, it
+    is a folder, or its name is too long.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the reason.
+    """
+    target = Path(target)
+    try:
+        if target.is_dir():
+            raise InputError(target, "cannot be written (it is a folder)")
+        parent = next((p for p in [target.parent, *target.parent.parents] if p.exists()), None)
+    except OSError as exc:
+        raise InputError(target, f"cannot be written ({exc.strerror})") from None
+    if parent is not None and not parent.is_dir():
+        raise InputError(target, "cannot be written (its folder is a file)")
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(target, f"cannot be written (no permission in {parent})")
+    return target
+
+
 def atomic_file(target: Path, write: Callable[[Path], None]) -> Path:
     """Write a file through a temporary file beside it, then ``os.replace`` it into place.
 
@@ -174,6 +201,7 @@ def atomic_file(target: Path, write: Callable[[Path], None]) -> Path:
     Path
         ``target``.
     """
+    check_output_file(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     os.close(fd)

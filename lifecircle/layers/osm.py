@@ -118,9 +118,29 @@ def _check_path(path: Path) -> None:
         raise InputError(path, f"not an OSM file (expected one of {', '.join(OSM_SUFFIXES)})")
     try:
         with path.open("rb") as handle:
-            handle.read(1)
+            head = handle.read(64)
     except OSError as exc:
         raise InputError(path, f"cannot be read ({exc.strerror})") from None
+    _check_content(path, name, head)
+
+
+def _check_content(path: Path, name: str, head: bytes) -> None:
+    """Refuse a file whose first bytes contradict its name: osmium picks the reader (XML, PBF,
+    gzip, bzip2) by the suffix alone and its parse error would not say why."""
+    if not head:
+        raise InputError(path, "is empty")
+    if head.startswith(b"\x1f\x8b") and not name.endswith(".gz"):
+        raise InputError(path, f"is gzip-compressed OSM: rename it {path.name}.gz")
+    if head.startswith(b"BZh") and not name.endswith(".bz2"):
+        raise InputError(path, f"is bzip2-compressed OSM: rename it {path.name}.bz2")
+    if name.endswith((".gz", ".bz2")):
+        return
+    is_pbf = b"OSMHeader" in head[:16]
+    if is_pbf and not name.endswith(".pbf"):
+        raise InputError(path, f"is a PBF file: rename it {path.stem}.osm.pbf")
+    if name.endswith(".pbf") and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        raise InputError(path, "is OSM XML, not PBF: rename it "
+                               f"{name.removesuffix('.pbf').removesuffix('.osm')}.osm")
 
 
 def read_osm(path: str | Path) -> OsmExtract:
@@ -158,15 +178,20 @@ def read_osm(path: str | Path) -> OsmExtract:
         .with_locations()
         .with_areas(osmium.filter.KeyFilter(*FEATURE_KEYS))
     )
+    # a node after a way is harmless unless a way then lacks locations (hand-made XML)
+    seen_way = unsorted = False
+    lost_nodes = 0  # way nodes with no location: missing, listed after the way, or off Earth
     try:
         for obj in processor:
             if obj.is_way():
+                seen_way = True
                 if "highway" not in obj.tags:
                     continue
                 tags = dict(obj.tags)
                 if not is_walkable(tags):
                     continue
                 nodes = [n for n in obj.nodes if n.location.valid()]
+                lost_nodes += len(obj.nodes) - len(nodes)
                 if len(nodes) < 2:
                     continue
                 k = len(way_ids)
@@ -178,6 +203,7 @@ def read_osm(path: str | Path) -> OsmExtract:
                     lon.append(n.location.lon)
                     lat.append(n.location.lat)
             elif obj.is_node():
+                unsorted |= seen_way
                 tags = obj.tags
                 if not any(key in tags for key in FEATURE_KEYS):
                     continue
@@ -196,9 +222,17 @@ def read_osm(path: str | Path) -> OsmExtract:
                 feat_id.append(obj.orig_id())
                 feat_tags.append(dict(obj.tags))
                 feat_wkb.append(geom)
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError, osmium.InvalidLocationError) as exc:
+        # osmium raises ValueError for malformed content (a coordinate "nan", an id
+        # beyond int64, a tag value over 1024 characters) and RuntimeError for broken files
         raise InputError(path, f"not a readable OSM file ({_first_line(exc)})") from None
 
+    if unsorted and lost_nodes:
+        raise InputError(path, "is not sorted (nodes must come before ways; fix it with "
+                               "`osmium sort FILE -o SORTED.osm.pbf`)")
+    if not way_ids and lost_nodes:
+        raise InputError(path, f"holds no usable walkable way: {lost_nodes} of their nodes are "
+                               "missing from the file or have coordinates beyond ±90/±180")
     if not way_ids:
         raise InputError(path, "holds no walkable way (no highway usable on foot)")
 
@@ -225,8 +259,11 @@ def read_osm(path: str | Path) -> OsmExtract:
 
 def _declared_bounds(path: Path) -> tuple[float, float, float, float] | None:
     """The bounding box in the file header (``<bounds>`` in XML), when there is one."""
-    with osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING) as reader:
-        box = reader.header().box()
+    try:
+        with osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING) as reader:
+            box = reader.header().box()
+    except (RuntimeError, ValueError) as exc:
+        raise InputError(path, f"not a readable OSM file ({_first_line(exc)})") from None
     if not box.valid():
         return None
     return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)

@@ -17,6 +17,7 @@ import numpy as np
 import rasterio
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError, ProjError
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
@@ -27,6 +28,11 @@ from lifecircle.output import atomic_file
 
 # cells read at once from a raster (float64: 32 MiB); larger windows are read tile by tile
 CHUNK_CELLS = 4_194_304
+
+# most cells a study area's window may span (assumption: 100 m cells over 2,000,000 km², more
+# than any province; a 30 m raster over a 400 km square): a file declaring more is refused
+# before any read, as it would be read for minutes
+MAX_WINDOW_CELLS = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -125,14 +131,21 @@ def population_from_raster(
     with src:
         if src.crs is None:
             raise InputError(path, "raster has no CRS (georeference it, e.g. gdal_edit.py -a_srs)")
-        raster_crs = CRS.from_user_input(src.crs)
-        area = reproject_geometry(study_area, CRS.from_user_input(area_crs), raster_crs)
+        raster_crs = _earth_crs(src, path)
+        if src.transform.b != 0 or src.transform.d != 0:
+            raise InputError(path, "the raster is rotated or sheared: warp it north-up first "
+                                   "(gdalwarp)")
+        try:
+            area = reproject_geometry(study_area, CRS.from_user_input(area_crs), raster_crs)
+        except ProjError as exc:
+            raise InputError(path, f"its CRS cannot be reached ({_first_line(exc)})") from None
         window = _window(src, area, path)
         try:
             x, y, people = _read_cells(src, window, area, chunk_cells)
         except RasterioIOError as exc:
             raise InputError(path, f"cannot be read ({_first_line(exc)})") from None
         cell_size = _nominal_cell_size(src.transform, window, raster_crs, target)
+    _check_fill(people, path)
     if people.size == 0:
         raise InputError(path, "every cell inside the study area is nodata or zero")
     tx, ty = Transformer.from_crs(raster_crs, target, always_xy=True).transform(x, y)
@@ -240,17 +253,50 @@ def write_population_geotiff(grid: PopulationGrid, path: str | Path) -> Path:
 # --- raster reading -------------------------------------------------------------------------
 
 
+def _earth_crs(src: rasterio.DatasetReader, path: Path) -> CRS:
+    """The raster's CRS, when it places cells on the Earth (geographic or projected)."""
+    try:
+        crs = CRS.from_user_input(src.crs)
+    except CRSError as exc:
+        raise InputError(path, f"its CRS is not understood ({_first_line(exc)})") from None
+    if not (crs.is_geographic or crs.is_projected):
+        raise InputError(path, f"its CRS is a local ({crs.type_name.lower()}) one that is not "
+                               "placed on the Earth: georeference it (gdalwarp -t_srs)")
+    return crs
+
+
 def _window(src: rasterio.DatasetReader, area: shapely.Geometry, path: Path) -> Window:
-    """The raster window covering ``area``, rounded out to whole cells and clipped to the raster."""
+    """The raster window covering ``area``, rounded out to whole cells and clipped to the raster.
+
+    The area's corners go through the inverse transform, so south-up rasters (positive cell
+    height) work as north-up ones. A window of more than :data:`MAX_WINDOW_CELLS` is refused
+    before anything is read.
+    """
+    if src.transform.a == 0 or src.transform.e == 0:
+        raise InputError(path, "the raster has a zero cell size")
     if not area.intersects(shapely.box(*src.bounds)):
         raise InputError(path, "the study area does not overlap the raster")
-    exact = rasterio.windows.from_bounds(*area.bounds, transform=src.transform)
-    col0, row0 = max(math.floor(exact.col_off), 0), max(math.floor(exact.row_off), 0)
-    col1 = min(math.ceil(exact.col_off + exact.width), src.width)
-    row1 = min(math.ceil(exact.row_off + exact.height), src.height)
+    x0, y0, x1, y1 = area.bounds
+    cols, rows = ~src.transform * (np.array([x0, x1, x0, x1]), np.array([y0, y0, y1, y1]))
+    col0, row0 = max(math.floor(cols.min()), 0), max(math.floor(rows.min()), 0)
+    col1, row1 = min(math.ceil(cols.max()), src.width), min(math.ceil(rows.max()), src.height)
     if col1 <= col0 or row1 <= row0:
         raise InputError(path, "the study area does not overlap the raster")
+    cells = (col1 - col0) * (row1 - row0)
+    if cells > MAX_WINDOW_CELLS:
+        raise InputError(path, f"the study area spans {cells:.3g} cells of it (more than "
+                               f"{MAX_WINDOW_CELLS:.0e}): resample it to coarser cells first")
     return Window(col0, row0, col1 - col0, row1 - row0)
+
+
+def _check_fill(people: np.ndarray, path: Path) -> None:
+    """Refuse a float fill value (float32's or float64's largest number) read as people: not
+    declared as nodata, it would count as 3.4e38 people per cell."""
+    fills = [float(np.finfo(np.float32).max), float(np.finfo(np.float64).max)]
+    found = next((f for f in fills if np.any(people >= f)), None)
+    if found is not None:
+        raise InputError(path, f"cells hold {found:.8g}, a fill value, not declared as nodata: "
+                               f"declare it (gdal_edit.py -a_nodata {found:.8g} FILE)")
 
 
 def _tiles(window: Window, block: tuple[int, int], chunk_cells: int) -> Iterator[Window]:

@@ -154,6 +154,11 @@ def load_network(config: RunConfig,
         return network_from_graphml(config.graphml, config.crs), None
     return network_from_place(config.place, config.crs), None
 
+#: Smallest study area, m² (assumption: below one urban plot of 10 m x 10 m no walking
+#: catchment means anything; the hull of one straight street, bent slightly by the map
+#: projection, stays far below it)
+MIN_AREA_M2 = 100.0
+
 
 def study_area(config: RunConfig, network: WalkNetwork, extract: OsmExtract | None,
                area: tuple[shapely.Geometry, str] | None = None) -> tuple[shapely.Geometry, str]:
@@ -182,8 +187,15 @@ def study_area(config: RunConfig, network: WalkNetwork, extract: OsmExtract | No
         wgs84 = shapely.box(*extract.bounds)
         source = "bounds declared by the OSM file"
     else:
-        return network.extent(), "extent of the data (the box holding 99 % of the walk network)"
+        extent = network.extent()
+        if extent.area < MIN_AREA_M2:  # one straight street: 0 ha would report 100 % coverage
+            raise InputError(config.osm or config.graphml or "network",
+                             "the study area would be 0 ha (the walk network is one straight "
+                             "line and the file declares no bounds): pass --boundary FILE")
+        return extent, "extent of the data (the box holding 99 % of the walk network)"
     area = reproject_geometry(wgs84, "EPSG:4326", network.crs)
+    if area.area < MIN_AREA_M2:
+        raise InputError(config.boundary or source, "the study area is 0 ha")
     if not area.intersects(network.hull()):
         raise InputError(config.boundary or source, "does not overlap the walk network")
     return area, source
@@ -206,9 +218,6 @@ def load_study(config: RunConfig, extract: OsmExtract | None = None,
     """
     network, extract = load_network(config, extract)
     area, area_source = study_area(config, network, extract, area)
-    if not area.area > 0:
-        raise InputError(area_source, "the study area has no area (a single street?): give "
-                                      "--boundary")
     crs = network.crs
     notes: list[str] = []
 

@@ -16,6 +16,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pyogrio
+from pyogrio.errors import DataLayerError, DataSourceError
 
 from lifecircle.errors import InputError
 from lifecircle.maps.labels import population_source, text
@@ -114,14 +115,48 @@ def read_folder(out_dir: str | Path) -> OutputFolder:
         scorecard = json.loads(card.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(card, f"cannot be read ({exc})") from None
+    _check_scorecard(scorecard, card)
     layers: dict[str, gpd.GeoDataFrame] = {}
     gpkg = path / "coverage.gpkg"
     if gpkg.is_file():
-        present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
-        for name in LAYERS:
-            if name in present:
-                frame = gpd.read_file(gpkg, layer=name, engine="pyogrio")
-                frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
-                if not frame.empty:
-                    layers[name] = frame.reset_index(drop=True)
+        try:
+            present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
+            for name in LAYERS:
+                if name in present:
+                    frame = gpd.read_file(gpkg, layer=name, engine="pyogrio")
+                    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+                    if not frame.empty:
+                        layers[name] = frame.reset_index(drop=True)
+        except (DataSourceError, DataLayerError) as exc:
+            reason = str(exc).split(";")[-1].strip() or type(exc).__name__
+            raise InputError(gpkg, f"cannot be read ({reason}); rerun lifecircle run") from None
     return OutputFolder(path=path, scorecard=scorecard, layers=layers)
+
+
+#: The scorecard sections the maps read, each a JSON object
+_SECTIONS = ("metrics", "population", "study_area")
+
+
+def _check_scorecard(card: Any, path: Path) -> None:
+    """Refuse a hand-edited scorecard whose sections or values have the wrong type.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the first missing or mistyped entry.
+    """
+    if not isinstance(card, dict):
+        raise InputError(path, "is not a JSON object (a lifecircle scorecard)")
+    for key in _SECTIONS:
+        if not isinstance(card.get(key), dict):
+            problem = "is missing" if key not in card else "is not a JSON object"
+            raise InputError(path, f"{key} {problem}; rerun lifecircle run")
+    numbers = [("population.total", card["population"].get("total")),
+               ("study_area.area_ha", card["study_area"].get("area_ha"))]
+    for metric_id, metric in card["metrics"].items():
+        if not isinstance(metric, dict):
+            raise InputError(path, f"metrics.{metric_id} is not a JSON object")
+        numbers += [(f"metrics.{metric_id}.{k}", metric.get(k)) for k in ("value", "threshold_m")]
+    for where, value in numbers:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InputError(path, f"{where} is {value!r}, not a number")

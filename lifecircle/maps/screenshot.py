@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lifecircle.errors import InputError
-from lifecircle.output import atomic_file
+from lifecircle.output import atomic_file, check_output_file
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
@@ -74,7 +74,7 @@ def screenshot(html: str | Path, png: str | Path, width: int = 1280, height: int
     InputError
         When the page is missing, playwright is not installed or Chromium is missing.
     """
-    html, png = Path(html).resolve(), Path(png)
+    html, png = Path(html).resolve(), check_output_file(png)
     if not html.is_file():
         raise InputError(html, "file not found")
     try:

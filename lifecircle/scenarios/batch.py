@@ -111,7 +111,10 @@ def run_batch(areas_path: str | Path, config: RunConfig, out: str | Path,
     -------
     The summary table, one row per area (failed areas carry their error and no figures).
     """
-    from dask.distributed import Client, LocalCluster, as_completed
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise InputError("batch", "needs dask: pip install 'lifecircle[dask]'") from None
 
     if config.osm is None:
         raise InputError("batch", "needs --osm REGION.pbf")

@@ -36,13 +36,20 @@ class Add(_Strict):
     name: str
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
-    capacity: float | None = Field(default=None, gt=0)
-    size_m2: float | None = Field(default=None, gt=0)
+    capacity: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    size_m2: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
     @field_validator("kind")
     @classmethod
     def _kind(cls, value: str) -> str:
         return _check_kind(value)
+
+    @model_validator(mode="after")
+    def _park_size(self) -> Add:
+        # a park's area sets its service radius (GB/T 50563-2010 tiers): a point has none
+        if self.kind == "park" and self.size_m2 is None:
+            raise ValueError("a new park needs size_m2 (its area sets its service radius)")
+        return self
 
 
 class Close(_Strict):
@@ -66,7 +73,7 @@ class Grow(_Strict):
     """New residents spread evenly over a WGS84 polygon (ring of [lon, lat] pairs)."""
 
     polygon: list[tuple[float, float]] = Field(min_length=3)
-    people: float = Field(gt=0)
+    people: float = Field(gt=0, allow_inf_nan=False)
 
 
 class Intervention(_Strict):
