@@ -614,14 +614,15 @@ def _lattice(x: np.ndarray, y: np.ndarray,
 def _polygonise(label: np.ndarray, col: np.ndarray, row: np.ndarray, west: float, north: float,
                 size: float) -> tuple[np.ndarray, np.ndarray]:
     """Polygons of equal labels on a lattice: (labels, one (Multi)Polygon each)."""
+    from affine import Affine
     from rasterio import features
-    from rasterio.transform import from_origin
     from shapely.geometry import shape
 
     raster = np.full((row.max() + 1, col.max() + 1), -1, dtype=np.int32)
     raster[row, col] = label
+    transform = Affine(size, 0.0, west, 0.0, -size, north)
     pieces = [(shape(geom), int(value)) for geom, value in features.shapes(
-        raster, mask=raster >= 0, connectivity=4, transform=from_origin(west, north, size, size))]
+        raster, mask=raster >= 0, connectivity=4, transform=transform)]
     geoms = np.array([p[0] for p in pieces], dtype=object)
     values = np.array([p[1] for p in pieces], dtype=np.int64)
     order = np.argsort(values, kind="stable")
