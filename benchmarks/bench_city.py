@@ -79,7 +79,8 @@ def run_cli(pbf: Path, out: Path, code: Path) -> dict:
     if code != 0:
         raise RuntimeError(f"lifecircle run failed ({code}): {log.read_text()[-2000:]}")
     peak = max(peak, usage.ru_maxrss * 1024)
-    return {"wall_s": wall, "peak_rss_bytes": peak, "load_before": load[0],
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_rss_bytes": peak, "load_before": load[0],
             "load_after": os.getloadavg()[0]}
 
 
@@ -138,12 +139,15 @@ def section(results: dict[str, dict[str, dict]]) -> str:
     lines = ["## Whole run on SYNTHETIC cities (bench_city)", "",
              "`lifecircle run --osm SYNTHETIC_city_<scale>x.osm.pbf --residential-density 400` as "
              "a subprocess; peak memory of its process tree; map opened in headless Chromium "
-             "(load event + one frame). SYNTHETIC cities from benchmarks/synthetic_city.py "
+             "(load event + one frame); CPU = user + system seconds of the run (steadier than wall "
+             "on a shared machine). SYNTHETIC cities from benchmarks/synthetic_city.py "
              "(scale 1 ≈ central Chengdu: about 22k walk nodes, 202 facilities). Load = 1-minute "
              "load average before / after the run (2 cores shared with other work).", "",
-             "| label | scale | wall | peak RSS | map.html | coverage.gpkg | map open | browser "
-             "memory | load | issue's figure |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+             "| label | scale | wall | CPU | peak RSS | map.html | coverage.gpkg | map open | "
+             "browser memory | load | issue's figure |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    notes = results.get("_notes", {})
+    results = {k: v for k, v in results.items() if k != "_notes"}
     for label, by_scale in results.items():
         for key in sorted(by_scale, key=float):
             r = by_scale[key]
@@ -151,6 +155,7 @@ def section(results: dict[str, dict[str, dict]]) -> str:
             issue = ISSUE_TABLE.get(float(r["scale"]), ("", ""))
             lines.append(
                 f"| {label} | {r['scale']:g}× | {_fmt_s(r['wall_s'])} | "
+                f"{_fmt_s(r['cpu_s']) if 'cpu_s' in r else '-'} | "
                 f"{_gib(r['peak_rss_bytes'])} | {sizes.get('map.html', 0) / 1e6:.1f} MB | "
                 f"{sizes.get('coverage.gpkg', 0) / 1e6:.1f} MB | "
                 f"{_fmt_s(r['map_open_s']) if 'map_open_s' in r else '-'} | "
@@ -175,8 +180,12 @@ def section(results: dict[str, dict[str, dict]]) -> str:
             lines += ["", f"Ratios {labels[-1]} / {labels[0]}:", ""]
             for key in common:
                 a, b = first[key], last[key]
-                lines.append(f"- {float(key):g}×: wall {b['wall_s'] / a['wall_s']:.2f}, peak RSS "
-                             f"{b['peak_rss_bytes'] / a['peak_rss_bytes']:.2f}")
+                cpu = (f", CPU {b['cpu_s'] / a['cpu_s']:.2f}" if "cpu_s" in a and "cpu_s" in b
+                       else "")
+                lines.append(f"- {float(key):g}×: wall {b['wall_s'] / a['wall_s']:.2f}{cpu}, "
+                             f"peak RSS {b['peak_rss_bytes'] / a['peak_rss_bytes']:.2f}")
+    if notes:
+        lines += ["", *(f"- **{label}**: {text}" for label, text in notes.items())]
     lines.append("")
     lines.append(f"_Machine: {machine()}._")
     return "\n".join(lines) + "\n"
@@ -202,9 +211,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--code", type=Path, default=HERE.parent,
                         help="folder holding the lifecircle package to run (e.g. a copy of an "
                              "earlier commit, so edits during a long run cannot leak in)")
+    parser.add_argument("--note", help="what the labelled code is (kept in RESULTS.md)")
     args = parser.parse_args(argv)
     results = (json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
                if RESULTS_JSON.exists() else {})
+    if args.note:
+        results.setdefault("_notes", {})[args.label] = args.note
     for scale in args.scales:
         print(f"scale {scale:g} ...", file=sys.stderr, flush=True)
         r = measure(scale, args.code.resolve())
