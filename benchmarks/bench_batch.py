@@ -29,14 +29,13 @@ def timed_batch(areas: Path, workers: int, out: Path) -> tuple[float, list[float
     """Wall seconds of one batch and the peak RSS (MiB) of each worker."""
     from dask.distributed import Client, LocalCluster
 
-    from lifecircle.layers.study import StudyInputs
+    from lifecircle.config import RunConfig
     from lifecircle.scenarios.batch import run_batch
-    from lifecircle.scenarios.run import RunParams
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:
         start = time.perf_counter()
-        run_batch(areas, StudyInputs(osm=CHENGDU, residential_density=400), RunParams(), out,
+        run_batch(areas, RunConfig(osm=CHENGDU, residential_density=400), out,
                   scheduler=cluster.scheduler_address)
         wall = time.perf_counter() - start
         with Client(cluster) as client:

@@ -26,9 +26,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from lifecircle.coverage import catchments as cat  # noqa: E402
-from lifecircle.coverage.engine import NodeIndex  # noqa: E402
+from lifecircle.coverage.engine import NodeIndex, cost_pairs  # noqa: E402
 from lifecircle.coverage.walk import kind_access  # noqa: E402
 from lifecircle.seeds import threshold_m  # noqa: E402
+from lifecircle.seeds.demand import demand_settings  # noqa: E402
 
 PBF = REPO.parent / "shared" / "data" / "chengdu-central" / "chengdu_central.osm.pbf"
 SCHOOLS = ("kindergarten", "primary_school", "middle_school")
@@ -70,8 +71,8 @@ def time_dense_lp(network, facilities, grid) -> tuple[float, int]:
     index = NodeIndex(network)
     cells = index.snap(grid.x, grid.y, MAX_SNAP_M)
     schools = facilities[facilities["kind"] == "primary_school"]
-    pairs = cat.cost_pairs(index, schools.geometry.values, cells, 10_000.0, MAX_SNAP_M)
-    demand = cat.cell_demand(grid.population, "primary_school", cat.demand_settings())
+    pairs = cost_pairs(index, schools.geometry.values, cells, 10_000.0, MAX_SNAP_M)
+    demand = cat.cell_demand(grid.population, "primary_school", demand_settings())
     capacity = np.full(len(schools), 1080.0)
     t0 = time.perf_counter()
     cat.capacitated_assignment(pairs, demand, capacity)
@@ -88,7 +89,7 @@ def time_pysal(result: cat.KindCatchments, network, facilities, grid) -> float |
     index = NodeIndex(network)
     cells = index.snap(grid.x, grid.y, MAX_SNAP_M)
     schools = facilities[facilities["kind"] == "primary_school"]
-    coo = cat.cost_pairs(index, schools.geometry.values, cells, 500.0, MAX_SNAP_M).tocoo()
+    coo = cost_pairs(index, schools.geometry.values, cells, 500.0, MAX_SNAP_M).tocoo()
     t0 = time.perf_counter()
     model = access.Access(
         demand_df=pd.DataFrame({"cell": np.arange(grid.n_cells),
@@ -124,8 +125,8 @@ def main() -> int:
     print(f"catchments + 2SFCA + E2SFCA + LP, all school kinds: median {median:.3f} s, "
           f"min {min(times):.3f} s over {args.repeat} runs (floor {FLOOR_S:g} s)")
     for kind, result in results.items():
-        over = result.metrics[f"catchment.{kind}.over_capacity_demand_share"]
-        beyond = result.metrics[f"catchment.{kind}.beyond_threshold_demand_share"]
+        over = result.records[f"catchment.{kind}.over_capacity_demand_share"].as_dict()
+        beyond = result.records[f"catchment.{kind}.beyond_threshold_demand_share"].as_dict()
         print(f"  {kind}: over-capacity share {over['value']:.3f}, beyond-threshold share "
               f"{beyond['value']:.3f}, unplaced demand {over['unplaced_demand']:.0f} of "
               f"{over['demand_total']:.0f}")

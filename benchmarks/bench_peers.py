@@ -77,7 +77,7 @@ class Problem:
     x, y : population cell centres, network CRS
     population : weight per cell
     thresholds_m : walking threshold per kind, for the kinds that have facilities
-    missing_kinds : kinds without any facility (skipped, as ``run_study`` does)
+    missing_kinds : kinds without any facility (skipped, as ``lifecircle.run`` does)
     max_snap_m : snapping distance of cells and facilities
     limit_m : Dijkstra bound of lifecircle and of the floor (distances beyond are inf)
     """
@@ -492,9 +492,10 @@ class Row:
 
 def chengdu_problem() -> Problem:
     """The real central Chengdu network, facilities and modelled population (400 /ha)."""
-    from lifecircle.layers.study import StudyInputs, load_study
+    from lifecircle.config import RunConfig
+    from lifecircle.layers.study import load_study
 
-    study = load_study(StudyInputs(osm=CHENGDU, residential_density=400))
+    study = load_study(RunConfig(osm=CHENGDU, residential_density=400))
     pop = study.population
     return make_problem(study.network, study.facilities, pop.x, pop.y, pop.population)
 

@@ -31,11 +31,12 @@ def whole_run() -> tuple[float, float]:
 
 def distance_stage() -> tuple[float, int, int]:
     """Seconds for snapping + one multi-source Dijkstra per kind, every kind."""
-    from lifecircle.layers.study import StudyInputs, load_study
-    from lifecircle.scenarios.run import RunParams, run_study
+    from lifecircle.config import RunConfig
+    from lifecircle.layers.study import load_study
+    from lifecircle.pipeline import run
 
-    study = load_study(StudyInputs(osm=CHENGDU, residential_density=400))
-    result = run_study(study, RunParams())
+    study = load_study(RunConfig(osm=CHENGDU, residential_density=400))
+    result = run(study)
     return result.timings_s["distances"], study.network.n_nodes, study.population.n_cells
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from lifecircle.coverage.siting import SolveOptions, mclp, target_mode
+from lifecircle.coverage.optimize import SolveOptions, mclp, target_mode
 
 SIDE_M = 10_000.0
 N_CELLS = 100_000

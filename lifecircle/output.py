@@ -1,5 +1,13 @@
-"""Atomic output folders: everything is written to a temporary folder beside the target, then
-swapped in, so an interrupted run leaves the previous result intact and never a half-written one.
+"""Writing outputs without ever losing a user's data.
+
+- :func:`atomic_directory`: a whole output folder is written to a staging folder beside the
+  target, then swapped in, so an interrupted run leaves the previous result intact. The target is
+  replaced only when it is absent, empty, or a previous lifecircle output (recognised by the
+  manifest every output folder carries, listing its files); anything else is refused, as are
+  ``""``, ``.``, ``..``, ``/``, the home folder, the working folder or one of its parents, and any
+  folder holding an input of the run.
+- :func:`atomic_file`: one file through a temporary file and ``os.replace``.
+- CSV cells that a spreadsheet would run as a formula are escaped (OWASP CSV injection).
 """
 
 from __future__ import annotations
@@ -9,7 +17,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,29 +27,117 @@ import pandas as pd
 
 from lifecircle.errors import InputError
 
+#: The file that marks a folder as lifecircle's output and lists what it wrote.
+MANIFEST = "lifecircle-manifest.json"
 
-@contextmanager
-def atomic_directory(target: str | Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder beside ``target``; on success it replaces ``target``.
+_STAGING = ".partial-"
+_OLD = ".old-"
+# characters a spreadsheet takes as the start of a formula (OWASP "CSV injection")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-    On any exception (or KeyboardInterrupt) the temporary folder is removed and ``target`` is
-    left as it was.
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o777 & ~mask
+
+
+def check_output_folder(target: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
+    """The resolved output folder, after refusing every folder lifecircle must not replace.
+
+    Parameters
+    ----------
+    target : the folder a user named
+    inputs : the run's input files; a folder holding one of them is refused
 
     Raises
     ------
     InputError
-        When the parent folder cannot be created or written.
+        Naming the folder and why it is refused.
+
+    Examples
+    --------
+    >>> check_output_folder(".")
+    Traceback (most recent call last):
+    ...
+    lifecircle.errors.InputError: --out .: refused: the current folder or one of its parents
     """
-    target = Path(target).resolve()
-    if target.exists() and not target.is_dir():
-        raise InputError(target, "exists and is not a folder")
+    raw = str(target)
+    if not raw.strip():
+        raise InputError("--out", "refused: an empty folder name")
+    resolved = Path(raw).expanduser().resolve()
+    label = f"--out {raw}"
+    cwd = Path.cwd().resolve()
+    if resolved == Path(resolved.anchor) or resolved == Path.home().resolve():
+        raise InputError(label, "refused: the root or the home folder")
+    if resolved == cwd or resolved in cwd.parents:
+        raise InputError(label, "refused: the current folder or one of its parents")
+    for item in inputs:
+        path = Path(item).expanduser().resolve()
+        if path == resolved or resolved in path.parents:
+            raise InputError(label, f"refused: it holds an input of the run ({path.name})")
+    if resolved.exists():
+        if not resolved.is_dir():
+            raise InputError(label, "exists and is not a folder")
+        foreign = _foreign_files(resolved)
+        if foreign:
+            raise InputError(label, "refused: it holds files lifecircle did not write (e.g. "
+                                    f"{foreign[0]}); choose a new or empty folder")
+    return resolved
+
+
+def _foreign_files(folder: Path) -> list[str]:
+    """Files in ``folder`` that its manifest does not list (all of them without a manifest)."""
+    present = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir())
+    if not present:
+        return []
+    try:
+        listed = set(json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return present
+    return [p for p in present if p != MANIFEST and p not in listed]
+
+
+def _remove_stale(target: Path) -> None:
+    """Staging and old folders beside ``target`` left by a killed run (their process is gone)."""
+    for prefix in (_STAGING, _OLD):
+        for stale in target.parent.glob(f".{target.name}{prefix}*"):
+            pid_file = stale / ".pid"
+            try:
+                pid = int(pid_file.read_text())
+                os.kill(pid, 0)
+                continue  # its run is still going
+            except (OSError, ValueError):
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextmanager
+def atomic_directory(target: str | Path, inputs: Iterable[str | Path] = ()) -> Iterator[Path]:
+    """Yield a fresh staging folder beside ``target``; on success it replaces ``target``.
+
+    On any exception (or KeyboardInterrupt) the staging folder is removed and ``target`` is left
+    as it was. The new folder keeps the old folder's mode (new folders: 0777 less the umask).
+
+    Raises
+    ------
+    InputError
+        When ``target`` is refused (see :func:`check_output_folder`) or cannot be written.
+    """
+    target = check_output_folder(target, inputs)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        _remove_stale(target)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{_STAGING}", dir=target.parent))
     except OSError as exc:
         raise InputError(target, f"cannot be written ({exc.strerror})") from None
     try:
+        (staging / ".pid").write_text(str(os.getpid()))
         yield staging
+        (staging / ".pid").unlink()
+        files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
+        write_json(staging / MANIFEST, {"files": files, "writer": "lifecircle"})
+        mode = target.stat().st_mode & 0o777 if target.exists() else _umask_mode()
+        os.chmod(staging, mode)
         _swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -52,7 +148,7 @@ def _swap_in(staging: Path, target: Path) -> None:
     """Replace ``target`` by ``staging``: the old folder is moved aside, then removed."""
     old = None
     if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}{_OLD}", dir=target.parent))
         os.rmdir(old)
         os.rename(target, old)
     try:
@@ -63,6 +159,32 @@ def _swap_in(staging: Path, target: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def atomic_file(target: Path, write: Callable[[Path], None]) -> Path:
+    """Write a file through a temporary file beside it, then ``os.replace`` it into place.
+
+    Parameters
+    ----------
+    target : the file to (re)place
+    write : called with the temporary path; writes the whole content there
+
+    Returns
+    -------
+    Path
+        ``target``.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o666 & _umask_mode())  # mkstemp makes it private; outputs are shared
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -84,9 +206,27 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
         )
 
 
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that start like a formula get a leading apostrophe, so a spreadsheet shows
+    them as text (OWASP CSV injection); numbers are left alone.
+
+    Examples
+    --------
+    >>> spreadsheet_safe(pd.DataFrame({"name": ["=HYPERLINK(1)", "公园"]}))["name"].tolist()
+    ["'=HYPERLINK(1)", '公园']
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(
+                lambda v: f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return out
+
+
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    """CSV with a UTF-8 BOM so Excel on Chinese Windows opens Chinese names correctly."""
-    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    """CSV with a UTF-8 BOM so Excel on Chinese Windows opens Chinese names correctly; cells
+    that would run as formulas are escaped."""
+    spreadsheet_safe(frame).to_csv(path, index=False, encoding="utf-8-sig")
 
 
 def _clean(value: Any) -> Any:

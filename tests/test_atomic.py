@@ -11,9 +11,10 @@ import time
 
 import pytest
 
-import lifecircle.scenarios.run as run_module
+import lifecircle.pipeline.result as run_module
 from lifecircle.cli import main
 from lifecircle.output import atomic_directory
+from lifecircle.pipeline import run
 from tests.conftest import CHENGDU_PBF, need
 from tests.osm_fixture import write_small_osm
 
@@ -36,16 +37,17 @@ def test_failure_mid_write_keeps_the_previous_result(tmp_path, monkeypatch, fail
 
     monkeypatch.setattr(run_module, "write_layers", broken_layers)
     with pytest.raises(type(failure)):
-        run_module.write_run(run_module.run_study(_study(osm)), out)
+        run(_study(osm)).to_folder(out)
     assert (out / "scorecard.json").read_bytes() == before
     assert not (out / "half.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["area.osm", "out"]
 
 
 def _study(osm):
-    from lifecircle.layers.study import StudyInputs, load_study
+    from lifecircle.config import RunConfig
+    from lifecircle.layers.study import load_study
 
-    return load_study(StudyInputs(osm=osm, residential_density=100))
+    return load_study(RunConfig(osm=osm, residential_density=100))
 
 
 def test_cli_interrupt_exit_code(tmp_path, monkeypatch, capsys):
@@ -84,7 +86,7 @@ def test_atomic_directory_replaces_whole(tmp_path):
         (staging / "a").write_text("1")
     with atomic_directory(target) as staging:
         (staging / "b").write_text("2")
-    assert sorted(p.name for p in target.iterdir()) == ["b"]
+    assert sorted(p.name for p in target.iterdir()) == ["b", "lifecircle-manifest.json"]
 
 
 def test_scorecard_is_deterministic_on_chengdu(tmp_path):

@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from scipy import sparse
 
 from lifecircle.coverage import catchments as cat
-from lifecircle.coverage.engine import NodeIndex
+from lifecircle.coverage.engine import NodeIndex, cost_pairs
 from lifecircle.coverage.walk import kind_access
 from lifecircle.seeds import threshold_m
+from lifecircle.seeds.demand import demand_seed, demand_settings, guess_population_basis
 from tests.conftest import WUHAN_TIF
 
 MAX_SNAP_M = 300.0
@@ -64,7 +65,7 @@ def chengdu_results(chengdu_setup, chengdu_grid):
 def _pairs(chengdu_setup, kind: str, limit_m: float) -> sparse.csr_matrix:
     index, facilities, cells = chengdu_setup
     of_kind = facilities[facilities["kind"] == kind]
-    return cat.cost_pairs(index, of_kind.geometry.values, cells, limit_m, MAX_SNAP_M)
+    return cost_pairs(index, of_kind.geometry.values, cells, limit_m, MAX_SNAP_M)
 
 
 # --- catchments on central Chengdu ---------------------------------------------------------------
@@ -321,7 +322,7 @@ def test_load_ratio_edges():
 
 
 def test_seed_shares_follow_from_the_census_figures():
-    seed = cat.demand_seed()
+    seed = demand_seed()
     census, kinds = seed["census"], seed["kinds"]
     assert census["age_0_4"] + census["age_5_9"] == pytest.approx(
         census["age_0_14"] - census["age_10_14"], abs=10_000)
@@ -344,11 +345,11 @@ def test_seed_shares_follow_from_the_census_figures():
 
 def test_demand_from_shares_and_overrides():
     population = np.array([1000.0, 250.0])
-    defaults = cat.demand_settings()
+    defaults = demand_settings()
     np.testing.assert_allclose(cat.cell_demand(population, "primary_school", defaults),
                                population * 0.0754)
     np.testing.assert_allclose(cat.cell_demand(population, "hospital", defaults), population)
-    custom = cat.demand_settings(shares={"primary_school": 0.1}, capacities={"hospital": 500})
+    custom = demand_settings(shares={"primary_school": 0.1}, capacities={"hospital": 500})
     np.testing.assert_allclose(cat.cell_demand(population, "primary_school", custom),
                                population * 0.1)
     assert custom.of("primary_school").share_source == "run parameter"
@@ -359,9 +360,9 @@ def test_demand_from_shares_and_overrides():
 
 
 def test_adult_population_grid_is_scaled_with_a_warning():
-    assert cat.guess_population_basis(f"raster:{WUHAN_TIF.name}") == "adults_20plus"
-    assert cat.guess_population_basis("modelled:dasymetric-buildings") == "total"
-    adults = cat.demand_settings(population_basis="adults_20plus")
+    assert guess_population_basis(f"raster:{WUHAN_TIF.name}") == "adults_20plus"
+    assert guess_population_basis("modelled:dasymetric-buildings") == "total"
+    adults = demand_settings(population_basis="adults_20plus")
     with pytest.warns(UserWarning, match="adults_20plus"):
         demand = cat.cell_demand(np.array([1000.0]), "primary_school", adults)
     assert demand[0] == pytest.approx(1000.0 * 1.300881 * 0.0754)
@@ -375,7 +376,7 @@ def test_adult_population_grid_is_scaled_with_a_warning():
 ])
 def test_bad_demand_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        cat.demand_settings(**kwargs)
+        demand_settings(**kwargs)
 
 
 def test_empty_results_give_empty_tables():

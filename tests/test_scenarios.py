@@ -9,9 +9,8 @@ import pytest
 from lifecircle.cli import main
 from lifecircle.errors import InputError
 from lifecircle.layers.study import load_study
+from lifecircle.pipeline import run
 from lifecircle.scenarios.apply import apply_interventions
-from lifecircle.scenarios.compare import scenario_inputs
-from lifecircle.scenarios.run import run_study
 from lifecircle.scenarios.spec import load_scenario
 from tests.osm_fixture import LAT0, LON0, write_small_osm
 
@@ -21,9 +20,9 @@ def _scenario(tmp_path, interventions: str = "[]", extra: str = "") -> object:
     path = tmp_path / "s.yaml"
     path.write_text(
         "name: test\n"
-        "study:\n"
-        "  osm: area.osm\n"
-        "  residential_density: 100\n"
+        "# the options of a run (RunConfig), then the interventions\n"
+        "osm: area.osm\n"
+        "residential_density: 100\n"
         f"{extra}"
         f"interventions: {interventions}\n",
         encoding="utf-8",
@@ -33,10 +32,10 @@ def _scenario(tmp_path, interventions: str = "[]", extra: str = "") -> object:
 
 def _run(path):
     scenario = load_scenario(path)
-    inputs, params = scenario_inputs(scenario)
-    base = load_study(inputs)
+    config = scenario.run_config()
+    base = load_study(config)
     changed = apply_interventions(base, scenario.interventions)
-    return run_study(base, params), run_study(changed, params)
+    return run(base, config), run(changed, config)
 
 
 def test_no_interventions_reproduces_the_baseline(tmp_path):
@@ -48,16 +47,17 @@ def test_adding_a_school_never_lowers_coverage(tmp_path):
     add = (f"[{{add: {{kind: primary_school, name: 新校, lon: {LON0 + 0.0055}, "
            f"lat: {LAT0 + 0.0050}}}}}]")
     base, more = _run(_scenario(tmp_path, add))
-    before = base.metrics["walk_coverage.primary_school"]["value"]
-    after = more.metrics["walk_coverage.primary_school"]["value"]
+    before = base.value("walk_coverage.primary_school")
+    after = more.value("walk_coverage.primary_school")
     assert after > before
-    assert more.metrics["facility_count.primary_school"]["value"] == 2
+    assert more.value("facility_count.primary_school") == 2
 
 
 def test_closing_a_facility_never_raises_coverage(tmp_path):
     base, fewer = _run(_scenario(tmp_path, "[{close: {name: 测试小学}}]"))
-    assert "walk_coverage.primary_school" in base.metrics
-    assert "primary_school" in fewer.missing_kinds
+    # the only primary school closed: a measured zero (and its change), not a missing layer
+    assert fewer.value("walk_coverage.primary_school") == 0.0
+    assert base.value("walk_coverage.primary_school") >= 0.0
 
 
 def test_growing_population_adds_people(tmp_path):
@@ -72,7 +72,7 @@ def test_growing_population_adds_people(tmp_path):
     [
         ("\n  - add: {kind: casino, name: x, lon: 104.06, lat: 30.66}", 6, "kind"),
         ("\n  - add: {kind: clinic, name: x, lon: 204.06, lat: 30.66}", 6, "lon"),
-        ("\n  - close: {kind: clinic}", 6, "close"),
+        ("\n  - close: {}", 6, "close"),
         ("\n  - add: {kind: clinic, name: x, lon: 104.0, lat: 30.6}\n    grow: {people: 5}", 7,
          "interventions.0.grow.polygon"),
     ],
@@ -87,8 +87,8 @@ def test_invalid_scenario_names_file_line_field(tmp_path, interventions, line, f
 
 
 def test_unknown_field_and_bad_yaml(tmp_path):
-    path = _scenario(tmp_path, extra="  colour: red\n")
-    with pytest.raises(InputError, match=r"s.yaml:\d+: study.colour: Extra inputs"):
+    path = _scenario(tmp_path, extra="colour: red\n")
+    with pytest.raises(InputError, match=r"s.yaml:\d+: colour: Extra inputs"):
         load_scenario(path)
     path.write_text("name: [unclosed\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"s.yaml:\d+: not valid YAML"):
@@ -117,3 +117,11 @@ def test_scenario_cli_writes_comparison(tmp_path):
     assert row["change"] >= 0
     assert (out / "baseline" / "scorecard.json").exists()
     assert (out / "scenario" / "coverage.gpkg").exists()
+
+
+def test_closing_every_facility_of_a_kind_gives_zero_coverage(tmp_path):
+    """Closing a whole kind is a measured zero with its change, never a missing layer."""
+    base, closed = _run(_scenario(tmp_path, "[{close: {kind: primary_school}}]"))
+    assert base.value("walk_coverage.primary_school") > 0
+    assert closed.value("walk_coverage.primary_school") == 0.0
+    assert "primary_school" not in closed.missing_kinds

@@ -23,21 +23,23 @@ from lifecircle.coverage.candidates import (
     user_candidates,
 )
 from lifecircle.coverage.engine import NodeIndex, at_points, nearest_facility
-from lifecircle.coverage.siting import (
-    GBT_50563_2010,
+from lifecircle.coverage.engine import cost_pairs as walk_cost_pairs
+from lifecircle.coverage.optimize import (
     SolveOptions,
     covered_share,
     mclp,
     p_median,
+    split_cover,
+    target_mode,
+)
+from lifecircle.coverage.park_siting import (
     park_cover_pairs,
     park_figure_path,
     park_siting,
     residential_pieces,
-    split_cover,
-    target_mode,
     tier_radius,
-    walk_cost_pairs,
 )
+from lifecircle.coverage.parks import BUFFER_QUAD_SEGS, park_tiers
 
 EXACT = SolveOptions(mip_rel_gap=0.0)
 GREEDY = SolveOptions(method="greedy")
@@ -312,8 +314,8 @@ def test_mclp_optimum_never_falls_with_k(instance):
 
 def test_tier_radius_gbt_50563():
     sizes = np.array([500.0, 1999.0, 2000.0, 4999.0, 5000.0, 90000.0, np.nan])
-    assert tier_radius(sizes).tolist() == [0, 0, 300, 300, 500, 500, 0]
-    assert GBT_50563_2010[0] == (5000.0, 500.0)
+    assert tier_radius(sizes, park_tiers("gbt50563-2010")).tolist() == \
+        [0, 0, 300, 300, 500, 500, 0]
 
 
 def test_residential_pieces_match_the_official_figure():
@@ -336,7 +338,7 @@ def test_park_cover_pairs_by_tier_radius():
         {"candidate_id": ["big", "small", "tiny"], "source": "user",
          "size_m2": [6000.0, 3000.0, 1000.0]},
         geometry=shapely.points([(0, 25), (0, 25), (0, 25)]), crs=CRS)
-    pairs = park_cover_pairs(pieces, candidates).toarray()
+    pairs = park_cover_pairs(pieces, candidates, park_tiers()).toarray()
     centres = np.arange(25, 1000, 50)
     assert pairs[:, 0].tolist() == (centres <= 500).tolist()
     assert pairs[:, 1].tolist() == (centres <= 300).tolist()
@@ -443,7 +445,8 @@ def test_chengdu_five_new_parks_from_a_250m_grid(chengdu_parks, chengdu_five):
     assert result.official_before == pytest.approx(official.value)
     assert coverage.share_before == pytest.approx(official.value)
     # the figure with the new parks recomputed independently on exact geometry
-    new = shapely.buffer(candidates.geometry.values[result.chosen], 500.0)
+    new = shapely.buffer(candidates.geometry.values[result.chosen], 500.0,
+                         quad_segs=BUFFER_QUAD_SEGS)
     land = shapely.union_all(residential.geometry.values)
     served = shapely.union(official.zone, shapely.union_all(new))
     after = shapely.area(shapely.intersection(land, served)) / shapely.area(land)

@@ -18,25 +18,22 @@ never on a dense cells x facilities matrix.
 
 from __future__ import annotations
 
-import re
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import yaml
 from scipy import sparse
 from scipy.optimize import linprog
 
-from lifecircle.coverage.engine import NodeIndex, Snap, per_facility_distances
+from lifecircle.coverage.engine import NodeIndex, Snap, cost_pairs
 from lifecircle.coverage.walk import KindAccess
 from lifecircle.layers.population import PopulationGrid
+from lifecircle.seeds.demand import DemandSettings, KindDemand
 
 #: Kinds with a catchment analysis, in the order of ``seeds/demand.yaml``.
 CATCHMENT_KINDS = ("kindergarten", "primary_school", "middle_school", "clinic", "hospital")
@@ -48,7 +45,6 @@ PER_1000_METRICS = {
     "hospital": ("beds_per_1000.hospital", "beds_per_1000"),
 }
 
-_ADULT_SOURCE = re.compile(r"20\s*plus|age\s*20|20\+|adult", re.IGNORECASE)
 
 FACILITY_COLUMNS = [
     "kind", "fid", "name", "capacity", "capacity_unit", "capacity_assumed", "served_per_unit",
@@ -60,120 +56,6 @@ POLYGON_COLUMNS = ["kind", "fid", "name", "population", "demand", "capacity", "c
 
 
 # --- demand and capacity parameters --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KindDemand:
-    """Demand and capacity parameters of one kind.
-
-    Attributes
-    ----------
-    share : share of the total population that needs the kind (school ages, or 1)
-    capacity_unit : what ``capacity`` counts: places, seats or beds
-    default_capacity : capacity of a facility whose own is unknown
-    served_per_unit : people one unit of capacity serves (1 per seat; residents per bed)
-    share_source, capacity_source : where the figures come from
-    """
-
-    share: float
-    capacity_unit: str
-    default_capacity: float
-    served_per_unit: float
-    share_source: str
-    capacity_source: str
-
-
-@dataclass(frozen=True)
-class DemandSettings:
-    """Demand parameters of a run.
-
-    Attributes
-    ----------
-    kinds : parameters per kind
-    population_basis : what the population grid counts: ``total`` or ``adults_20plus``
-    to_total : factor from the grid's population to the total population it stands for
-    """
-
-    kinds: Mapping[str, KindDemand]
-    population_basis: str
-    to_total: float
-
-    def of(self, kind: str) -> KindDemand:
-        """The parameters of ``kind``.
-
-        Raises
-        ------
-        ValueError
-            When the kind has no catchment parameters.
-        """
-        if kind not in self.kinds:
-            raise ValueError(f"no catchment demand defined for kind {kind!r}; "
-                             f"kinds with catchments: {', '.join(self.kinds)}")
-        return self.kinds[kind]
-
-
-@lru_cache(maxsize=1)
-def demand_seed() -> dict[str, Any]:
-    """The parsed ``seeds/demand.yaml`` (read-only by convention).
-
-    Returns
-    -------
-    dict with ``census``, ``population_basis`` (factor per basis) and ``kinds``
-    """
-    text = resources.files("lifecircle.seeds").joinpath("demand.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
-
-
-def demand_settings(population_basis: str = "total", shares: Mapping[str, float] | None = None,
-                    capacities: Mapping[str, float] | None = None) -> DemandSettings:
-    """Demand parameters: the defaults of ``seeds/demand.yaml`` with a run's overrides.
-
-    Parameters
-    ----------
-    population_basis : what the population grid counts: ``total`` (every age) or
-        ``adults_20plus`` (e.g. a WorldPop age-20+ raster; scaled to a total with the census ratio,
-        with a warning when demand is computed)
-    shares : share of the total population per kind, replacing the census defaults
-    capacities : default capacity per kind (places, seats, beds) for facilities without their own
-
-    Raises
-    ------
-    ValueError
-        For an unknown basis or kind, a share outside 0..1 or a capacity that is not >= 0.
-    """
-    seed = demand_seed()
-    if population_basis not in seed["population_basis"]:
-        raise ValueError(f"unknown population basis {population_basis!r}; "
-                         f"known: {', '.join(seed['population_basis'])}")
-    shares, capacities = dict(shares or {}), dict(capacities or {})
-    unknown = sorted((set(shares) | set(capacities)) - set(seed["kinds"]))
-    if unknown:
-        raise ValueError(f"no catchment demand defined for kind(s) {', '.join(unknown)}")
-    kinds = {}
-    for kind, spec in seed["kinds"].items():
-        share = float(shares.get(kind, spec["share"]))
-        capacity = float(capacities.get(kind, spec["default_capacity"]))
-        if not 0.0 <= share <= 1.0:
-            raise ValueError(f"{kind}: demand share must be within 0..1, got {share}")
-        if not (np.isfinite(capacity) and capacity >= 0):
-            raise ValueError(f"{kind}: default capacity must be a number >= 0, got {capacity}")
-        kinds[kind] = KindDemand(
-            share=share,
-            capacity_unit=spec["capacity_unit"],
-            default_capacity=capacity,
-            served_per_unit=float(spec["served_per_unit"]),
-            share_source=spec["share_source"] if kind not in shares else "run parameter",
-            capacity_source=(spec["capacity_source"] if kind not in capacities
-                             else "run parameter"),
-        )
-    return DemandSettings(kinds=kinds, population_basis=population_basis,
-                          to_total=float(seed["population_basis"][population_basis]))
-
-
-def guess_population_basis(source: str) -> str:
-    """``adults_20plus`` when a population source label names an adults-only raster (such as
-    WorldPop's ``..._age20plus_...``), else ``total``."""
-    return "adults_20plus" if _ADULT_SOURCE.search(source) else "total"
 
 
 def cell_demand(population: np.ndarray, kind: str, settings: DemandSettings) -> np.ndarray:
@@ -244,40 +126,6 @@ def load_ratio(demand: np.ndarray, capacity: np.ndarray, served_per_unit: float)
     served = np.asarray(capacity, dtype=np.float64) * served_per_unit
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(demand > 0, demand / served, 0.0)
-
-
-# --- sparse cell-facility walking distances ------------------------------------------------------
-
-
-def cost_pairs(node_index: NodeIndex, geometries: np.ndarray, cells: Snap, limit_m: float,
-               max_snap_m: float) -> sparse.csr_matrix:
-    """Walking distance from every cell to every facility within ``limit_m``, sparse.
-
-    A pair's distance is the network distance from the facility to the cell's snapped node plus
-    the cell's straight-line access distance (as :func:`lifecircle.coverage.engine.at_points`), so
-    each row's minimum is the cell's nearest-facility distance when that is within the limit.
-
-    Parameters
-    ----------
-    node_index : snapping index of the walk network
-    geometries : facility geometries (network CRS), one per column
-    cells : the population cells snapped to the network
-    limit_m : pairs farther apart are not stored
-    max_snap_m : facilities farther than this from any walkable node reach no cell
-
-    Returns
-    -------
-    csr_matrix (n_cells x n_facilities) of distances in metres (a zero distance is stored as 1e-9)
-    """
-    geometries = np.asarray(geometries, dtype=object)
-    access = node_index.facility_access(geometries, max_snap_m)
-    by_node = per_facility_distances(node_index.network, access, limit_m)
-    ok = np.flatnonzero(cells.reachable)
-    sub = by_node[:, cells.node[ok]].tocoo()
-    cost = sub.data + cells.access_m[ok][sub.col]
-    keep = cost <= limit_m
-    return sparse.csr_matrix((cost[keep], (ok[sub.col[keep]], sub.row[keep])),
-                             shape=(cells.node.size, geometries.size))
 
 
 # --- 2SFCA / E2SFCA ------------------------------------------------------------------------------
@@ -475,7 +323,7 @@ class KindCatchments:
 
 def kind_catchments(node_index: NodeIndex, facilities: gpd.GeoDataFrame, grid: PopulationGrid,
                     cells: Snap, access: KindAccess, max_snap_m: float,
-                    settings: DemandSettings | None = None, catchment_m: float | None = None,
+                    settings: DemandSettings, catchment_m: float | None = None,
                     sigma_m: float | None = None) -> KindCatchments:
     """Catchments, demand against capacity, constrained assignment and 2SFCA for one kind.
 
@@ -487,7 +335,7 @@ def kind_catchments(node_index: NodeIndex, facilities: gpd.GeoDataFrame, grid: P
     cells : the snapped cells
     access : the kind's nearest-facility result (:func:`lifecircle.coverage.walk.kind_access`)
     max_snap_m : snapping distance (as for ``access``)
-    settings : demand parameters (default: :func:`demand_settings` with a total-population grid)
+    settings : demand parameters (:func:`lifecircle.seeds.demand.demand_settings`)
     catchment_m : 2SFCA / E2SFCA catchment distance (default: the kind's threshold)
     sigma_m : E2SFCA Gaussian width (default: half the catchment distance)
 
@@ -495,7 +343,6 @@ def kind_catchments(node_index: NodeIndex, facilities: gpd.GeoDataFrame, grid: P
     -------
     KindCatchments: the facility table, per-cell columns, polygons, assignment and metrics
     """
-    settings = settings or demand_settings()
     kind, threshold = access.kind, access.threshold_m
     spec = settings.of(kind)
     of_kind = facilities[facilities["kind"] == kind]
@@ -655,7 +502,6 @@ def catchment_metrics(kind: str, threshold_m: float, table: pd.DataFrame, demand
     denominator = (f"{_demand_label(kind, spec)} in the study area (population "
                    f"{grid.source}, basis {settings.population_basis})")
     common = {
-        "assumed": assumed,
         "facilities": len(table),
         "facilities_capacity_assumed": int(table["capacity_assumed"].sum()),
         "demand_total": total,
@@ -672,6 +518,7 @@ def catchment_metrics(kind: str, threshold_m: float, table: pd.DataFrame, demand
                       f"its {spec.capacity_unit} × {spec.served_per_unit:g} people each",
             "denominator": denominator,
             **common,
+            "assumed": assumed,
             "facilities_over_capacity": int(table["over_capacity"].sum()),
             "demand_over_capacity": over,
             "capacity_source": spec.capacity_source,
@@ -713,7 +560,7 @@ def catchment_metrics(kind: str, threshold_m: float, table: pd.DataFrame, demand
 
 
 def _demand_label(kind: str, spec: KindDemand) -> str:
-    ages = demand_seed()["kinds"][kind]["ages"]
+    ages = spec.ages
     return f"children aged {ages[0]}-{ages[1]}" if ages else "residents"
 
 

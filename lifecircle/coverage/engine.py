@@ -421,3 +421,34 @@ def _min_duplicates(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_ro
     np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
     return sparse.csr_matrix((np.maximum(values[first], _MIN_EDGE_M), cols[first], indptr),
                              shape=(n_rows, n_cols))
+
+
+def cost_pairs(node_index: NodeIndex, geometries: np.ndarray, cells: Snap, limit_m: float,
+               max_snap_m: float) -> sparse.csr_matrix:
+    """Walking distance from every cell to every facility within ``limit_m``, sparse.
+
+    A pair's distance is the network distance from the facility to the cell's snapped node plus
+    the cell's straight-line access distance (as :func:`lifecircle.coverage.engine.at_points`), so
+    each row's minimum is the cell's nearest-facility distance when that is within the limit.
+
+    Parameters
+    ----------
+    node_index : snapping index of the walk network
+    geometries : facility geometries (network CRS), one per column
+    cells : the population cells snapped to the network
+    limit_m : pairs farther apart are not stored
+    max_snap_m : facilities farther than this from any walkable node reach no cell
+
+    Returns
+    -------
+    csr_matrix (n_cells x n_facilities) of distances in metres (a zero distance is stored as 1e-9)
+    """
+    geometries = np.asarray(geometries, dtype=object)
+    access = node_index.facility_access(geometries, max_snap_m)
+    by_node = per_facility_distances(node_index.network, access, limit_m)
+    ok = np.flatnonzero(cells.reachable)
+    sub = by_node[:, cells.node[ok]].tocoo()
+    cost = sub.data + cells.access_m[ok][sub.col]
+    keep = cost <= limit_m
+    return sparse.csr_matrix((cost[keep], (ok[sub.col[keep]], sub.row[keep])),
+                             shape=(cells.node.size, geometries.size))

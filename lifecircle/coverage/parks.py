@@ -41,6 +41,10 @@ from lifecircle.layers.osm import tag_column
 from lifecircle.seeds import load_standards
 
 NOT_COUNTED = "not_counted"
+#: Segments per quarter circle of the straight-line service zones: with 64, a buffer's area is
+#: within 0.01 % of the exact round buffer (GEOS' default 8 loses about 0.6 % of a disc, which
+#: moved the official figure by 0.14 pp on a constructed town with a known answer).
+BUFFER_QUAD_SEGS = 64
 UNDEFINED_NO_RESIDENTIAL = "undefined: no residential land"
 
 
@@ -484,7 +488,8 @@ def _straight_zones(table: gpd.GeoDataFrame) -> np.ndarray:
     radius = table["radius_m"].to_numpy()
     zones = np.array([shapely.Polygon()] * len(table), dtype=object)
     counted = radius > 0
-    zones[counted] = shapely.buffer(table.geometry.to_numpy()[counted], radius[counted])
+    zones[counted] = shapely.buffer(table.geometry.to_numpy()[counted], radius[counted],
+                                    quad_segs=BUFFER_QUAD_SEGS)
     return zones
 
 

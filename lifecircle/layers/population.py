@@ -8,8 +8,6 @@ residential land, weighted by residential building footprints where they are map
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from rasterio.windows import Window
 from lifecircle.errors import InputError
 from lifecircle.layers.crs import reproject_geometry
 from lifecircle.layers.landuse import dissolve, polygon_parts
+from lifecircle.output import atomic_file
 
 # cells read at once from a raster (float64: 32 MiB); larger windows are read tile by tile
 CHUNK_CELLS = 4_194_304
@@ -229,16 +228,12 @@ def write_population_geotiff(grid: PopulationGrid, path: str | Path) -> Path:
         "crs": grid.crs.to_wkt(), "compress": "deflate",
         "transform": rasterio.Affine(cs, 0.0, col.min() * cs, 0.0, -cs, (row.max() + 1) * cs),
     }
-    fd, tmp = tempfile.mkstemp(suffix=".tif", prefix=f".{path.stem}-", dir=path.parent)
-    os.close(fd)
-    try:
+    def write(tmp: Path) -> None:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(data, 1)
             dst.update_tags(source=grid.source)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_file(path, write)
     return path
 
 

@@ -1,4 +1,5 @@
-"""Loading a study: every input layer read once and projected to one local metric CRS."""
+"""Loading a study from a :class:`~lifecircle.config.RunConfig`: every input layer read once and
+projected to one local metric CRS."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from lifecircle.config import RunConfig
 from lifecircle.errors import InputError
 from lifecircle.layers.crs import reproject_geometry
 from lifecircle.layers.facilities import FacilityReport, facilities_from_file, facilities_from_osm
@@ -30,32 +32,10 @@ from lifecircle.layers.vector import read_vector
 
 
 @dataclass
-class StudyInputs:
-    """What a user names on the command line or in a scenario file."""
-
-    osm: Path | None = None
-    graphml: Path | None = None
-    place: str | None = None
-    population: Path | None = None
-    population_total: float | None = None
-    residential_density: float | None = None
-    boundary: Path | None = None
-    county: str | None = None
-    adcode: str | None = None
-    residential: Path | None = None
-    historic: Path | None = None
-    facilities: list[Path] = field(default_factory=list)
-    coords: str = "wgs84"
-    capacity_field: str = "capacity"
-    crs: str | None = None
-    osm_facilities: bool = True
-
-
-@dataclass
 class Study:
     """The loaded layers of one study area, all in ``crs``."""
 
-    inputs: StudyInputs
+    config: RunConfig
     network: WalkNetwork
     area: shapely.Geometry
     area_source: str
@@ -66,51 +46,138 @@ class Study:
     extract: OsmExtract | None = None
     historic: gpd.GeoDataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    #: kinds whose every facility a scenario closed: measured as zero coverage, not missing
+    closed_kinds: tuple[str, ...] = ()
 
     @property
     def crs(self) -> CRS:
         """The local metric CRS of every layer."""
         return self.network.crs
 
+    @classmethod
+    def from_config(cls, config: RunConfig) -> Study:
+        """Load every layer a configuration names (see :func:`load_study`)."""
+        return load_study(config)
 
-def load_network(inputs: StudyInputs,
+    @classmethod
+    def from_osm(cls, path: str | Path, *, population: str | Path | None = None,
+                 population_total: float | None = None,
+                 residential_density: float | None = None,
+                 boundary: str | Path | None = None,
+                 facilities: list[str | Path] | None = None, crs: str | None = None,
+                 **options: object) -> Study:
+        """A study from an OSM extract: walk network, facilities, residential land and the
+        population (a raster, or a total or density spread over residential land).
+
+        Parameters
+        ----------
+        path : .osm.pbf or .osm (XML) file
+        population : population raster (GeoTIFF, VRT)
+        population_total, residential_density : or a modelled grid on residential land
+        boundary : study-area boundary file (default: the bounds the file declares, else the
+            extent of the network)
+        facilities : facility files added to those mapped in OSM
+        crs : local metric CRS ("utm" default, "cgcs2000", "EPSG:4547", ...)
+        options : any other field of :class:`~lifecircle.config.RunConfig`
+
+        Examples
+        --------
+        >>> from lifecircle.data import sample_path
+        >>> study = Study.from_osm(sample_path(), residential_density=400)
+        >>> study.network.n_nodes > 20000
+        True
+        """
+        config = RunConfig(osm=Path(path), population=population,
+                           population_total=population_total,
+                           residential_density=residential_density, boundary=boundary,
+                           facilities=list(facilities or []), crs=crs, **options)
+        return load_study(config)
+
+    @classmethod
+    def from_frames(cls, streets: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
+                    population: gpd.GeoDataFrame | str | Path,
+                    residential: gpd.GeoDataFrame | None = None,
+                    parks: gpd.GeoDataFrame | None = None,
+                    boundary: gpd.GeoDataFrame | shapely.Geometry | None = None,
+                    crs: str | None = None, **options: object) -> Study:
+        """A study from GeoDataFrames (see :mod:`lifecircle.layers.frames`).
+
+        Parameters
+        ----------
+        streets : walkable LineStrings (any CRS); lines join where they share a vertex
+        facilities : points or polygons with a ``kind`` column (optional ``name``,
+            ``capacity``, ``fid``)
+        population : points with a ``population`` column, or a raster path
+        residential : residential land polygons (for the park figures)
+        parks : park polygons, added to the facilities as kind ``park``
+        boundary : the study area (default: the convex hull of the streets)
+        crs : local metric CRS (default: the streets' CRS when projected, else UTM)
+        options : any other field of :class:`~lifecircle.config.RunConfig` (thresholds...)
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import LineString, Point
+        >>> streets = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1000, 0)])],
+        ...                            crs="EPSG:32648")
+        >>> schools = gpd.GeoDataFrame({"kind": ["primary_school"]},
+        ...                            geometry=[Point(0, 10)], crs="EPSG:32648")
+        >>> homes = gpd.GeoDataFrame({"population": [100.0, 50.0]},
+        ...                          geometry=[Point(400, 20), Point(900, 20)],
+        ...                          crs="EPSG:32648")
+        >>> study = Study.from_frames(streets, schools, homes)
+        >>> study.population.total
+        150.0
+        """
+        from lifecircle.layers.frames import study_from_frames
+
+        config = RunConfig(crs=crs, **options)
+        return study_from_frames(config, streets, facilities, population, residential, parks,
+                                 boundary)
+
+
+def load_network(config: RunConfig,
                  extract: OsmExtract | None = None) -> tuple[WalkNetwork, OsmExtract | None]:
     """The walk network (and the OSM extract when the source is an OSM file).
 
     An ``extract`` already in memory (a batch task's cut of a region) is used instead of a file.
     """
     if extract is not None:
-        return network_from_extract(extract, inputs.crs), extract
-    sources = [s for s in (inputs.osm, inputs.graphml, inputs.place) if s]
+        return network_from_extract(extract, config.crs), extract
+    sources = [s for s in (config.osm, config.graphml, config.place) if s]
     if len(sources) != 1:
         raise InputError("network", "give exactly one of --osm FILE, --graphml FILE, --place NAME")
-    if inputs.osm:
-        extract = read_osm(inputs.osm)
-        return network_from_extract(extract, inputs.crs), extract
-    if inputs.graphml:
-        return network_from_graphml(inputs.graphml, inputs.crs), None
-    return network_from_place(inputs.place, inputs.crs), None
+    if config.osm:
+        extract = read_osm(config.osm)
+        return network_from_extract(extract, config.crs), extract
+    if config.graphml:
+        return network_from_graphml(config.graphml, config.crs), None
+    return network_from_place(config.place, config.crs), None
 
 
-def study_area(inputs: StudyInputs, network: WalkNetwork, extract: OsmExtract | None,
+def study_area(config: RunConfig, network: WalkNetwork, extract: OsmExtract | None,
                area: tuple[shapely.Geometry, str] | None = None) -> tuple[shapely.Geometry, str]:
     """The study area in the network CRS: ``area`` (a WGS84 polygon and its label) when given,
     else the boundary file, else the bounds the OSM file declares, else the convex hull of the
     walk network."""
+    named = [flag for flag, value in (("--boundary", config.boundary), ("--county", config.county),
+                                      ("--adcode", config.adcode)) if value is not None]
+    if len(named) > 1:
+        raise InputError(" and ".join(named), "give at most one study area")
     if area is not None:
         wgs84, source = area
-    elif inputs.boundary is not None:
+    elif config.boundary is not None:
         from lifecircle.layers.boundaries import boundary_from_file
 
-        wgs84, source = boundary_from_file(inputs.boundary), f"boundary:{inputs.boundary.name}"
-    elif inputs.adcode is not None:
+        wgs84, source = boundary_from_file(config.boundary), f"boundary:{config.boundary.name}"
+    elif config.adcode is not None:
         from lifecircle.layers.boundaries import boundary_by_adcode
 
-        wgs84, source = boundary_by_adcode(inputs.adcode), f"adcode:{inputs.adcode}"
-    elif inputs.county is not None:
+        wgs84, source = boundary_by_adcode(config.adcode), f"adcode:{config.adcode}"
+    elif config.county is not None:
         from lifecircle.layers.boundaries import boundary_by_name
 
-        wgs84, source = boundary_by_name(inputs.county), f"county:{inputs.county}"
+        wgs84, source = boundary_by_name(config.county), f"county:{config.county}"
     elif extract is not None and extract.bounds is not None:
         wgs84 = shapely.box(*extract.bounds)
         source = "bounds declared by the OSM file"
@@ -118,69 +185,69 @@ def study_area(inputs: StudyInputs, network: WalkNetwork, extract: OsmExtract | 
         return network.hull(), "convex hull of the walk network"
     area = reproject_geometry(wgs84, "EPSG:4326", network.crs)
     if not area.intersects(network.hull()):
-        raise InputError(inputs.boundary or source, "does not overlap the walk network")
+        raise InputError(config.boundary or source, "does not overlap the walk network")
     return area, source
 
 
-def load_study(inputs: StudyInputs, extract: OsmExtract | None = None,
+def load_study(config: RunConfig, extract: OsmExtract | None = None,
                area: tuple[shapely.Geometry, str] | None = None) -> Study:
     """Read and project every layer of a study.
 
     Parameters
     ----------
-    inputs : the files and options
-    extract : an OSM extract already in memory, used instead of ``inputs.osm``
-    area : a WGS84 study-area polygon and its label, used instead of ``inputs.boundary``
+    config : the configuration naming the files and options
+    extract : an OSM extract already in memory, used instead of ``config.osm``
+    area : a WGS84 study-area polygon and its label, used instead of ``config.boundary``
 
     Raises
     ------
     InputError
         For any input that is missing, unreadable or inconsistent (one line each).
     """
-    network, extract = load_network(inputs, extract)
-    area, area_source = study_area(inputs, network, extract, area)
+    network, extract = load_network(config, extract)
+    area, area_source = study_area(config, network, extract, area)
     crs = network.crs
     notes: list[str] = []
 
     frames, report = [], FacilityReport()
-    if extract is not None and inputs.osm_facilities:
+    if extract is not None and config.osm_facilities:
         osm_facilities, report = facilities_from_osm(extract.features, crs)
         frames.append(osm_facilities)
         notes += report.notes
-    for path in inputs.facilities:
-        frames.append(facilities_from_file(path, crs, inputs.coords, inputs.capacity_field))
+    for path in config.facilities:
+        frames.append(facilities_from_file(path, crs, config.coords, config.capacity_field))
     facilities = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
                                    crs=crs) if frames else _empty_facilities(crs))
 
-    if inputs.residential is not None:
-        residential = residential_from_file(inputs.residential, crs)
+    if config.residential is not None:
+        residential = residential_from_file(config.residential, crs)
     elif extract is not None:
         residential = residential_land(extract.features, crs)
     else:
         residential = gpd.GeoDataFrame({"area_m2": []}, geometry=[], crs=crs)
     residential = _clip(residential, area)
 
-    population = _population(inputs, extract, residential, area, crs)
-    historic = read_vector(inputs.historic).to_crs(crs) if inputs.historic else None
-    return Study(inputs=inputs, network=network, area=area, area_source=area_source,
+    population = _population(config, extract, residential, area, crs)
+    historic = read_vector(config.historic).to_crs(crs) if config.historic else None
+    return Study(config=config, network=network, area=area, area_source=area_source,
                  facilities=facilities, facility_report=report, residential=residential,
                  population=population, extract=extract, notes=notes, historic=historic)
 
 
-def _population(inputs: StudyInputs, extract: OsmExtract | None, residential: gpd.GeoDataFrame,
+def _population(config: RunConfig, extract: OsmExtract | None, residential: gpd.GeoDataFrame,
                 area: shapely.Geometry, crs: CRS) -> PopulationGrid:
-    chosen = [o for o in (inputs.population, inputs.population_total, inputs.residential_density)
+    chosen = [o for o in (config.population, config.population_total, config.residential_density)
               if o is not None]
     if len(chosen) != 1:
         raise InputError("population", "give exactly one of --population RASTER, "
                                        "--population-total N, --residential-density P")
-    if inputs.population is not None:
-        return population_from_raster(inputs.population, area, crs, crs)
+    if config.population is not None:
+        return population_from_raster(config.population, area, crs, crs)
     blds = buildings(extract.features, crs) if extract is not None else None
     if blds is not None:
         blds = _clip(blds, area)
-    return modelled_population(residential, blds, crs, total=inputs.population_total,
-                               density_per_ha=inputs.residential_density)
+    return modelled_population(residential, blds, crs, total=config.population_total,
+                               density_per_ha=config.residential_density)
 
 
 def _clip(frame: gpd.GeoDataFrame, area: shapely.Geometry) -> gpd.GeoDataFrame:

@@ -24,7 +24,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
 
-from lifecircle.maps.folder import OutputFolder, atomic_write, read_folder
+from lifecircle.maps.folder import OutputFolder, read_folder
 from lifecircle.maps.fonts import figure_rc
 from lifecircle.maps.labels import (
     OSM_CREDIT,
@@ -42,6 +42,7 @@ from lifecircle.maps.styles import (
     DistanceClasses,
     kind_colour,
 )
+from lifecircle.output import atomic_file
 
 DPI = 150
 MAP_SIZE_IN = (8.0, 8.0)
@@ -90,7 +91,7 @@ def write_figures(out_dir: str | Path, lang: str = "zh") -> list[Path]:
 
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
+    return atomic_file(path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI))
 
 
 # -- maps ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Reading a run's output folder (scorecard.json + coverage.gpkg) for drawing, and atomic writes.
+"""Reading a run's output folder (scorecard.json + coverage.gpkg) for drawing.
 
 Nothing here computes a metric: values come from the scorecard, geometries and per-feature numbers
 from the GeoPackage layers as the run wrote them.
@@ -7,10 +7,7 @@ from the GeoPackage layers as the run wrote them.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -127,31 +124,3 @@ def read_folder(out_dir: str | Path) -> OutputFolder:
                 if not frame.empty:
                     layers[name] = frame.reset_index(drop=True)
     return OutputFolder(path=path, scorecard=scorecard, layers=layers)
-
-
-def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
-    """Write a file through a temporary file beside it, then ``os.replace`` it into place.
-
-    Parameters
-    ----------
-    target : Path
-        The file to (re)place.
-    write : callable
-        Called with the temporary path; writes the whole content there.
-
-    Returns
-    -------
-    Path
-        ``target``.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; outputs are for sharing
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target

@@ -1,12 +1,11 @@
-"""Words on the maps and figures, in Chinese (default) or English, and how numbers are shown."""
+"""Words on the maps and figures, in Chinese (default) or English. Metric names, units and number
+formats come from the metric registry (:mod:`lifecircle.metrics`), re-exported here for the maps."""
 
 from __future__ import annotations
 
-import math
-import re
-
 from lifecircle.errors import InputError
-from lifecircle.seeds import load_standards
+from lifecircle.metrics import format_gap, format_value, kind_label
+from lifecircle.metrics import label as metric_label
 
 LANGS = ("zh", "en")
 
@@ -75,42 +74,6 @@ _KIND_GLYPHS = {
            "hospital": "H", "park": "Pk", "elderly_care": "E", "sports": "S", "market": "Mk"},
 }
 
-# Metric ids -> label; "{kind}" is filled from standards.yaml.
-_METRICS: dict[str, dict[str, str]] = {
-    "walk_coverage.{kind}": {"zh": "{kind}步行覆盖率", "en": "Walk coverage: {kind}"},
-    "facility_count.{kind}": {"zh": "{kind}数量", "en": "{kind} count"},
-    "catchment.{kind}.over_capacity_demand_share": {
-        "zh": "{kind}超容量服务范围需求占比", "en": "{kind}: demand in over-capacity catchments"},
-    "catchment.{kind}.beyond_threshold_demand_share": {
-        "zh": "{kind}超出服务半径需求占比", "en": "{kind}: demand beyond the threshold"},
-    "life_circle_15min_complete": {"zh": "15分钟生活圈完整率",
-                                   "en": "15-minute life circle complete"},
-    "park_service_radius_coverage": {"zh": "公园绿地服务半径覆盖率",
-                                     "en": "Park service-radius coverage"},
-    "park_service_radius_coverage_walk": {"zh": "公园绿地服务半径覆盖率（步行）",
-                                          "en": "Park service-radius coverage (walking)"},
-    "park_service_radius_coverage_population": {"zh": "公园绿地服务半径覆盖率（人口）",
-                                                "en": "Park service-radius coverage (population)"},
-    "park_green_per_capita_m2": {"zh": "人均公园绿地面积", "en": "Park green per resident"},
-    "beds_per_1000.hospital": {"zh": "每千人医院床位", "en": "Hospital beds per 1,000"},
-    "beds_per_1000.elderly_care": {"zh": "每千人养老床位", "en": "Elderly-care beds per 1,000"},
-    "places_per_1000.kindergarten": {"zh": "每千人幼儿园学位",
-                                     "en": "Kindergarten places per 1,000"},
-}
-
-_UNITS = {
-    "m2_per_person": {"zh": "m²/人", "en": "m²/person"},
-    "beds_per_1000": {"zh": "床/千人", "en": "beds per 1,000"},
-    "beds_per_1000_elderly": {"zh": "床/千老人", "en": "beds per 1,000 elderly"},
-    "places_per_1000": {"zh": "学位/千人", "en": "places per 1,000"},
-    "count": {"zh": "个", "en": ""},
-    "persons": {"zh": "人", "en": "people"},
-    "km": {"zh": "km", "en": "km"},
-    "km2": {"zh": "km²", "en": "km²"},
-    "percent": {"zh": "%", "en": "%"},
-}
-
-
 def check_lang(lang: str) -> str:
     """Validate a language code.
 
@@ -139,31 +102,9 @@ def text(key: str, lang: str, **fields: object) -> str:
     return _TEXT[key][lang].format(**fields)
 
 
-def kind_label(kind: str, lang: str) -> str:
-    """A facility kind's name from ``standards.yaml`` (``label_zh`` / ``label_en``)."""
-    spec = load_standards()["kinds"].get(kind)
-    if spec is None:
-        return kind
-    return str(spec[f"label_{lang}"])
-
-
 def kind_glyph(kind: str, lang: str) -> str:
     """One or two characters drawn in a facility marker."""
     return _KIND_GLYPHS[lang].get(kind, kind[:1].upper())
-
-
-def metric_label(metric_id: str, lang: str) -> str:
-    """A readable name for a metric id, e.g. ``walk_coverage.park`` -> 公园步行覆盖率."""
-    if metric_id in _METRICS:
-        return _METRICS[metric_id][lang]
-    for pattern, names in _METRICS.items():
-        if "{kind}" not in pattern:
-            continue
-        regex = re.escape(pattern).replace(re.escape("{kind}"), "(?P<kind>[a-z_]+)")
-        match = re.fullmatch(regex, metric_id)
-        if match:
-            return names[lang].format(kind=kind_label(match["kind"], lang))
-    return metric_id
 
 
 def metres(value: float) -> str:
@@ -171,32 +112,9 @@ def metres(value: float) -> str:
     return f"{value:,.0f} m"
 
 
-def format_value(value: float | None, unit: str, lang: str) -> str:
-    """A measured or target value in its unit: shares as percentages, others with their unit."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if unit == "share":
-        return f"{value * 100:.1f}%"
-    if unit == "count":
-        return f"{value:,.0f}"
-    suffix = _UNITS.get(unit, {}).get(lang, unit)
-    number = f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{number} {suffix}".strip()
-
-
 def comparator(symbol: str) -> str:
     """``>=`` -> ``≥``, ``<=`` -> ``≤``; others unchanged."""
     return {">=": "≥", "<=": "≤"}.get(symbol, symbol)
-
-
-def format_gap(gap: float | None, unit: str, lang: str) -> str:
-    """How far a value is from its target; shares in percentage points."""
-    if gap is None or (isinstance(gap, float) and math.isnan(gap)):
-        return "—"
-    if unit == "share":
-        points = "个百分点" if lang == "zh" else "pp"
-        return f"{gap * 100:.1f} {points}"
-    return format_value(gap, unit, lang)
 
 
 def population_source(source: str, lang: str) -> str:
@@ -207,3 +125,7 @@ def population_source(source: str, lang: str) -> str:
     if kind == "modelled":
         return text("modelled", lang, method=detail)
     return source
+
+
+__all__ = ["LANGS", "OSM_CREDIT", "check_lang", "comparator", "format_gap", "format_value",
+           "kind_glyph", "kind_label", "metres", "metric_label", "population_source", "text"]

@@ -12,8 +12,8 @@ import pandas as pd
 import shapely
 
 from lifecircle.maps.assets import inline_head
-from lifecircle.maps.folder import atomic_write
 from lifecircle.maps.labels import metric_label
+from lifecircle.output import atomic_file
 
 # red (far from any target) to green, in fifths of the share
 _COLOURS = ["#b2182b", "#ef8a62", "#fddbc7", "#a6dba0", "#1b7837"]
@@ -76,7 +76,7 @@ legend.addTo(map);
 </script></body></html>
 """
     target = Path(out_dir) / "overview.html"
-    return atomic_write(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    return atomic_file(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
 
 
 def _colour(share: float | None) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lifecircle.errors import InputError
-from lifecircle.maps.folder import atomic_write
+from lifecircle.output import atomic_file
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
@@ -86,7 +86,7 @@ def screenshot(html: str | Path, png: str | Path, width: int = 1280, height: int
     # sync session: a worker thread has neither.
     with ThreadPoolExecutor(max_workers=1) as worker:
         image = worker.submit(_shoot, html, width, height).result()
-    return atomic_write(png, lambda tmp: tmp.write_bytes(image))
+    return atomic_file(png, lambda tmp: tmp.write_bytes(image))
 
 
 def _shoot(html: Path, width: int, height: int) -> bytes:

@@ -25,7 +25,7 @@ from jinja2 import Template
 
 from lifecircle.errors import InputError
 from lifecircle.maps.assets import inline_head
-from lifecircle.maps.folder import OutputFolder, atomic_write, read_folder
+from lifecircle.maps.folder import OutputFolder, read_folder
 from lifecircle.maps.geojson import feature_collection, to_wgs84
 from lifecircle.maps.labels import (
     OSM_CREDIT,
@@ -55,6 +55,7 @@ from lifecircle.maps.styles import (
     load_colours,
     load_labels,
 )
+from lifecircle.output import atomic_file
 
 SCORECARD_PX = 460  # the panels' width and left offset, in CSS pixels
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -136,7 +137,7 @@ def write_map(out_dir: str | Path, lang: str = "zh", kind: str | None = None, *,
         measured = ", ".join(folder.kinds) or "none"
         raise InputError(f"kind {kind}", f"not measured in {folder.path}; measured: {measured}")
     html = build_map(folder, lang, kind or folder.default_kind(), tiles).get_root().render()
-    return atomic_write(Path(out_dir) / "map.html",
+    return atomic_file(Path(out_dir) / "map.html",
                         lambda tmp: tmp.write_text(html, encoding="utf-8"))
 
 

@@ -29,6 +29,7 @@ def apply_interventions(study: Study, interventions: list[Intervention],
         A ``close`` that matches no facility, or a ``grow`` polygon outside the study area.
     """
     facilities, population = study.facilities, study.population
+    before = set(facilities["kind"])
     for number, item in enumerate(interventions, start=1):
         label = f"{source}: intervention {number}"
         if item.add is not None:
@@ -37,7 +38,9 @@ def apply_interventions(study: Study, interventions: list[Intervention],
             facilities = _close(facilities, item.close, label)
         elif item.grow is not None:
             population = _grow(population, item.grow, study, label)
-    return dataclasses.replace(study, facilities=facilities, population=population)
+    closed = tuple(sorted(before - set(facilities["kind"])))
+    return dataclasses.replace(study, facilities=facilities, population=population,
+                               closed_kinds=closed)
 
 
 def _add(facilities: gpd.GeoDataFrame, add: Add, number: int, study: Study) -> gpd.GeoDataFrame:

@@ -16,14 +16,15 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from lifecircle.config import RunConfig
 from lifecircle.errors import InputError
 from lifecircle.layers.crs import choose_local_crs, reproject_geometry
 from lifecircle.layers.osm import OsmExtract, clip_extract, read_osm
-from lifecircle.layers.study import StudyInputs, load_study
+from lifecircle.layers.study import load_study
 from lifecircle.layers.vector import read_vector
 from lifecircle.maps.overview import write_overview
 from lifecircle.output import atomic_directory, write_csv, write_layers
-from lifecircle.scenarios.run import RunParams, run_study, write_run_files
+from lifecircle.pipeline import run
 
 HEADLINE = (
     "walk_coverage.primary_school",
@@ -72,25 +73,25 @@ def area_tasks(areas: gpd.GeoDataFrame, extract: OsmExtract, buffer_m: float) ->
     return tasks
 
 
-def run_area(task: AreaTask, inputs: StudyInputs, params: RunParams, out_dir: Path) -> dict:
+def run_area(task: AreaTask, config: RunConfig, out_dir: Path) -> dict:
     """Run one area and write its folder; returns its headline row (``error`` on failure)."""
     row: dict[str, Any] = {"name": task.name}
     try:
-        study = load_study(inputs, extract=task.extract, area=(task.polygon, f"area:{task.name}"))
-        result = run_study(study, params)
-        write_run_files(result, out_dir / "areas" / safe_name(task.name), figures=False)
+        study = load_study(config, extract=task.extract, area=(task.polygon, f"area:{task.name}"))
+        result = run(study, config)
+        result.write_files(out_dir / "areas" / safe_name(task.name), figures=False)
     except InputError as exc:
         return row | {"error": f"{task.name}: {exc}"}
     except Exception as exc:  # noqa: BLE001 - one area's failure must not stop the others
         return row | {"error": f"{task.name}: internal error {type(exc).__name__}: {exc}"}
     row["population"] = study.population.total
     for metric_id in HEADLINE:
-        row[metric_id] = result.metrics.get(metric_id, {}).get("value")
+        row[metric_id] = result.value(metric_id)
     row["error"] = None
     return row
 
 
-def run_batch(areas_path: str | Path, inputs: StudyInputs, params: RunParams, out: str | Path,
+def run_batch(areas_path: str | Path, config: RunConfig, out: str | Path,
               scheduler: str | None = None, workers: int = 2, name_column: str | None = None,
               progress: Any = None) -> pd.DataFrame:
     """Run every area of ``areas_path`` as one Dask task each and write ``out`` atomically.
@@ -98,8 +99,8 @@ def run_batch(areas_path: str | Path, inputs: StudyInputs, params: RunParams, ou
     Parameters
     ----------
     areas_path : vector file of areas with a name column
-    inputs : the region's inputs (``inputs.osm`` is the region's OSM file)
-    params : run parameters shared by every area
+    config : the region's configuration (``config.osm`` is the region's OSM file), shared by
+        every area
     out : output folder: ``areas/<name>/`` per area, ``summary.csv`` and ``areas.gpkg``
     scheduler : address of a running dask scheduler; None starts a LocalCluster
     workers : LocalCluster worker processes
@@ -112,16 +113,16 @@ def run_batch(areas_path: str | Path, inputs: StudyInputs, params: RunParams, ou
     """
     from dask.distributed import Client, LocalCluster, as_completed
 
-    if inputs.osm is None:
+    if config.osm is None:
         raise InputError("batch", "needs --osm REGION.pbf")
     areas = read_areas(areas_path, name_column)
-    extract = read_osm(inputs.osm)
-    tasks = area_tasks(areas, extract, buffer_m=params.reach_m())
-    with atomic_directory(out) as staging:
+    extract = read_osm(config.osm)
+    tasks = area_tasks(areas, extract, buffer_m=config.reach_m())
+    with atomic_directory(out, inputs=[*config.input_paths(), Path(areas_path)]) as staging:
         cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
                                                        processes=True, dashboard_address=None)
         with Client(scheduler or cluster) as client:
-            futures = [client.submit(run_area, task, inputs, params, staging, pure=False,
+            futures = [client.submit(run_area, task, config, staging, pure=False,
                                      key=f"area-{i}") for i, task in enumerate(tasks)]
             rows = []
             for done, future in enumerate(as_completed(futures), start=1):
@@ -145,5 +146,14 @@ def run_batch(areas_path: str | Path, inputs: StudyInputs, params: RunParams, ou
 
 
 def safe_name(name: str) -> str:
-    """A folder name for an area (Chinese kept; path separators and controls replaced)."""
-    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip() or "area"
+    """A folder name for an area (Chinese kept; path separators, controls and leading dots
+    replaced, so ``..`` or ``.hidden`` never leave or hide in the batch folder).
+
+    Examples
+    --------
+    >>> safe_name("渠县"), safe_name(".."), safe_name("a/b")
+    ('渠县', '_.', 'a_b')
+    """
+    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip()
+    name = re.sub(r"^\.", "_", name)
+    return name[:120] or "area"

@@ -8,16 +8,20 @@ walking distance of its demand (p-median).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 
+from lifecircle.config import RunConfig
 from lifecircle.coverage import candidates as cand
-from lifecircle.coverage import parks, siting
-from lifecircle.coverage.engine import node_index
+from lifecircle.coverage import optimize, parks
+from lifecircle.coverage.engine import cost_pairs, node_index
+from lifecircle.coverage.park_siting import park_siting
 from lifecircle.errors import InputError
 from lifecircle.layers.study import Study
+from lifecircle.seeds.demand import demand_settings, guess_population_basis
 
 DEFAULT_SIZE_M2 = {"park": 5000.0}  # a grid site stands for a park earning the 500 m tier
 GRID_SPACING_M = 250.0
@@ -73,11 +77,11 @@ def site_parks(study: Study, candidates: gpd.GeoDataFrame, k: int | None = None,
     park_rows = study.facilities[study.facilities["kind"] == "park"]
     if study.residential.empty:
         raise InputError("site --kind park", "no residential land: the park figure is undefined")
-    official = parks.park_service_radius_coverage(park_rows, study.residential, preset)
-    tiers = tuple((t.min_area_m2, t.radius_m) for t in parks.park_tiers(preset).tiers
-                  if not t.historic_only)
-    result = siting.park_siting(study.residential, official.zone, candidates, k=k,
-                                target_share=target_share, radius_by_size=tiers)
+    tiers = parks.park_tiers(preset)
+    official = parks.park_service_radius_coverage(park_rows, study.residential, tiers,
+                                                  study.historic)
+    result = park_siting(study.residential, official.zone, candidates, k=k,
+                         target_share=target_share, tiers=tiers)
     solve = (result.target.count_solve if result.target is not None else
              result.coverage.solve).as_dict()
     return SitingReport(kind="park", metric="park_service_radius_coverage",
@@ -98,7 +102,7 @@ def site_median(study: Study, kind: str, candidates: gpd.GeoDataFrame, k: int,
 
     index = node_index(study.network)
     pop = study.population
-    settings = catch.demand_settings(catch.guess_population_basis(pop.source))
+    settings = demand_settings(guess_population_basis(pop.source))
     demand = catch.cell_demand(pop.population, kind, settings) \
         if kind in catch.CATCHMENT_KINDS else pop.population
     cells = index.snap(pop.x, pop.y, max_snap_m)
@@ -110,16 +114,16 @@ def site_median(study: Study, kind: str, candidates: gpd.GeoDataFrame, k: int,
         np.concatenate([study.facilities["capacity"].to_numpy(dtype=float)[rows],
                         np.full(len(candidates), np.nan)]), kind, settings) \
         if kind in catch.CATCHMENT_KINDS else (None, None)
-    costs = siting.walk_cost_pairs(index, sites, cells, limit_m=limit_m, max_snap_m=max_snap_m)
-    result = siting.p_median(demand, costs, is_existing, k, capacities=capacity)
+    costs = cost_pairs(index, sites, cells, limit_m=limit_m, max_snap_m=max_snap_m)
+    result = optimize.p_median(demand, costs, is_existing, k, capacities=capacity)
     chosen = result.chosen - existing.size
     path = []
     for i in range(1, chosen.size + 1):
         keep = np.concatenate([np.flatnonzero(is_existing), result.chosen[:i]])
-        step = siting.p_median(demand, costs[:, keep], is_existing[keep], i,
+        step = optimize.p_median(demand, costs[:, keep], is_existing[keep], i,
                                capacities=None if capacity is None else capacity[keep])
         path.append(float(step.mean_cost))
-    before = siting.p_median(demand, costs[:, is_existing], is_existing[is_existing], 0,
+    before = optimize.p_median(demand, costs[:, is_existing], is_existing[is_existing], 0,
                              capacities=None if capacity is None else capacity[is_existing])
     solve = result.solve.as_dict() | {"unassigned_demand": float(result.unassigned.sum()),
                                       "demand": float(demand.sum())}
@@ -139,18 +143,90 @@ def site_facilities(study: Study, kind: str, candidates: gpd.GeoDataFrame, thres
     existing = study.facilities.geometry.values[(study.facilities["kind"] == kind).to_numpy()]
     sites = np.concatenate([existing, candidates.geometry.values])
     is_existing = np.arange(sites.size) < existing.size
-    costs = siting.walk_cost_pairs(index, sites, cells, limit_m=threshold_m,
-                                   max_snap_m=max_snap_m)
-    cover, already = siting.split_cover(costs, is_existing, threshold_m)
+    costs = cost_pairs(index, sites, cells, limit_m=threshold_m, max_snap_m=max_snap_m)
+    cover, already = optimize.split_cover(costs, is_existing, threshold_m)
     if target_share is not None:
-        target = siting.target_mode(pop.population, cover, already, target_share)
+        target = optimize.target_mode(pop.population, cover, already, target_share)
         chosen, result = target.sites.chosen, target.sites
         solve, reached = target.count_solve.as_dict(), target.reached
     else:
-        result = siting.mclp(pop.population, cover, already, int(k or 1))
+        result = optimize.mclp(pop.population, cover, already, int(k or 1))
         chosen, solve, reached = result.chosen, result.solve.as_dict(), None
     return SitingReport(kind=kind, metric=f"walk_coverage.{kind}",
                         before=float(result.share_before),
                         path=[float(v) for v in result.share_path],
                         sites=candidates.iloc[chosen].reset_index(drop=True), solve=solve,
                         target=target_share, reached=reached, candidates=len(candidates))
+
+
+def site(study: Study, config: RunConfig, kind: str, *, target_share: float | None = None,
+         add: int | None = None, objective: str = "coverage",
+         candidates: gpd.GeoDataFrame | None = None, spacing_m: float = GRID_SPACING_M,
+         size_m2: float | None = None) -> SitingReport:
+    """Where new facilities of ``kind`` go: the fewest reaching ``target_share``, or the best
+    ``add`` sites, among ``candidates`` (default: OSM land plus a grid near the streets).
+
+    Parameters
+    ----------
+    study, config : the loaded study and its configuration (thresholds, park indicator)
+    kind : the facility kind
+    target_share, add : give exactly one
+    objective : "coverage" (MCLP; parks: the official figure) or "median" (p-median with
+        capacities; needs ``add``)
+    candidates : candidate sites in the study's CRS (``candidate_id``, ``source``, ``size_m2``)
+    spacing_m, size_m2 : the grid of default candidates
+
+    Raises
+    ------
+    InputError
+        No candidate in the study area, or ``objective="median"`` without ``add``.
+    """
+    if candidates is None:
+        candidates = study_candidates(study, kind, spacing_m, size_m2)
+    if candidates.empty:
+        raise InputError("candidates", "no candidate site in the study area")
+    if objective == "median":
+        if add is None:
+            raise InputError("--objective median", "needs --add K")
+        return site_median(study, kind, candidates, add, config.snap_m())
+    if kind == "park":
+        return site_parks(study, candidates, k=add, target_share=target_share,
+                          preset=config.park_preset)
+    return site_facilities(study, kind, candidates, config.threshold(kind), config.snap_m(),
+                           k=add, target_share=target_share)
+
+
+def parse_target(text: str, kind: str) -> float:
+    """The share of ``--target METRIC=SHARE``; the metric must be the one ``kind`` is sited for.
+
+    Examples
+    --------
+    >>> parse_target("park_service_radius_coverage=0.86", "park")
+    0.86
+    """
+    metric, _, value = text.partition("=")
+    expected = "park_service_radius_coverage" if kind == "park" else f"walk_coverage.{kind}"
+    if metric != expected:
+        raise InputError(f"--target {text}", f"for --kind {kind} the target is {expected}=SHARE")
+    try:
+        share = float(value)
+    except ValueError:
+        raise InputError(f"--target {text}", "expected METRIC=SHARE, e.g. 0.86") from None
+    if not 0 < share <= 1:
+        raise InputError(f"--target {text}", "a share lies in (0, 1]; 86 % is 0.86")
+    return share
+
+
+def write_sites(report: SitingReport, out: str | Path, inputs: list[Path]) -> Path:
+    """``sites.json``, ``sites.csv`` and ``sites.gpkg`` (sites in order, with the figure after
+    each, and the candidates), written atomically into ``out``."""
+    from lifecircle.output import atomic_directory, write_csv, write_json, write_layers
+
+    with atomic_directory(out, inputs) as staging:
+        write_json(staging / "sites.json", report.as_dict())
+        write_csv(staging / "sites.csv",
+                  report.sites.drop(columns="geometry").assign(figure_after=report.path))
+        write_layers(staging / "sites.gpkg", {
+            "sites": report.sites.assign(order=np.arange(1, len(report.sites) + 1),
+                                         figure_after=report.path)})
+    return Path(out)

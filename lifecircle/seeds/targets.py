@@ -20,46 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lifecircle.errors import InputError
-from lifecircle.seeds import kind_names
-
-#: Metric ids the engine produces, with the unit of each. ``<kind>`` stands for any facility kind of
-#: ``standards.yaml``. A target naming one of these must use the same unit.
-KNOWN_METRIC_PATTERNS: dict[str, str] = {
-    "walk_coverage.<kind>": "share",
-    "life_circle_15min_complete": "share",
-    "park_service_radius_coverage": "share",
-    "park_service_radius_coverage_walk": "share",
-    "park_service_radius_coverage_population": "share",
-    "park_green_per_capita_m2": "m2_per_person",
-    "facility_count.<kind>": "count",
-    "beds_per_1000.hospital": "beds_per_1000",
-    "beds_per_1000.elderly_care": "beds_per_1000",
-    "places_per_1000.kindergarten": "places_per_1000",
-    "catchment.<kind>.over_capacity_demand_share": "share",
-    "catchment.<kind>.beyond_threshold_demand_share": "share",
-}
-
-#: Units a target may be expressed in.
-KNOWN_UNITS: dict[str, str] = {
-    "share": "fraction 0..1 of a population, an area or a set (a percentage divided by 100)",
-    "percent": "a percentage that is not a share, e.g. a growth rate",
-    "percentage_points": "change of a percentage, in points",
-    "percentage_points_per_year": "yearly change of a percentage, in points",
-    "m2_per_person": "square metres per resident",
-    "beds_per_1000": "beds per 1,000 residents",
-    "beds_per_1000_elderly": "beds per 1,000 elderly residents",
-    "places_per_1000": "places per 1,000 residents",
-    "students_per_teacher": "students per full-time teacher",
-    "count": "number of facilities, sites, estates or places",
-    "facilities_per_county": "facilities in each county",
-    "dwellings": "housing units (套/间)",
-    "persons": "residents",
-    "persons_per_year": "residents added per year",
-    "km": "kilometres",
-    "km2": "square kilometres",
-    "yuan_per_person": "yuan per resident",
-    "years": "years",
-}
+from lifecircle.metrics import UNITS, is_registered, unit_of
 
 Comparator = Literal[">=", "<=", "==", ">"]
 
@@ -68,51 +29,6 @@ NATIONAL = "全国"
 
 _PACKAGED = "lifecircle/seeds/targets.yaml"
 _ADMIN_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "省", "市", "县")
-
-
-def metric_unit(metric_id: str) -> str | None:
-    """The unit of a metric id the engine produces.
-
-    Parameters
-    ----------
-    metric_id : str
-        E.g. ``walk_coverage.park`` or ``park_service_radius_coverage``.
-
-    Returns
-    -------
-    str or None
-        A key of ``KNOWN_UNITS``, or None when the engine produces no such metric.
-    """
-    for pattern, unit in KNOWN_METRIC_PATTERNS.items():
-        if "<kind>" not in pattern:
-            if metric_id == pattern:
-                return unit
-            continue
-        head, tail = pattern.split("<kind>")
-        if (
-            metric_id.startswith(head)
-            and metric_id.endswith(tail)
-            and len(metric_id) > len(head) + len(tail)
-            and metric_id[len(head) : len(metric_id) - len(tail)] in kind_names()
-        ):
-            return unit
-    return None
-
-
-def is_known_metric(metric_id: str) -> bool:
-    """Whether the engine produces a metric of this id.
-
-    Parameters
-    ----------
-    metric_id : str
-        A metric id as written in a scorecard or a target.
-
-    Returns
-    -------
-    bool
-        True when it matches one of ``KNOWN_METRIC_PATTERNS`` with a kind of ``standards.yaml``.
-    """
-    return metric_unit(metric_id) is not None
 
 
 class Target(BaseModel):
@@ -144,8 +60,8 @@ class Target(BaseModel):
     @field_validator("metric")
     @classmethod
     def _metric_known(cls, metric: str | None) -> str | None:
-        if metric is not None and not is_known_metric(metric):
-            raise ValueError(f"unknown metric id {metric!r} (see KNOWN_METRIC_PATTERNS)")
+        if metric is not None and not is_registered(metric):
+            raise ValueError(f"unknown metric id {metric!r} (see `lifecircle metrics`)")
         return metric
 
     @field_validator("unmeasurable_reason")
@@ -163,11 +79,11 @@ class Target(BaseModel):
     @field_validator("unit")
     @classmethod
     def _unit_known(cls, unit: str, info: ValidationInfo) -> str:
-        if unit not in KNOWN_UNITS:
-            raise ValueError(f"unknown unit {unit!r} (one of {', '.join(KNOWN_UNITS)})")
+        if unit not in UNITS:
+            raise ValueError(f"unknown unit {unit!r} (one of {', '.join(UNITS)})")
         metric = info.data.get("metric")
-        if metric is not None and metric_unit(metric) != unit:
-            raise ValueError(f"metric {metric} is in {metric_unit(metric)}, not {unit}")
+        if metric is not None and unit_of(metric) != unit:
+            raise ValueError(f"metric {metric} is in {unit_of(metric)}, not {unit}")
         return unit
 
     @field_validator("value")

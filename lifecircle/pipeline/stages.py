@@ -1,5 +1,6 @@
 """Stages of a run beyond nearest distances: park coverage, service circles and life-circle
-completeness, each turned into scorecard metrics, GeoPackage layers and tables."""
+completeness, each turned into typed metrics (:class:`lifecircle.metrics.Metric`), GeoPackage
+layers and tables."""
 
 from __future__ import annotations
 
@@ -15,16 +16,32 @@ from lifecircle.coverage import circles, parks
 from lifecircle.coverage.engine import NodeIndex
 from lifecircle.coverage.walk import KindAccess
 from lifecircle.layers.study import Study
+from lifecircle.metrics import ASSUMED, MEASURED, Metric
 
 # the park target the hectares-to-cover figure is reported against (Sichuan, 2028)
 PARK_TARGET_SHARE = 0.86
+
+
+def as_metric(metric_id: str, entry: dict[str, Any]) -> Metric:
+    """A typed metric from a stage's entry: ``value``, ``method``, ``denominator``, ``reason``
+    and ``assumed`` become fields, the rest details. A ``unit`` in the entry must agree with the
+    registry (units are never guessed)."""
+    entry = dict(entry)
+    unit = entry.pop("unit", None)
+    metric = Metric(metric_id, entry.pop("value"), entry.pop("method"),
+                    entry.pop("denominator"),
+                    status=ASSUMED if entry.pop("assumed", False) else MEASURED,
+                    reason=entry.pop("reason", None), details=entry)
+    if unit is not None and unit != metric.unit:
+        raise ValueError(f"{metric_id}: produced in {unit}, registered in {metric.unit}")
+    return metric
 
 
 @dataclass
 class StageOutput:
     """Metrics, layers and tables one stage adds to a run."""
 
-    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics: dict[str, Metric] = field(default_factory=dict)
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     cell_columns: dict[str, np.ndarray] = field(default_factory=dict)
@@ -53,12 +70,15 @@ def park_stage(study: Study, node_index: NodeIndex, max_snap_m: float,
                                                            max_snap_m=max_snap_m)
     land_note = "residential land (dissolved) in the study area"
     output.metrics["park_service_radius_coverage"] = _park_metric(
-        standard, "straight-line buffers of park polygons, radius by park size tier "
-                  f"({standard.tiers}; GB/T 50563-2010)", land_note)
+        "park_service_radius_coverage", standard,
+        f"straight-line buffers of park polygons, radius by park size tier ({standard.tiers}; "
+        "GB/T 50563-2010)", land_note)
     output.metrics["park_service_radius_coverage_walk"] = _park_metric(
-        walk, "walking distance from park entrances within the tier radius (streets, then a "
-              f"straight leg of at most {max_snap_m:g} m)", land_note)
-    output.metrics["park_service_radius_coverage_population"] = {
+        "park_service_radius_coverage_walk", walk,
+        "walking distance from park entrances within the tier radius (streets, then a "
+        f"straight leg of at most {max_snap_m:g} m)", land_note)
+    output.metrics["park_service_radius_coverage_population"] = as_metric(
+        "park_service_radius_coverage_population", {
         "value": _finite(people.value),
         "unit": "share",
         "method": "population whose walk to a park is within that park's tier radius",
@@ -68,7 +88,7 @@ def park_stage(study: Study, node_index: NodeIndex, max_snap_m: float,
         "parks_per_tier": people.tier_counts,
         "tiers": people.tiers,
         "reason": people.reason,
-    }
+    })
     output.layers["residential"] = standard.residential
     output.tables["parks.csv"] = standard.parks.merge(
         walk.parks[["fid", "covered_m2", "unique_m2"]], on="fid", suffixes=("", "_walk"))
@@ -76,8 +96,9 @@ def park_stage(study: Study, node_index: NodeIndex, max_snap_m: float,
     return output
 
 
-def _park_metric(result: parks.ParkCoverage, method: str, denominator: str) -> dict[str, Any]:
-    return {
+def _park_metric(metric_id: str, result: parks.ParkCoverage, method: str,
+                 denominator: str) -> Metric:
+    return as_metric(metric_id, {
         "value": _finite(result.value),
         "unit": "share",
         "method": method,
@@ -90,7 +111,7 @@ def _park_metric(result: parks.ParkCoverage, method: str, denominator: str) -> d
         "parks_per_tier": result.tier_counts,
         "tiers": result.tiers,
         "reason": result.reason,
-    }
+    })
 
 
 def circle_stage(study: Study, node_index: NodeIndex, access: dict[str, KindAccess],
@@ -130,7 +151,7 @@ def completeness_stage(access: dict[str, KindAccess], population: np.ndarray,
         result = circles.life_circle_completeness(
             {k: a.nearest.distance_m for k, a in access.items()},
             {k: a.threshold_m for k, a in access.items()}, population)
-    output.metrics["life_circle_15min_complete"] = {
+    output.metrics["life_circle_15min_complete"] = as_metric("life_circle_15min_complete", {
         "value": _finite(result.value),
         "unit": "share",
         "method": "population reaching every kind of the life-circle set within each kind's "
@@ -139,7 +160,7 @@ def completeness_stage(access: dict[str, KindAccess], population: np.ndarray,
         "kinds": list(result.kinds),
         "missing_layers": list(result.missing_layers),
         "reason": result.reason,
-    }
+    })
     output.cell_columns["kinds_reached"] = result.kinds_reached
     output.cell_columns["missing_kinds"] = result.missing_names()
     return output

@@ -1,0 +1,118 @@
+"""Command-line flags derived from :class:`~lifecircle.config.RunConfig`: one flag per field.
+
+A field's flag is ``--`` plus its name with dashes unless its ``flag`` metadata says otherwise
+(``--threshold``, ``--max-snap``, ``--no-osm-facilities``...); help texts are the fields'
+descriptions. Parsed values become a RunConfig on top of ``--config FILE`` (flags win), so the
+command line, configuration files and scenario files share one schema and one validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from lifecircle.config import RunConfig
+from lifecircle.errors import InputError
+
+#: RunConfig fields that only some commands take (the others get every field).
+OUTPUT_FIELDS = ("lang", "figures")
+
+
+def _flag(name: str) -> str:
+    extra = RunConfig.model_fields[name].json_schema_extra or {}
+    return str(extra.get("flag", "--" + name.replace("_", "-")))
+
+
+def add_config_options(parser: argparse.ArgumentParser, *, outputs: bool = True,
+                       only: tuple[str, ...] | None = None) -> None:
+    """Add one flag per RunConfig field (grouped as the fields are), plus ``--config``.
+
+    Parameters
+    ----------
+    parser : the (sub)command's parser
+    outputs : include the output fields (language, figures)
+    only : restrict to these fields
+    """
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for name, field in RunConfig.model_fields.items():
+        if (only is not None and name not in only) or (not outputs and name in OUTPUT_FIELDS):
+            continue
+        extra = dict(field.json_schema_extra or {})
+        title = str(extra.get("group", "options"))
+        group = groups.get(title) or groups.setdefault(title, parser.add_argument_group(title))
+        kwargs: dict[str, Any] = {"dest": name, "default": None, "help": field.description}
+        flag = _flag(name)
+        if field.annotation is bool:
+            kwargs["action"] = "store_false" if flag.startswith("--no-") else "store_true"
+        elif extra.get("action") == "append" or name == "thresholds_m":
+            kwargs["action"] = "append"
+        elif extra.get("nargs"):
+            kwargs["nargs"] = extra["nargs"]
+        choices = _choices(field.annotation)
+        if choices:
+            kwargs["choices"] = choices
+        if "metavar" in extra:
+            kwargs["metavar"] = extra["metavar"]
+        group.add_argument(flag, **kwargs)
+    if only is None:
+        parser.add_argument("--config", type=Path, metavar="FILE.yaml",
+                            help="read options from a configuration file (flags win)")
+
+
+def _choices(annotation: Any) -> list[str] | None:
+    if typing.get_origin(annotation) is typing.Literal:
+        return list(typing.get_args(annotation))
+    return None
+
+
+def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) -> RunConfig:
+    """The RunConfig of parsed flags: ``--config FILE`` (or ``base``), then every flag given.
+
+    Raises
+    ------
+    InputError
+        Naming the flag and the problem, e.g. ``--threshold park=abc: expected KIND=METRES``.
+    """
+    config_file = getattr(args, "config", None)
+    config = RunConfig.from_file(config_file) if config_file else (base or RunConfig())
+    given: dict[str, Any] = {}
+    for name, field in RunConfig.model_fields.items():
+        value = getattr(args, name, None)
+        if value is None or (field.annotation is bool and value == field.default):
+            continue
+        given[name] = _thresholds(value) if name == "thresholds_m" else value
+    data = config.model_dump() | given
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "options"
+        shown = given.get(name, data.get(name))
+        source = f"{_flag(name)} {_shown(shown)}" if name in RunConfig.model_fields else name
+        raise InputError(source.strip(), str(error["msg"]).removeprefix("Value error, ")) \
+            from None
+
+
+def _thresholds(items: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        kind, _, value = item.partition("=")
+        try:
+            out[kind] = float(value)
+        except ValueError:
+            raise InputError(f"--threshold {item}", "expected KIND=METRES") from None
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    if isinstance(value, dict):
+        return " ".join(f"{k}={v:g}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "" if value is None else str(value)

@@ -1,0 +1,296 @@
+"""``RunConfig``: every input and parameter of a run, in one pydantic model.
+
+It is the one schema behind the command line (each field is one flag, see
+:mod:`lifecircle.cli_options`), configuration files (``lifecircle run --config FILE.yaml``,
+``--print-config``), scenario files (a RunConfig plus interventions) and the Python API. Defaults
+that come from a standard are left ``None`` here and read from ``seeds/standards.yaml`` by the
+accessors, so a printed configuration never freezes a standard's value by accident.
+
+Examples
+--------
+>>> config = RunConfig(osm="area.osm.pbf", residential_density=400, kinds=["primary_school"])
+>>> config.threshold("primary_school")
+500.0
+>>> RunConfig.from_yaml_text(config.to_yaml()) == config
+True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lifecircle.errors import InputError
+from lifecircle.seeds import kind_names, load_standards
+
+#: A path starting so names a sample file shipped in ``lifecircle/data``.
+PACKAGE_PREFIX = "package:"
+
+#: Fields holding paths: resolved against a configuration file's folder.
+PATH_FIELDS = ("osm", "graphml", "population", "boundary", "residential", "historic",
+               "targets_file")
+
+
+def _group(name: str, **extra: Any) -> dict[str, Any]:
+    return {"group": name, **extra}
+
+
+class RunConfig(BaseModel):
+    """Every input and parameter of one run.
+
+    Exactly one network source (``osm``, ``graphml``, ``place``) and one population source
+    (``population``, ``population_total``, ``residential_density``) are needed to load a study;
+    that is checked when the study is loaded, so a partial configuration can still be printed.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    # network (one of)
+    osm: Path | None = Field(None, description="OSM extract, .osm.pbf or .osm (XML)",
+                             json_schema_extra=_group("network (one of)"))
+    graphml: Path | None = Field(None, description="osmnx GraphML file",
+                                 json_schema_extra=_group("network (one of)"))
+    place: str | None = Field(None, description='place name for osmnx, e.g. "渠县, 达州市, '
+                                                '四川省" (online)',
+                              json_schema_extra=_group("network (one of)"))
+    # population (one of)
+    population: Path | None = Field(None, description="population raster (GeoTIFF, VRT)",
+                                    json_schema_extra=_group("population (one of)"))
+    population_total: float | None = Field(
+        None, gt=0, lt=1e10, description="people to spread over residential land (modelled grid)",
+        json_schema_extra=_group("population (one of)", metavar="N"))
+    residential_density: float | None = Field(
+        None, gt=0, lt=1e6, description="people per hectare of residential land (modelled grid)",
+        json_schema_extra=_group("population (one of)", metavar="P"))
+    # study area (at most one)
+    boundary: Path | None = Field(None, description="study area boundary (any vector file)",
+                                  json_schema_extra=_group("study area (at most one)"))
+    county: str | None = Field(None, description="study area by county/district name, e.g. 渠县 "
+                                                 "(needs the boundaries extra)",
+                               json_schema_extra=_group("study area (at most one)"))
+    adcode: str | None = Field(None, description="study area by administrative code, e.g. 511725",
+                               json_schema_extra=_group("study area (at most one)"))
+    # layers
+    residential: Path | None = Field(None, description="residential land layer (else from OSM)",
+                                     json_schema_extra=_group("layers"))
+    historic: Path | None = Field(None, description="historic districts (历史文化街区): parks >= "
+                                                    "1,000 m² there count, 300 m",
+                                  json_schema_extra=_group("layers"))
+    facilities: list[Path] = Field(default_factory=list,
+                                   description="facility file (CSV/GeoJSON/GPKG: kind, name, "
+                                               "lon/lat, capacity); repeat for several",
+                                   json_schema_extra=_group("layers", flag="--facilities",
+                                                            action="append"))
+    coords: Literal["wgs84", "gcj02", "bd09"] = Field(
+        "wgs84", description="coordinates of facility CSVs (Amap: gcj02, Baidu: bd09)",
+        json_schema_extra=_group("layers"))
+    osm_facilities: bool = Field(True, description="take facilities from the OSM file too",
+                                 json_schema_extra=_group("layers", flag="--no-osm-facilities"))
+    capacity_field: str = Field("capacity", description="facility file column with seats or beds",
+                                json_schema_extra=_group("layers"))
+    # parameters
+    crs: str | None = Field(None, description='local CRS: "utm" (default), "cgcs2000" or e.g. '
+                                              'EPSG:4547', json_schema_extra=_group("parameters"))
+    kinds: list[str] | None = Field(None, description="kinds to measure (default: all)",
+                                    json_schema_extra=_group("parameters", nargs="+"))
+    thresholds_m: dict[str, float] = Field(
+        default_factory=dict, description="override a kind's walking threshold, e.g. "
+                                          "primary_school=800",
+        json_schema_extra=_group("parameters", flag="--threshold", metavar="KIND=METRES"))
+    max_snap_m: float | None = Field(
+        None, gt=0, le=5000, description="metres from a street beyond which a point is "
+                                         "unreachable (default from standards.yaml: 300)",
+        json_schema_extra=_group("parameters", flag="--max-snap"))
+    distance_cap_m: float | None = Field(
+        None, gt=0, le=100000, description="search bound of every walk, metres (default 5000)",
+        json_schema_extra=_group("parameters", flag="--distance-cap"))
+    park_preset: str | None = Field(
+        None, description="park indicator tiers: gbt50563-2010 (default) or activity-space-2021",
+        json_schema_extra=_group("parameters"))
+    # targets
+    region: str | None = Field(None, description="score the targets of a region, e.g. 四川",
+                               json_schema_extra=_group("targets"))
+    targets: list[str] | None = Field(None, description="score these target ids",
+                                      json_schema_extra=_group("targets", nargs="+",
+                                                               metavar="ID"))
+    targets_file: Path | None = Field(None, description="a user target catalogue (same YAML form "
+                                                        "as seeds/targets.yaml)",
+                                      json_schema_extra=_group("targets"))
+    # outputs
+    lang: Literal["zh", "en"] = Field("zh", description="language of maps, figures and tables",
+                                      json_schema_extra=_group("outputs"))
+    figures: bool = Field(True, description="draw the static PNG figures",
+                          json_schema_extra=_group("outputs", flag="--no-figures"))
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str] | None) -> list[str] | None:
+        for kind in kinds or []:
+            _check_kind(kind)
+        return kinds
+
+    @field_validator("thresholds_m")
+    @classmethod
+    def _known_thresholds(cls, value: dict[str, float]) -> dict[str, float]:
+        for kind, metres in value.items():
+            _check_kind(kind)
+            if not 0 < metres <= 20000:
+                raise ValueError(f"threshold for {kind} must be between 0 and 20,000 m")
+        return value
+
+    # --- accessors: the standard's defaults where the configuration says nothing --------------
+
+    def threshold(self, kind: str) -> float:
+        """The walking threshold of a kind: the override, else the standard's (metres)."""
+        if kind in self.thresholds_m:
+            return float(self.thresholds_m[kind])
+        return float(load_standards()["kinds"][kind]["threshold_m"])
+
+    def snap_m(self) -> float:
+        """Largest straight-line distance from a point to the network (metres)."""
+        if self.max_snap_m is not None:
+            return float(self.max_snap_m)
+        return float(load_standards()["snapping"]["max_snap_m"])
+
+    def cap_m(self) -> float:
+        """Bound of every Dijkstra search (metres)."""
+        if self.distance_cap_m is not None:
+            return float(self.distance_cap_m)
+        return float(load_standards()["snapping"]["distance_cap_m"])
+
+    def measured_kinds(self) -> list[str]:
+        """The kinds this run measures (all of standards.yaml unless ``kinds`` narrows them)."""
+        return list(self.kinds) if self.kinds else kind_names()
+
+    def reach_m(self) -> float:
+        """The longest walk any metric counts: largest threshold plus snapping at both ends.
+
+        A region cut this far around an area gives the area the same coverage as the whole
+        region would.
+        """
+        return max(self.threshold(k) for k in self.measured_kinds()) + 2 * self.snap_m()
+
+    def input_paths(self) -> list[Path]:
+        """Every file the configuration reads (an output folder must never hold one)."""
+        named = [getattr(self, name) for name in PATH_FIELDS] + list(self.facilities)
+        return [path for path in named if path is not None]
+
+    # --- YAML ------------------------------------------------------------------------------------
+
+    def to_yaml(self) -> str:
+        """The configuration as YAML, only the fields that differ from the defaults."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+    @classmethod
+    def from_yaml_text(cls, text: str, source: str = "configuration",
+                       base: Path | None = None) -> RunConfig:
+        """Validate YAML text; relative paths resolve against ``base``.
+
+        Raises
+        ------
+        InputError
+            ``SOURCE:LINE: field: problem`` for the first problem found.
+        """
+        return load_mapping(cls, text, source, base)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RunConfig:
+        """Read a configuration file; relative paths resolve against its folder."""
+        path = Path(path)
+        return cls.from_yaml_text(read_text(path), str(path), path.parent)
+
+    def resolved(self, base: Path) -> RunConfig:
+        """A copy with relative paths made relative to ``base``; ``package:NAME`` names a sample
+        file shipped with lifecircle (``package:chengdu_central.osm.pbf``)."""
+        update: dict[str, Any] = {}
+        for name in PATH_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                update[name] = _resolve(value, base)
+        update["facilities"] = [_resolve(p, base) for p in self.facilities]
+        return self.model_copy(update=update)
+
+
+def _resolve(path: Path, base: Path) -> Path:
+    if str(path).startswith(PACKAGE_PREFIX):
+        from lifecircle.data import sample_path
+
+        return sample_path(str(path).removeprefix(PACKAGE_PREFIX))
+    return path if path.is_absolute() else base / path
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in kind_names():
+        raise ValueError(f"unknown kind {kind!r}; known: {', '.join(kind_names())}")
+    return kind
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 text file, or one line naming the file and the problem.
+
+    Raises
+    ------
+    InputError
+        Missing, a folder, unreadable, or not UTF-8.
+    """
+    if not path.is_file():
+        raise InputError(path, "file not found" if not path.exists() else "is not a file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "is not UTF-8 text (save it as UTF-8)") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror})") from None
+
+
+def load_mapping(model: type[BaseModel], text: str, source: str, base: Path | None):
+    """Parse YAML text into ``model``; errors name the source, the line and the field.
+
+    Raises
+    ------
+    InputError
+        Not YAML, not a mapping, or a field fails validation.
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise InputError(f"{source}{line}", f"not valid YAML ({getattr(exc, 'problem', exc)})") \
+            from None
+    except RecursionError:
+        raise InputError(source, "nested too deeply to be a configuration") from None
+    if not isinstance(data, dict):
+        raise InputError(source, "expected a mapping of options (key: value)")
+    try:
+        value = model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "file"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise InputError(f"{source}:{_line_of(node, error['loc'])}", f"{where}: {message}") \
+            from None
+    return value.resolved(base) if base is not None and hasattr(value, "resolved") else value
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
+    """Line (1-based) of the deepest YAML node on an error's path."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
+                and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line

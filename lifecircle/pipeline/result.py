@@ -1,0 +1,174 @@
+"""What a run computed (``RunResult``): metrics and targets as DataFrames, the population cells
+as a GeoDataFrame, the scorecard document and the output folder (DESIGN §2, §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+import lifecircle
+from lifecircle.config import RunConfig
+from lifecircle.coverage.walk import KindAccess
+from lifecircle.layers.study import Study
+from lifecircle.metrics import Metric, label
+from lifecircle.output import atomic_directory, write_csv, write_json, write_layers
+from lifecircle.seeds.targets import Target, score_target
+
+METRIC_COLUMNS = ["value", "unit", "label", "method", "denominator", "status"]
+
+
+@dataclass
+class RunResult:
+    """A run's metrics, layers, tables and targets.
+
+    Attributes
+    ----------
+    study : the study the run measured
+    config : the configuration it ran with
+    access : per kind, every cell's nearest facility and distance
+    records : the typed metrics by id
+    layers : the GeoPackage layers (``population``, ``facilities``, ``service_circles``...)
+    missing_kinds : kinds asked for that have no facility in the study area
+    timings_s : seconds per stage
+    target_list : the targets scored
+    tables : CSV tables by file name (``facilities.csv``, ``parks.csv``)
+    """
+
+    study: Study
+    config: RunConfig
+    access: dict[str, KindAccess]
+    records: dict[str, Metric]
+    layers: dict[str, gpd.GeoDataFrame]
+    missing_kinds: list[str]
+    timings_s: dict[str, float]
+    target_list: list[Target] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """One row per metric id: value, unit, label (in the run's language), method,
+        denominator and status."""
+        rows = {mid: {"value": m.value, "unit": m.unit, "label": label(mid, self.config.lang),
+                      "method": m.method, "denominator": m.denominator, "status": m.status}
+                for mid, m in self.records.items()}
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=METRIC_COLUMNS)
+        frame.index.name = "metric"
+        return frame
+
+    def value(self, metric_id: str) -> float | None:
+        """The value of one metric (None when not measured or not produced)."""
+        record = self.records.get(metric_id)
+        return None if record is None else record.value
+
+    def scored_targets(self) -> list[dict[str, Any]]:
+        """Each target with the run's value, met and gap (DESIGN §4)."""
+        scored = []
+        for target in self.target_list:
+            record = self.records.get(target.metric) if target.metric else None
+            value = None if record is None else record.value
+            # a figure resting on default capacities says so beside its verdict
+            assumed = record is not None and record.status == "assumed"
+            scored.append(score_target(target, value) | {"assumed": assumed})
+        return scored
+
+    @property
+    def targets(self) -> pd.DataFrame:
+        """The scored targets, one row per target id."""
+        return pd.DataFrame(self.scored_targets()).set_index("id") if self.target_list \
+            else pd.DataFrame()
+
+    @property
+    def cells(self) -> gpd.GeoDataFrame:
+        """Population cells: ``population``, ``dist_<kind>``, ``nearest_<kind>`` and the
+        per-cell columns of the stages."""
+        return self.layers["population"]
+
+    @property
+    def facilities(self) -> gpd.GeoDataFrame:
+        """The facilities the run measured (all kinds)."""
+        return self.study.facilities
+
+    def scorecard(self) -> dict[str, Any]:
+        """The scorecard.json document (DESIGN §4)."""
+        study = self.study
+        return {
+            "study_area": {
+                "source": study.area_source,
+                "area_ha": study.area.area / 1e4,
+                "crs": study.crs.to_string(),
+                "network_nodes": study.network.n_nodes,
+                "network_length_km": study.network.total_length_m / 1000.0,
+                "network_outside_largest_component_share": study.network.outside_largest_share,
+            },
+            "population": {
+                "total": study.population.total,
+                "source": study.population.source,
+                "cells": study.population.n_cells,
+            },
+            "metrics": {mid: m.as_dict() for mid, m in self.records.items()},
+            "targets": self.scored_targets(),
+            "missing_layers": self.missing_kinds,
+            "notes": study.notes,
+            "inputs": _inputs(study.config),
+            "version": lifecircle.__version__,
+        }
+
+    def to_folder(self, path: str | Path, *, lang: str | None = None,
+                  figures: bool | None = None) -> Path:
+        """Write the output folder atomically (scorecard.json, coverage.gpkg, CSV tables,
+        map.html, figures/*.png): the same files as ``lifecircle run``."""
+        with atomic_directory(path, inputs=self.config.input_paths()) as staging:
+            self.write_files(staging, lang=lang, figures=figures)
+        return Path(path)
+
+    def write_files(self, folder: Path, *, lang: str | None = None,
+                    figures: bool | None = None) -> None:
+        """Write the output files into an existing (staging) folder."""
+        from lifecircle.maps import write_figures, write_map
+
+        lang = lang or self.config.lang
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "scorecard.json", self.scorecard())
+        write_json(folder / "timings.json", self.timings_s)
+        write_layers(folder / "coverage.gpkg", self.layers)
+        for name, table in self.tables.items():
+            if not table.empty:
+                write_csv(folder / name, table)
+        write_map(folder, lang=lang)
+        if self.config.figures if figures is None else figures:
+            write_figures(folder, lang=lang)
+
+    def map(self, lang: str | None = None, kind: str | None = None):
+        """The interactive map as a ``folium.Map`` (displays in Jupyter)."""
+        import tempfile
+
+        from lifecircle.maps.folder import read_folder
+        from lifecircle.maps.webmap import build_map
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            write_json(folder / "scorecard.json", self.scorecard())
+            write_layers(folder / "coverage.gpkg", self.layers)
+            return build_map(read_folder(folder), lang or self.config.lang, kind, tiles=False)
+
+
+def _inputs(config: RunConfig) -> dict[str, Any]:
+    """The inputs named in the scorecard: file names only (no folders of the user's disk)."""
+    def name(path: Path | None) -> str | None:
+        return Path(path).name if path is not None else None
+
+    return {
+        "osm": name(config.osm),
+        "graphml": name(config.graphml),
+        "place": config.place,
+        "population": name(config.population),
+        "population_total": config.population_total,
+        "residential_density_per_ha": config.residential_density,
+        "boundary": name(config.boundary),
+        "facilities": [Path(p).name for p in config.facilities],
+        "coords": config.coords,
+    }

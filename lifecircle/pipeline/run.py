@@ -1,0 +1,146 @@
+"""One run: a loaded study -> typed metrics, layers, tables and scored targets (DESIGN §4)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+
+from lifecircle.config import RunConfig
+from lifecircle.coverage import catchments as catchment
+from lifecircle.coverage.engine import node_index as shared_index
+from lifecircle.coverage.supply import park_green_per_capita
+from lifecircle.coverage.walk import KindAccess, kind_access, walk_coverage_metric
+from lifecircle.layers.study import Study
+from lifecircle.metrics import Metric
+from lifecircle.pipeline.result import RunResult
+from lifecircle.pipeline.stages import as_metric, circle_stage, completeness_stage, park_stage
+from lifecircle.seeds import kind_names
+from lifecircle.seeds.demand import demand_settings, guess_population_basis
+from lifecircle.seeds.targets import Target, load_targets, select_targets
+
+Progress = Callable[[str], None]
+
+
+def run(study: Study, config: RunConfig | None = None,
+        progress: Progress | None = None) -> RunResult:
+    """Compute every metric the study's layers allow.
+
+    Parameters
+    ----------
+    study : the loaded layers (``Study.from_osm``, ``Study.from_frames``, ...)
+    config : thresholds, kinds, snapping and targets (default: the study's own configuration)
+    progress : called with a short label before each stage
+
+    Returns
+    -------
+    RunResult
+
+    Examples
+    --------
+    >>> from lifecircle import Study
+    >>> from lifecircle.data import sample_path
+    >>> study = Study.from_osm(sample_path(), residential_density=400,
+    ...                        kinds=["primary_school"])
+    >>> result = run(study)
+    >>> round(result.metrics.loc["walk_coverage.primary_school", "value"], 3)
+    0.139
+    """
+    config = config or study.config
+    say = progress or (lambda _label: None)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(name: str) -> None:
+        timings[name] = time.perf_counter() - started - sum(timings.values())
+
+    say("walking distances per kind")
+    index = shared_index(study.network)
+    pop = study.population
+    cells = index.snap(pop.x, pop.y, config.snap_m())
+    access: dict[str, KindAccess] = {}
+    missing: list[str] = []
+    for kind in config.measured_kinds():
+        if not (study.facilities["kind"] == kind).any() and kind not in study.closed_kinds:
+            missing.append(kind)
+            continue
+        access[kind] = kind_access(index, study.facilities, cells, kind, config.threshold(kind),
+                                   config.snap_m(), config.cap_m())
+    if missing:
+        warnings.warn(f"no facilities of kind(s) {', '.join(missing)} in the study area: "
+                      "reported as missing layers, not as zero coverage", stacklevel=2)
+    records: dict[str, Metric] = {}
+    for kind, kind_acc in access.items():
+        records[f"walk_coverage.{kind}"] = as_metric(
+            f"walk_coverage.{kind}", walk_coverage_metric(kind_acc, pop.population, pop.source))
+    for kind in kind_names():
+        records[f"facility_count.{kind}"] = Metric(
+            f"facility_count.{kind}", int((study.facilities["kind"] == kind).sum()),
+            "facilities of the kind in the input layers", "none")
+    lap("distances")
+
+    say("catchments, demand and capacity")
+    settings = demand_settings(population_basis=guess_population_basis(pop.source))
+    catchments = [catchment.kind_catchments(index, study.facilities, pop, cells, access[kind],
+                                            config.snap_m(), settings)
+                  for kind in catchment.CATCHMENT_KINDS
+                  if kind in access and kind not in study.closed_kinds]
+    for result in catchments:
+        records.update({k: as_metric(k, v) for k, v in result.metrics.items()})
+    lap("catchments")
+
+    say("park service-radius coverage")
+    stages = [park_stage(study, index, config.snap_m(), config.park_preset)]
+    lap("parks")
+    say("service circles")
+    stages.append(circle_stage(study, index, access, config.snap_m()))
+    stages.append(completeness_stage(access, pop.population, pop.source))
+    lap("circles")
+
+    parks = (study.facilities["kind"] == "park").to_numpy()
+    records["park_green_per_capita_m2"] = as_metric(
+        "park_green_per_capita_m2",
+        park_green_per_capita(study.facilities.geometry.values[parks], study.area, pop.total))
+    cell_columns: dict[str, np.ndarray] = {}
+    for result in catchments:
+        cell_columns.update(result.cell_columns())
+    tables = {"facilities.csv": catchment.facilities_table(catchments)}
+    layers = {
+        "study_area": gpd.GeoDataFrame({"source": [study.area_source]}, geometry=[study.area],
+                                       crs=study.crs),
+        "catchments": catchment.catchments_layer(catchments),
+        "facilities": study.facilities,
+    }
+    for stage in stages:
+        records.update(stage.metrics)
+        layers.update(stage.layers)
+        tables.update(stage.tables)
+        cell_columns.update(stage.cell_columns)
+    layers["population"] = _population_layer(study, access, cells.access_m, cell_columns)
+    lap("tables")
+    return RunResult(study=study, config=config, access=access, records=records, layers=layers,
+                     missing_kinds=missing, timings_s=timings, target_list=run_targets(config),
+                     tables=tables)
+
+
+def run_targets(config: RunConfig) -> list[Target]:
+    """The targets a run scores: by region and/or id from the packaged or a user catalogue;
+    with neither, every target that names a metric."""
+    catalogue = load_targets(config.targets_file)
+    if config.region is None and config.targets is None:
+        return [t for t in catalogue if t.metric is not None]
+    return select_targets(catalogue, region=config.region, ids=config.targets)
+
+
+def _population_layer(study: Study, access: dict[str, KindAccess], access_m: np.ndarray,
+                      extra: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
+    pop = study.population
+    columns: dict[str, object] = {"population": pop.population, "snap_m": access_m}
+    for kind, kind_acc in access.items():
+        columns[f"dist_{kind}"] = kind_acc.nearest.distance_m
+        columns[f"nearest_{kind}"] = kind_acc.nearest_fid
+    columns.update(extra)
+    return gpd.GeoDataFrame(columns, geometry=pop.cell_polygons().values, crs=study.crs)
