@@ -212,16 +212,20 @@ def main(argv: list[str]) -> int:
                         help="folder holding the lifecircle package to run (e.g. a copy of an "
                              "earlier commit, so edits during a long run cannot leak in)")
     parser.add_argument("--note", help="what the labelled code is (kept in RESULTS.md)")
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite the RESULTS.md section from stored results, run nothing")
     args = parser.parse_args(argv)
     results = (json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
                if RESULTS_JSON.exists() else {})
     if args.note:
         results.setdefault("_notes", {})[args.label] = args.note
-    for scale in args.scales:
+    for scale in [] if args.render_only else args.scales:
         print(f"scale {scale:g} ...", file=sys.stderr, flush=True)
         r = measure(scale, args.code.resolve())
         print(json.dumps(r), file=sys.stderr, flush=True)
         results.setdefault(args.label, {})[f"{scale:g}"] = r
+        write_results(results)
+    if args.render_only:
         write_results(results)
     print(section(results))
     return 0
