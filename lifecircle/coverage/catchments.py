@@ -26,6 +26,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from scipy import sparse
 from scipy.optimize import linprog
 
@@ -412,7 +413,12 @@ def _cells_within(pairs: sparse.csr_matrix, limit_m: float) -> np.ndarray:
 
 def catchment_polygons(grid: PopulationGrid, facility: np.ndarray,
                        table: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Catchments for drawing: the squares of each facility's cells dissolved into one polygon.
+    """Catchments for drawing: each facility's cells as one polygon.
+
+    Where the cell centres lie on one lattice of ``cell_size`` (modelled population), the
+    facility labels are burnt into a raster and polygonised (``rasterio.features.shapes``),
+    which is the dissolve of the cell squares without any GEOS union; otherwise (a raster
+    reprojected to the run's CRS) the squares are dissolved.
 
     Parameters
     ----------
@@ -422,15 +428,58 @@ def catchment_polygons(grid: PopulationGrid, facility: np.ndarray,
 
     Returns
     -------
-    GeoDataFrame (``POLYGON_COLUMNS``, geometry) with one row per facility that has cells
+    GeoDataFrame (``POLYGON_COLUMNS``, geometry) with one row per facility that has cells,
+    ordered by facility row
     """
     ok = facility >= 0
-    squares = gpd.GeoDataFrame({"row": facility[ok]}, geometry=grid.cell_polygons().values[ok],
-                               crs=grid.crs)
-    dissolved = squares.dissolve(by="row")
-    rows = dissolved.index.to_numpy(dtype=np.int64)
+    lattice = _lattice(grid.x[ok], grid.y[ok], grid.cell_size)
+    if lattice is None:
+        squares = gpd.GeoDataFrame({"row": facility[ok]},
+                                   geometry=grid.cell_polygons().values[ok], crs=grid.crs)
+        dissolved = squares.dissolve(by="row")
+        rows = dissolved.index.to_numpy(dtype=np.int64)
+        geometry = dissolved.geometry.values
+    else:
+        rows, geometry = _polygonise(facility[ok], *lattice, grid.cell_size)
     attributes = table.iloc[rows][POLYGON_COLUMNS].reset_index(drop=True)
-    return gpd.GeoDataFrame(attributes, geometry=dissolved.geometry.values, crs=grid.crs)
+    return gpd.GeoDataFrame(attributes, geometry=geometry, crs=grid.crs)
+
+
+def _lattice(x: np.ndarray, y: np.ndarray,
+             size: float) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+    """(column, row, west, north) of cell centres on a lattice of spacing ``size``, or None."""
+    if x.size == 0 or not size > 0:
+        return None
+    west, north = x.min() - size / 2, y.max() + size / 2
+    col_f, row_f = (x - west) / size - 0.5, (north - y) / size - 0.5
+    col, row = np.rint(col_f).astype(np.int64), np.rint(row_f).astype(np.int64)
+    # assumption: centres within 1e-6 of a cell of the lattice are on it (float round-off)
+    if (np.abs(col_f - col).max() > 1e-6 or np.abs(row_f - row).max() > 1e-6
+            or (col.max() + 1) * (row.max() + 1) > 2**31 - 1):
+        return None
+    return col, row, west, north
+
+
+def _polygonise(label: np.ndarray, col: np.ndarray, row: np.ndarray, west: float, north: float,
+                size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons of equal labels on a lattice: (labels, one (Multi)Polygon each)."""
+    from affine import Affine
+    from rasterio import features
+    from shapely.geometry import shape
+
+    raster = np.full((row.max() + 1, col.max() + 1), -1, dtype=np.int32)
+    raster[row, col] = label
+    transform = Affine(size, 0.0, west, 0.0, -size, north)
+    pieces = [(shape(geom), int(value)) for geom, value in features.shapes(
+        raster, mask=raster >= 0, connectivity=4, transform=transform)]
+    geoms = np.array([p[0] for p in pieces], dtype=object)
+    values = np.array([p[1] for p in pieces], dtype=np.int64)
+    order = np.argsort(values, kind="stable")
+    rows, first = np.unique(values[order], return_index=True)
+    # pieces of one facility touch at most at corners: their union is a plain collection
+    parts = np.split(geoms[order], first[1:])
+    return rows, np.array([p[0] if len(p) == 1 else shapely.union_all(p) for p in parts],
+                          dtype=object)
 
 
 # --- metrics -------------------------------------------------------------------------------------

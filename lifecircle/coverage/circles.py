@@ -6,16 +6,16 @@ partial edges cut at the exact remaining distance, buffered by a street half-wid
 dissolved. Polygons therefore follow streets, keep holes inside blocks nobody reaches and never
 cross a river where no bridge is mapped. No hull of any kind is taken.
 
-Speed: the edges are chained once per network into *strokes* (edges continuing each other
-straight through junctions) laid end to end on one distance axis. The reached pieces of a circle
-become intervals of that axis, touching intervals merge into runs, and GEOS buffers a few dozen
-long polylines per circle instead of hundreds of 50 m pieces (about 50 times faster on central
-Chengdu, see benchmarks/bench_circles.py).
+Speed: the edges are chained once per network into *strokes* (:mod:`lifecircle.coverage.strokes`)
+laid end to end on one distance axis; the reached pieces of a circle merge into runs along them.
+Reached pieces come from the reached (source, node, distance) entries only, and each kind's
+covered area from its one multi-source pass (:func:`covered_by_kind`).
 """
 
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy import sparse
-from scipy.sparse import csgraph
 
 from lifecircle.coverage.engine import NodeIndex, per_facility_distances
+from lifecircle.coverage.strokes import StreetStrokes, street_strokes
 from lifecircle.layers.landuse import dissolve
 from lifecircle.layers.network import WalkNetwork
 from lifecircle.seeds import load_standards
@@ -42,19 +42,7 @@ QUAD_SEGS = 8
 #: above this many reached strokes a circle is buffered stroke by stroke, then dissolved
 MAX_RUNS_PER_BUFFER = 150
 
-# assumption: at a junction a street continues along the edge within 45° of straight ahead
-_STROKE_MAX_TURN_RAD = np.radians(45.0)
-
-# vertices this close to the line through their neighbours are dropped before buffering
-_COLLINEAR_TOL_M = 1e-6
-
-# strokes lie end to end on one axis with this gap, so runs never join across strokes
-_STROKE_GAP_M = 1.0
-
-# pieces closer than this along a stroke touch (one run); also the edge-to-stroke match distance
-_TOUCH_M = 1e-6
-
-# rows of a distance matrix expanded to dense scratch at a time (memory: rows x nodes floats)
+# facilities whose circles are dissolved together (bounds the GEOS work held at once)
 _ROW_BATCH = 128
 
 
@@ -97,74 +85,6 @@ class ReachedSegments:
                             np.where((t >= length)[:, None], xy_v, inner))
 
         return shapely.linestrings(np.stack([at(self.start_m), at(self.end_m)], axis=1))
-
-
-@dataclass(frozen=True)
-class StreetStrokes:
-    """The network's edges chained into strokes, each a polyline with a distance axis.
-
-    Strokes are laid end to end on one axis (a 1 m gap between them), so a reached piece of an
-    edge is an interval of the axis, and touching pieces of one stroke merge into one run.
-
-    Attributes
-    ----------
-    label : stroke per edge
-    u_at : axis position of each edge's ``u`` end
-    forward : per edge, whether the axis runs from ``u`` to ``v``
-    vertex_xy : (V, 2) vertices of the stroke polylines (collinear vertices dropped)
-    vertex_at : axis position of each vertex, increasing
-    """
-
-    label: np.ndarray
-    u_at: np.ndarray
-    forward: np.ndarray
-    vertex_xy: np.ndarray
-    vertex_at: np.ndarray
-
-    def point_at(self, position: np.ndarray) -> np.ndarray:
-        """(n, 2) coordinates of axis positions (each inside a stroke)."""
-        k = np.clip(np.searchsorted(self.vertex_at, position, side="right") - 1, 0,
-                    max(self.vertex_at.size - 2, 0))
-        k1 = np.minimum(k + 1, self.vertex_at.size - 1)
-        span = self.vertex_at[k1] - self.vertex_at[k]
-        t = np.where(position > self.vertex_at[k],
-                     (position - self.vertex_at[k]) / np.where(span > 0, span, 1.0), 0.0)
-        return self.vertex_xy[k] + t[:, None] * (self.vertex_xy[k1] - self.vertex_xy[k])
-
-    def runs(self, segments: ReachedSegments) -> tuple[np.ndarray, np.ndarray]:
-        """Pieces merged into runs: maximal stretches of one stroke reached from one source.
-
-        Returns
-        -------
-        (source, lines): the source row and the LineString of each run, ordered by source
-        """
-        u_at = self.u_at[segments.edge]
-        forward = self.forward[segments.edge]
-        low = np.where(forward, u_at + segments.start_m, u_at - segments.end_m)
-        high = np.where(forward, u_at + segments.end_m, u_at - segments.start_m)
-        # sources side by side on one line, so one running maximum serves them all
-        offset = segments.source * (self.vertex_at[-1] + 2 * _STROKE_GAP_M)
-        order = np.argsort(low + offset, kind="stable")
-        reach = np.maximum.accumulate((high + offset)[order])
-        first = np.flatnonzero(np.r_[True, (low + offset)[order][1:] > reach[:-1] + _TOUCH_M])
-        run_low = low[order][first]
-        run_high = np.maximum.reduceat(high[order], first)
-        return segments.source[order][first], self._lines(run_low, run_high)
-
-    def _lines(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        """LineStrings along the strokes from ``low`` to ``high`` (axis positions)."""
-        inner_from = np.searchsorted(self.vertex_at, low, side="right")
-        inner_to = np.searchsorted(self.vertex_at, high, side="left")
-        count = inner_to - inner_from + 2
-        run = np.repeat(np.arange(low.size), count)
-        last = np.cumsum(count) - 1
-        k = np.arange(run.size) - (last - count + 1)[run]
-        inner = (k > 0) & (k < count[run] - 1)
-        xy = np.empty((run.size, 2))
-        xy[last - count + 1] = self.point_at(low)
-        xy[last] = self.point_at(high)
-        xy[inner] = self.vertex_xy[(inner_from[run] + k - 1)[inner]]
-        return shapely.linestrings(xy, indices=run)
 
 
 @dataclass(frozen=True)
@@ -239,109 +159,8 @@ def reached_segments(network: WalkNetwork, node_distance_m: np.ndarray | sparse.
     """
     rows = node_distance_m.shape[0] if np.ndim(node_distance_m) == 2 else 1
     limits = np.broadcast_to(np.asarray(threshold_m, dtype=np.float64), (rows,))
-    parts = [
-        _pieces(network, _dense_rows(node_distance_m, start, min(start + _ROW_BATCH, rows),
-                                     network.n_nodes),
-                limits[start:start + _ROW_BATCH], start)
-        for start in range(0, rows, _ROW_BATCH)
-    ]
-    source, edge, start_m, end_m = (np.concatenate(column) for column in zip(*parts, strict=True))
-    return ReachedSegments(network, source, edge, start_m, end_m)
-
-
-def street_strokes(network: WalkNetwork) -> StreetStrokes:
-    """Chain the edges into strokes: edges that continue each other through nodes.
-
-    At a node of degree 2 the two edges always continue each other; at a junction two edges
-    continue each other when each is the other's straightest continuation, within 45° of
-    straight ahead. Strokes only group edges so that circles dissolve fewer, longer strips; they
-    do not change any polygon beyond the polygonal approximation of round joins.
-
-    Returns
-    -------
-    StreetStrokes of the network (computed once, reused for every circle)
-    """
-    label = _stroke_labels(network)
-    edges = network.edges
-    geoms = edges.geometry.to_numpy()
-    by_label = np.argsort(label, kind="stable")
-    merged = shapely.line_merge(shapely.multilinestrings(geoms[by_label],
-                                                         indices=label[by_label]))
-    parts, part_stroke = shapely.get_parts(merged, return_index=True)
-    # each edge on the merged polyline of its stroke (the only one, but for rare split strokes)
-    mid = shapely.line_interpolate_point(geoms, 0.5, normalized=True)
-    n_parts = np.bincount(part_stroke, minlength=label.max(initial=-1) + 1)
-    part = (np.cumsum(n_parts) - n_parts)[label]
-    split = np.flatnonzero(n_parts[label] > 1)
-    hit_edge, hit_part = shapely.STRtree(parts).query(mid[split], predicate="dwithin",
-                                                      distance=_TOUCH_M)
-    own = part_stroke[hit_part] == label[split][hit_edge]
-    found, first = np.unique(hit_edge[own], return_index=True)
-    part[split[found]] = hit_part[own][first]
-    lonely = np.setdiff1d(split, split[found])  # never expected: such an edge is its own stroke
-    part[lonely] = parts.size + np.arange(lonely.size)
-    parts = np.concatenate([parts, geoms[lonely]])
-    length = edges["length"].to_numpy()
-    centre = shapely.line_locate_point(parts[part], mid)
-    # (a negative distance would count from the far end)
-    start = shapely.line_interpolate_point(parts[part], np.maximum(centre - length / 2, 0.0))
-    start_xy = shapely.get_coordinates(start)
-    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
-    forward = (np.hypot(start_xy[:, 0] - network.x[u], start_xy[:, 1] - network.y[u])
-               <= np.hypot(start_xy[:, 0] - network.x[v], start_xy[:, 1] - network.y[v]))
-    base = np.cumsum(shapely.length(parts) + _STROKE_GAP_M) - shapely.length(parts) - _STROKE_GAP_M
-    # drop the collinear vertices densification inserted: same lines, fewer vertices to offset
-    lines = shapely.simplify(parts, _COLLINEAR_TOL_M, preserve_topology=False)
-    collapsed = shapely.get_num_coordinates(lines) < 2
-    lines[collapsed] = parts[collapsed]
-    xy, vertex_part = shapely.get_coordinates(lines, return_index=True)
-    starts = np.r_[True, vertex_part[1:] != vertex_part[:-1]]
-    step = np.r_[0.0, np.hypot(*np.diff(xy, axis=0).T)]
-    step[starts] = 0.0
-    along = np.cumsum(step)
-    along -= along[np.flatnonzero(starts)][np.cumsum(starts) - 1]
-    return StreetStrokes(
-        label=label,
-        u_at=base[part] + np.where(forward, centre - length / 2, centre + length / 2),
-        forward=forward,
-        vertex_xy=xy,
-        vertex_at=base[vertex_part] + along,
-    )
-
-
-def _stroke_labels(network: WalkNetwork) -> np.ndarray:
-    """Stroke label per edge (see :func:`street_strokes`)."""
-    u = network.edges["u"].to_numpy()
-    v = network.edges["v"].to_numpy()
-    n_edges = u.size
-    if n_edges == 0:
-        return np.empty(0, dtype=np.int64)
-    # half-edges leaving each node, grouped by node
-    node = np.concatenate([u, v])
-    far = np.concatenate([v, u])
-    edge = np.concatenate([np.arange(n_edges), np.arange(n_edges)])
-    order = np.argsort(node, kind="stable")
-    node, far, edge = node[order], far[order], edge[order]
-    bearing = np.arctan2(network.y[far] - network.y[node], network.x[far] - network.x[node])
-    degree = np.bincount(node, minlength=network.n_nodes)
-    first = np.cumsum(degree) - degree
-    pair_a, pair_b = _pairs_at_nodes(degree, first)
-    turn = np.pi - np.abs(np.angle(np.exp(1j * (bearing[pair_a] - bearing[pair_b]))))
-    two = degree[node[pair_a]] == 2
-    ok = two | (turn <= _STROKE_MAX_TURN_RAD)
-    pair_a, pair_b, turn = pair_a[ok], pair_b[ok], np.where(two[ok], 0.0, turn[ok])
-    # each half-edge's straightest partner; link the mutual ones (a matching at every node)
-    this = np.concatenate([pair_a, pair_b])
-    other = np.concatenate([pair_b, pair_a])
-    rank = np.lexsort((np.concatenate([turn, turn]), this))
-    best = np.full(node.size, -1, dtype=np.int64)
-    is_first = np.r_[True, this[rank][1:] != this[rank][:-1]]
-    best[this[rank][is_first]] = other[rank][is_first]
-    half = np.flatnonzero(best >= 0)
-    mutual = half[(best[best[half]] == half) & (half < best[half])]
-    links = sparse.coo_matrix((np.ones(mutual.size), (edge[mutual], edge[best[mutual]])),
-                              shape=(n_edges, n_edges))
-    return csgraph.connected_components(links, directed=False)[1]
+    source, node, dist = _reached_entries(node_distance_m, limits, network.n_nodes)
+    return ReachedSegments(network, *_pieces(network, source, node, dist, limits))
 
 
 def reached_area(network: WalkNetwork, segments: ReachedSegments, n_sources: int,
@@ -455,6 +274,9 @@ def service_circles(network: WalkNetwork, node_index: NodeIndex, facilities_geom
 def union_by_kind(circles: gpd.GeoDataFrame, kinds: Sequence[str] | np.ndarray) -> gpd.GeoDataFrame:
     """The area covered by each kind at each threshold: the union of its facilities' circles.
 
+    Unions every circle (slow at city scale); :func:`covered_by_kind` gives the same area from
+    the nearest distances.
+
     Parameters
     ----------
     circles : from :func:`service_circles`
@@ -473,6 +295,48 @@ def union_by_kind(circles: gpd.GeoDataFrame, kinds: Sequence[str] | np.ndarray) 
     return gpd.GeoDataFrame({"kind": union["kind"], "threshold_m": union["threshold_m"],
                              "area_m2": shapely.area(geometry.to_numpy())},
                             geometry=geometry, crs=circles.crs)
+
+
+def covered_by_kind(network: WalkNetwork, node_distance_m: Mapping[str, np.ndarray],
+                    thresholds_m: Mapping[str, Sequence[float]],
+                    half_width_m: float = STREET_HALF_WIDTH_M,
+                    strokes: StreetStrokes | None = None, crs=None) -> gpd.GeoDataFrame:
+    """The area covered by each kind at each threshold, from the kind's ONE multi-source pass.
+
+    A point of an edge u-v lies within T of some facility exactly when it lies within T of the
+    nearest one: min over facilities of min(d_f(u) + t, d_f(v) + L - t) is min(D(u) + t,
+    D(v) + L - t) with D the nearest distance. So the reached segments of the nearest distances
+    are the union of every facility's reached segments, and their one buffer is the union of
+    every facility's circle (:func:`union_by_kind`), up to the polygonal approximation of arcs.
+
+    Parameters
+    ----------
+    network : the walk network
+    node_distance_m : per kind, ``Nearest.distance_m`` of every node, searched at least as far
+        as the kind's largest threshold (inf where unreached)
+    thresholds_m : per kind, its walking distances
+    half_width_m : street half-width of the strips (see :data:`STREET_HALF_WIDTH_M`)
+    strokes : the network's :func:`street_strokes`, when the caller already has them
+    crs : CRS of the result (default the network's)
+
+    Returns
+    -------
+    GeoDataFrame with columns ``kind``, ``threshold_m``, ``area_m2`` and geometry, ordered by
+    kind then threshold (the shape of :func:`union_by_kind`)
+    """
+    strokes = street_strokes(network) if strokes is None else strokes
+    kinds, limits, geometry = [], [], []
+    for kind in sorted(node_distance_m):
+        for threshold in np.unique(np.asarray(thresholds_m[kind], dtype=np.float64)):
+            segments = reached_segments(network, node_distance_m[kind], threshold)
+            geometry.append(reached_area(network, segments, 1, half_width_m, strokes)[0])
+            kinds.append(kind)
+            limits.append(float(threshold))
+    crs = network.crs if crs is None else crs
+    geometry = np.array(geometry, dtype=object)
+    return gpd.GeoDataFrame({"kind": kinds, "threshold_m": limits,
+                             "area_m2": shapely.area(geometry) if geometry.size else []},
+                            geometry=gpd.GeoSeries(geometry, crs=crs), crs=crs)
 
 
 def uncovered_by_kind(covered: gpd.GeoDataFrame, study_area: shapely.Geometry,
@@ -561,49 +425,77 @@ def life_circle_completeness(distances: Mapping[str, np.ndarray],
                         kinds_reached=reached.sum(axis=0), missing=missing, reason=reason)
 
 
-def _dense_rows(distance: np.ndarray | sparse.spmatrix, start: int, stop: int,
-                n_nodes: int) -> np.ndarray:
-    """Rows ``start:stop`` of a distance array or sparse matrix as dense (rows, n_nodes), inf
-    where unreached."""
+def _reached_entries(distance: np.ndarray | sparse.spmatrix, limits: np.ndarray,
+                     n_nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, node, distance) of every node within its row's limit, from a 1-D or 2-D array or a
+    sparse matrix (missing entries unreached); columns beyond ``n_nodes`` are ignored."""
     if sparse.issparse(distance):
-        block = sparse.csr_matrix(distance[start:stop, :n_nodes])
-        dense = np.full((stop - start, n_nodes), np.inf)
-        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
-        dense[rows, block.indices] = block.data
-        return dense
-    return np.atleast_2d(np.asarray(distance, dtype=np.float64))[start:stop, :n_nodes]
+        coo = sparse.coo_matrix(distance)
+        row, node, dist = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+    else:
+        dense = np.atleast_2d(np.asarray(distance, dtype=np.float64))[:, :n_nodes]
+        row, node = np.nonzero(dense <= limits[:, None])
+        dist = dense[row, node]
+    ok = (node < n_nodes) & (dist <= limits[row])
+    return row[ok], node[ok], dist[ok]
 
 
-def _pieces(network: WalkNetwork, dist: np.ndarray, limits: np.ndarray,
-            row0: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Reached pieces (source, edge, start, end) of one block of distance rows."""
-    u = network.edges["u"].to_numpy()
-    v = network.edges["v"].to_numpy()
+def _incidence(network: WalkNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per node, its incident edges: (indptr, edge, end) with ``end`` 0 where the node is the
+    edge's ``u`` and 1 where it is its ``v`` (CSR layout, cached per network)."""
+    found = _INCIDENCE.get(network)
+    if found is None:
+        u = network.edges["u"].to_numpy()
+        v = network.edges["v"].to_numpy()
+        node = np.concatenate([u, v])
+        order = np.argsort(node, kind="stable")
+        indptr = np.zeros(network.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(node, minlength=network.n_nodes), out=indptr[1:])
+        edge = np.concatenate([np.arange(u.size), np.arange(v.size)])[order]
+        end = np.concatenate([np.zeros(u.size, np.int8), np.ones(v.size, np.int8)])[order]
+        found = _INCIDENCE[network] = (indptr, edge, end)
+    return found
+
+
+_INCIDENCE: weakref.WeakKeyDictionary[WalkNetwork, tuple[np.ndarray, np.ndarray, np.ndarray]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _pieces(network: WalkNetwork, row: np.ndarray, node: np.ndarray, dist: np.ndarray,
+            limits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Reached pieces (source, edge, start, end) from the reached (row, node, distance) entries:
+    each entry reaches into its node's incident edges (work follows the entries, never
+    rows x edges)."""
+    indptr, inc_edge, inc_end = _incidence(network)
     length = network.edges["length"].to_numpy()
-    limit = limits[:, None]
-    from_u = dist[:, u] <= limit
-    from_v = dist[:, v] <= limit
-    row, edge = np.nonzero(from_u | from_v)
+    degree = indptr[node + 1] - indptr[node]
+    entry = np.repeat(np.arange(node.size), degree)
+    slot = np.arange(entry.size) - np.repeat(np.cumsum(degree) - degree, degree) + indptr[
+        node][entry]
+    edge, end = inc_edge[slot], inc_end[slot]
+    source = row[entry]
+    reach = np.minimum(limits[source] - dist[entry], length[edge])
+    # one row per (source, edge), ordered as the former row-major scan: reach from u and from v
+    key = source * max(length.size, 1) + edge
+    pairs, inverse = np.unique(key, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    ok_u = np.zeros(pairs.size, dtype=bool)
+    ok_v = np.zeros(pairs.size, dtype=bool)
+    reach_u = np.zeros(pairs.size)
+    reach_v = np.zeros(pairs.size)
+    at_u, at_v = end == 0, end == 1
+    ok_u[inverse[at_u]], reach_u[inverse[at_u]] = True, reach[at_u]
+    ok_v[inverse[at_v]], reach_v[inverse[at_v]] = True, reach[at_v]
+    row_of = pairs // max(length.size, 1)
+    edge = pairs % max(length.size, 1)
     full = length[edge]
-    ok_u, ok_v = from_u[row, edge], from_v[row, edge]
-    reach_u = np.where(ok_u, np.minimum(limits[row] - dist[row, u[edge]], full), 0.0)
-    reach_v = np.where(ok_v, np.minimum(limits[row] - dist[row, v[edge]], full), 0.0)
     whole = reach_u + reach_v >= full
     part_u = ~whole & ok_u & (reach_u > 0)
     part_v = ~whole & ok_v & (reach_v > 0)
-    source = np.concatenate([row[whole], row[part_u], row[part_v]]) + row0
+    source = np.concatenate([row_of[whole], row_of[part_u], row_of[part_v]])
     edges = np.concatenate([edge[whole], edge[part_u], edge[part_v]])
     start = np.concatenate([np.zeros(whole.sum()), np.zeros(part_u.sum()),
                             full[part_v] - reach_v[part_v]])
-    end = np.concatenate([full[whole], reach_u[part_u], full[part_v]])
+    end_m = np.concatenate([full[whole], reach_u[part_u], full[part_v]])
     order = np.argsort(source, kind="stable")
-    return source[order], edges[order], start[order], end[order]
-
-
-def _pairs_at_nodes(degree: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All pairs of half-edges sharing a node (positions in the node-grouped half-edge arrays)."""
-    node = np.repeat(np.arange(degree.size), degree)
-    later = degree[node] - 1 - (np.arange(node.size) - first[node])  # half-edges after this one
-    a = np.repeat(np.arange(node.size), later)
-    b = a + 1 + np.arange(a.size) - np.repeat(np.cumsum(later) - later, later)
-    return a, b
+    return source[order], edges[order], start[order], end_m[order]

@@ -210,7 +210,7 @@ def node_index(network: WalkNetwork) -> NodeIndex:
     return index
 
 
-def augmented_graph(network: WalkNetwork, access: FacilityAccess,
+def augmented_graph(network: WalkNetwork | _SubNetwork, access: FacilityAccess,
                     cost_graph: sparse.csr_matrix | None = None) -> tuple[sparse.csr_matrix,
                                                                           np.ndarray]:
     """The walk graph plus one virtual node per reachable facility (directed edges out to its
@@ -276,17 +276,45 @@ def per_facility_distances(network: WalkNetwork, access: FacilityAccess, limit_m
                            batch: int = 256,
                            cost_graph: sparse.csr_matrix | None = None) -> sparse.csr_matrix:
     """Walking distance from each facility to every node within ``limit_m``, as a sparse
-    (n_facilities x n_nodes) matrix: only reached pairs are stored, so memory follows the
-    catchment sizes, never facilities x nodes. Batches bound the dense scratch of csgraph.
+    (n_facilities x n_nodes) matrix: only reached pairs are stored.
+
+    Work follows what is reached: a walk is never shorter than ``rho`` times the straight line
+    (``rho`` = the smallest edge cost per straight metre, 1 on a flat network), so every node a
+    facility reaches, and every node on the way, lies within ``(limit_m - offset) / rho`` of one
+    of its access points. Facilities are grouped in square tiles of side ``limit_m``; each tile's
+    facilities are searched together (one csgraph call, at most ``batch`` sources) on the
+    subgraph of the nodes inside the disc holding all their reach discs. Distances equal those
+    on the whole graph: the subgraph contains every path of length <= ``limit_m``.
 
     A reached node at distance 0 is stored as 1e-9 m (a stored zero would be dropped).
     ``cost_graph``: as in :func:`nearest_facility` (walks from each node to the facility).
     """
-    n = network.n_nodes if cost_graph is None else cost_graph.shape[0]
+    if cost_graph is not None:  # slopes or compounds: the directed graph, searched whole
+        return _search_whole(network, access, limit_m, batch, cost_graph)
+    n = network.n_nodes
+    usable = access.offset_m <= limit_m
+    if not usable.any():
+        return sparse.csr_matrix((access.n_facilities, n))
+    usable = np.flatnonzero(usable)
+    if not np.isfinite(limit_m):
+        blocks = [(np.arange(n), usable)]
+    else:
+        blocks = _tiles(network, access, usable, limit_m)
+    parts = [_search_block(network.graph, nodes, access, points, limit_m, batch)
+             for nodes, points in blocks]
+    rows, cols, vals = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(access.n_facilities, n))
+
+
+def _search_whole(network: WalkNetwork, access: FacilityAccess, limit_m: float, batch: int,
+                  cost_graph: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Per-facility distances on a whole directed cost graph, ``batch`` facilities at a time
+    (its node copies have no coordinates to tile by)."""
+    n = cost_graph.shape[0]
     if access.node.size == 0:
         return sparse.csr_matrix((access.n_facilities, n))
     graph, sources = augmented_graph(network, access, cost_graph)
-    rows, cols, vals = [], [], []
+    rows, cols, vals = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
     for start in range(0, sources.size, batch):
         stop = min(start + batch, sources.size)
         dist = csgraph.dijkstra(graph, directed=True, indices=np.arange(n + start, n + stop),
@@ -297,8 +325,103 @@ def per_facility_distances(network: WalkNetwork, access: FacilityAccess, limit_m
         vals.append(np.maximum(dist[r, c], _MIN_EDGE_M))
     return sparse.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(access.n_facilities, n),
-    )
+        shape=(access.n_facilities, n))
+
+
+_TREES: weakref.WeakKeyDictionary[WalkNetwork, tuple[cKDTree, float]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _tree_and_rho(network: WalkNetwork) -> tuple[cKDTree, float]:
+    """KD-tree over all nodes and the smallest edge cost per straight metre (cached)."""
+    found = _TREES.get(network)
+    if found is None:
+        graph = network.graph.tocoo()
+        straight = np.hypot(network.x[graph.row] - network.x[graph.col],
+                            network.y[graph.row] - network.y[graph.col])
+        ok = straight > 0
+        rho = float(np.min(graph.data[ok] / straight[ok])) if ok.any() else 1.0
+        # never above 1: a bound from below may be loose, never too tight
+        found = _TREES[network] = (cKDTree(np.column_stack([network.x, network.y])),
+                                   min(rho, 1.0))
+    return found
+
+
+def _tiles(network: WalkNetwork, access: FacilityAccess, usable: np.ndarray,
+           limit_m: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(nodes, access points) per tile: the access points (of ``usable``) of the facilities
+    whose first one falls in a square of side ``limit_m``, and every node within reach of any
+    of them."""
+    tree, rho = _tree_and_rho(network)
+    facility, node = access.facility[usable], access.node[usable]
+    reach = (limit_m - access.offset_m[usable]) / rho
+    x, y = network.x[node], network.y[node]
+    side = max(limit_m, 1.0)
+    # a facility belongs to the tile of its first usable access point
+    first = np.unique(facility, return_index=True)[1]
+    key = np.full(access.n_facilities, -1, dtype=np.int64)
+    tx, ty = np.floor(x[first] / side), np.floor(y[first] / side)
+    _, tile_of_first = np.unique(np.column_stack([tx, ty]), axis=0, return_inverse=True)
+    key[facility[first]] = tile_of_first.reshape(-1)
+    tile = key[facility]
+    order = np.argsort(tile, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, tile[order][1:] != tile[order][:-1], True])
+    out = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        members = order[a:b]
+        cx, cy = x[members].mean(), y[members].mean()
+        radius = float(np.max(np.hypot(x[members] - cx, y[members] - cy) + reach[members]))
+        nodes = np.sort(np.asarray(tree.query_ball_point([cx, cy], radius * (1 + 1e-12) + 1e-9),
+                                   dtype=np.int64))
+        out.append((nodes, usable[members]))
+    return out
+
+
+def _search_block(graph: sparse.csr_matrix, nodes: np.ndarray, access: FacilityAccess,
+                  points: np.ndarray, limit_m: float,
+                  batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(facility, node, distance) reached within ``limit_m`` from the access points ``points``,
+    searched on the subgraph of ``nodes`` (sorted, holding every point) with one virtual source
+    per facility."""
+    m = nodes.size
+    sub_access = FacilityAccess(access.facility[points],
+                                np.searchsorted(nodes, access.node[points]),
+                                access.offset_m[points], access.n_facilities)
+    aug, sources = augmented_graph(_SubNetwork(_induced(graph, nodes), m), sub_access)
+    rows, cols, vals = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
+    for start in range(0, sources.size, batch):
+        stop = min(start + batch, sources.size)
+        dist = csgraph.dijkstra(aug, directed=True, indices=np.arange(m + start, m + stop),
+                                limit=limit_m)[:, :m]
+        r, c = np.nonzero(np.isfinite(dist))
+        rows.append(sources[start + r])
+        cols.append(nodes[c])
+        vals.append(np.maximum(dist[r, c], _MIN_EDGE_M))
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+
+
+def _induced(graph: sparse.csr_matrix, nodes: np.ndarray) -> sparse.csr_matrix:
+    """The subgraph on ``nodes`` (sorted), sliced from the CSR arrays directly (scipy's fancy
+    indexing costs more than the search itself on small tiles)."""
+    start, stop = graph.indptr[nodes], graph.indptr[nodes + 1]
+    count = stop - start
+    entry = np.repeat(start - (np.cumsum(count) - count), count) + np.arange(count.sum())
+    cols = graph.indices[entry]
+    pos = np.minimum(np.searchsorted(nodes, cols), nodes.size - 1)
+    inside = nodes[pos] == cols
+    row = np.repeat(np.arange(nodes.size), count)[inside]
+    indptr = np.zeros(nodes.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=nodes.size), out=indptr[1:])
+    return sparse.csr_matrix((graph.data[entry][inside], pos[inside], indptr),
+                             shape=(nodes.size, nodes.size))
+
+
+@dataclass(frozen=True)
+class _SubNetwork:
+    """The two attributes of a network :func:`augmented_graph` reads, for a subgraph."""
+
+    graph: sparse.csr_matrix
+    n_nodes: int
 
 
 def at_points(nearest_nodes: Nearest, snap: Snap) -> Nearest:
