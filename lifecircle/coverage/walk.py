@@ -22,6 +22,8 @@ class KindAccess:
     nearest : per-cell distance (m) and facility row (in ``facilities`` of that kind)
     facility_ids : ``fid`` of the kind's facilities, indexed by ``nearest.facility``
     unreachable_facilities : facilities farther than the snapping distance from any street
+    node_distance_m : walking distance from every network node to the nearest facility (the
+        one multi-source pass; the kind's covered area is drawn from it)
     """
 
     kind: str
@@ -29,6 +31,7 @@ class KindAccess:
     nearest: Nearest
     facility_ids: np.ndarray
     unreachable_facilities: int
+    node_distance_m: np.ndarray | None = None
 
     @property
     def nearest_fid(self) -> np.ndarray:
@@ -65,6 +68,7 @@ def kind_access(node_index: NodeIndex, facilities: gpd.GeoDataFrame, cells: Snap
         nearest=at_points(nodes, cells),
         facility_ids=facilities["fid"].to_numpy(dtype=object)[mask],
         unreachable_facilities=int((~reached).sum()),
+        node_distance_m=nodes.distance_m,
     )
 
 

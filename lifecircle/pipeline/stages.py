@@ -156,7 +156,11 @@ def circle_stage(study: Study, node_index: NodeIndex, access: dict[str, KindAcce
     drawn = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
                              crs=study.crs)
     output.layers["service_circles"] = drawn
-    union = circles.union_by_kind(drawn.assign(facility=np.arange(len(drawn))), drawn["kind"])
+    # each kind's covered area from its one multi-source pass, not from unioning every circle
+    union = circles.covered_by_kind(
+        study.network, {k: a.node_distance_m for k, a in access.items()},
+        {k: (thresholds or {}).get(k, [a.threshold_m]) for k, a in access.items()},
+        strokes=strokes, crs=study.crs)
     output.layers["uncovered"] = circles.uncovered_by_kind(union, study.area,
                                                            study.residential)
     return output
