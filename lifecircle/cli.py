@@ -18,17 +18,14 @@ from lifecircle.errors import InputError, LifecircleError
 EXIT_BAD_INPUT, EXIT_INTERNAL = 2, 1
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error in one line."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise InputError(f"lifecircle {self.prog.split(' ', 1)[-1]}".strip(), message)
-
-
 def _config(args: argparse.Namespace):
     from lifecircle.cli_options import config_from_args
+    from lifecircle.output import check_output_folder
 
-    return config_from_args(args)
+    config = config_from_args(args)
+    if getattr(args, "out", None) is not None:  # refuse a folder before any work, not after
+        check_output_folder(args.out, config.input_paths())
+    return config
 
 
 def _study(config):
@@ -66,17 +63,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     config = RunConfig(osm=sample_path(), residential_density=400, region="四川",
                        lang=args.lang or "zh", figures=args.figures is not False)
-    err.print("demo: central Chengdu (OpenStreetMap sample, © OpenStreetMap contributors, "
-              "ODbL), modelled population at 400 people per hectare of residential land")
+    err.print("demo: central Chengdu (© OpenStreetMap contributors, ODbL), 400 people/ha")
     return cmd_run(args, config)
 
 
 def cmd_catchments(args: argparse.Namespace) -> int:
     """A run for one kind: catchments, demand against capacity, 2SFCA."""
     config = _config(args).model_copy(update={"kinds": [args.kind]})
-    code = cmd_run(args, config)
-    print(f"per-facility table: {Path(args.out) / 'facilities.csv'}")
-    return code
+    return cmd_run(args, config)
 
 
 def cmd_circles(args: argparse.Namespace) -> int:
@@ -94,7 +88,8 @@ def cmd_circles(args: argparse.Namespace) -> int:
     stage = kind_circles(_study(config), config, args.kind, metres)
     with atomic_directory(args.out, config.input_paths()) as staging:
         write_layers(staging / "circles.gpkg", stage.layers)
-    console.circles_table(stage.layers["uncovered"], args.kind)
+    console.circles_table(stage.layers["uncovered"], args.kind,
+                          dict(zip(metres, args.minutes, strict=True)) if args.minutes else None)
     console.out.print(f"wrote {Path(args.out) / 'circles.gpkg'} (service_circles, uncovered)")
     return 0
 
@@ -102,12 +97,14 @@ def cmd_circles(args: argparse.Namespace) -> int:
 def cmd_parks(args: argparse.Namespace) -> int:
     """Park service-radius coverage and the per-park table."""
     from lifecircle import console
+    from lifecircle.coverage.parks import tier_rules
     from lifecircle.output import atomic_directory, write_csv, write_layers
     from lifecircle.pipeline.tools import park_figures
 
     config = _config(args)
     stage = park_figures(_study(config), config)
-    console.parks_table(stage.tables["parks.csv"], stage.metrics, config.lang)
+    console.parks_table(stage.tables["parks.csv"], stage.metrics, config.lang,
+                        tier_rules("gbt50563-2010"))
     if args.out:
         with atomic_directory(args.out, config.input_paths()) as staging:
             write_csv(staging / "parks.csv", stage.tables["parks.csv"])
@@ -182,7 +179,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     from lifecircle.console import frame_table
     from lifecircle.metrics import kinds_frame, registry_frame
 
-    frame_table(registry_frame().drop(columns=["label_en" if args.lang == "zh" else "label_zh"]),
+    frame_table(registry_frame().drop(columns=f"label_{'en' if args.lang != 'en' else 'zh'}"),
                 "metrics")
     frame_table(kinds_frame(), "facility kinds")
     return 0
@@ -209,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _one_line_warning
     sys.unraisablehook = _one_line_unraisable
     try:
-        args = build_parser(_Parser).parse_args([a for a in argv if a != "--debug"])
+        args = build_parser().parse_args([a for a in argv if a != "--debug"])
         return args.func(args)
     except LifecircleError as exc:
         if debug:

@@ -8,9 +8,17 @@ from pathlib import Path
 import lifecircle
 from lifecircle import cli
 from lifecircle.cli_options import add_config_options
+from lifecircle.errors import InputError
 
 
-def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (an InputError, exit code 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError(f"lifecircle {self.prog.split(' ', 1)[-1]}".strip(), message)
+
+
+def build_parser(parser_class: type[argparse.ArgumentParser] = OneLineParser
                  ) -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = parser_class(prog="lifecircle", description="Walking access to public services "

@@ -17,12 +17,31 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True, width=100)
 
 
+_WORDS = {
+    "metric": {"zh": "指标", "en": "metric"}, "value": {"zh": "数值", "en": "value"},
+    "detail": {"zh": "说明", "en": "detail"}, "name": {"zh": "名称", "en": "name"},
+    "area": {"zh": "面积 m²", "en": "area m²"}, "tier": {"zh": "等级与半径", "en": "tier"},
+    "covers": {"zh": "覆盖居住用地 ha", "en": "covers ha"},
+    "alone": {"zh": "独有覆盖 ha", "en": "alone ha"},
+    "unnamed": {"zh": "未命名公园（OSM {ref}）", "en": "unnamed park (OSM {ref})"},
+    "not_counted": {"zh": "不计入", "en": "not counted"},
+    "measured": {"zh": "", "en": ""}, "assumed": {"zh": "按假设参数，不作判定", "en": "assumed"},
+    "not measured": {"zh": "未测算", "en": "not measured"},
+}
+
+
+def word(key: str, lang: str, **fields: object) -> str:
+    """A console word in ``lang``."""
+    return _WORDS[key][lang].format(**fields)
+
+
 def run_summary(result: Any, out_dir: Path, wall_s: float) -> None:
     """The metrics of a run (facility counts left out) and where the outputs are."""
     lang = result.config.lang
-    table = Table(title="lifecircle", show_lines=False)
-    for column in ("指标" if lang == "zh" else "metric", "value", "detail"):
-        table.add_column(column, justify="right" if column == "value" else "left",
+    table = Table(title=result.scorecard()["study_area"].get("name") or "lifecircle",
+                  show_lines=False)
+    for column in ("metric", "value", "detail"):
+        table.add_column(word(column, lang), justify="right" if column == "value" else "left",
                          overflow="fold")
     for metric_id, metric in result.records.items():
         if metric_id.startswith("facility_count."):
@@ -30,44 +49,62 @@ def run_summary(result: Any, out_dir: Path, wall_s: float) -> None:
         threshold = metric.details.get("threshold_m")
         detail = f"{threshold:,.0f} m" if threshold is not None else ""
         if metric.status != "measured":
-            detail = f"{detail} [{metric.status}]".strip()
+            detail = f"{detail} [{word(metric.status, lang)}]".strip()
         table.add_row(escape(label(metric_id, lang)),
                       format_value(metric.value, metric.unit, lang), escape(detail))
     out.print(table)
     pop = result.study.population
     out.print(f"population {pop.total:,.0f} ({pop.source}); missing layers: "
               f"{', '.join(result.missing_kinds) or 'none'}")
+    for item in result.data_coverage:
+        out.print(f"data: {item['message']}", markup=False)
+    for target in result.scored_targets():
+        if target["metric"] is not None:
+            out.print(f"target {target['id']}: {target['status']}"
+                      + (f" ({target['reason']})" if target.get("reason") else ""),
+                      markup=False)
     out.print(f"wrote {Path(out_dir) / 'scorecard.json'}, coverage.gpkg and the map "
               f"{Path(out_dir) / 'map.html'} in {wall_s:.1f} s")
 
 
-def circles_table(uncovered: pd.DataFrame, kind: str) -> None:
-    """Uncovered study area and residential land per walking distance of a kind."""
+def circles_table(uncovered: pd.DataFrame, kind: str,
+                  minutes: dict[float, float] | None = None) -> None:
+    """Uncovered study area and residential land per walking distance (and minutes) of a
+    kind."""
     table = Table(title=f"service circles: {kind}")
     for column in ("walk", "layer", "uncovered ha", "uncovered share"):
         table.add_column(column, justify="right")
     for row in uncovered.itertuples():
-        table.add_row(f"{row.threshold_m:,.0f} m", row.layer, f"{row.uncovered_m2 / 1e4:,.1f}",
+        walk = f"{row.threshold_m:,.0f} m"
+        if minutes and row.threshold_m in minutes:
+            walk = f"{minutes[row.threshold_m]:g} min · {walk}"
+        table.add_row(walk, row.layer, f"{row.uncovered_m2 / 1e4:,.1f}",
                       f"{row.uncovered_share:.1%}")
     out.print(table)
 
 
-def parks_table(parks: pd.DataFrame, metrics: dict[str, Any], lang: str) -> None:
-    """One row per park, then the park figures."""
-    table = Table(title="parks (service radius)")
-    for column in ("name", "area m²", "tier", "radius m", "covers ha", "alone ha"):
-        table.add_column(column, justify="left" if column == "name" else "right",
+def parks_table(parks: pd.DataFrame, metrics: dict[str, Any], lang: str,
+                tiers: dict[str, str]) -> None:
+    """One row per park (a park mapped as several polygons is one row, its parts summed), its
+    tier as a rule ("≥ 5,000 m² → 500 m"), then the park figures."""
+    table = Table(title=label("park_service_radius_coverage", lang))
+    for column in ("name", "area", "tier", "covers", "alone"):
+        table.add_column(word(column, lang), justify="left" if column == "name" else "right",
                          overflow="fold")
-    for row in parks.itertuples():
-        table.add_row(escape(str(row.name) or str(row.fid)), f"{row.area_m2:,.0f}", row.tier,
-                      f"{row.radius_m:,.0f}", f"{row.covered_m2 / 1e4:,.1f}",
-                      f"{row.unique_m2 / 1e4:,.1f}")
+    named = parks.assign(shown=[n if isinstance(n, str) and n else
+                                word("unnamed", lang, ref=str(f).replace("/", " "))
+                                for n, f in zip(parks["name"], parks["fid"], strict=True)])
+    grouped = named.groupby(["shown", "tier"], sort=False).agg(
+        area_m2=("area_m2", "sum"), covered_m2=("covered_m2", "sum"),
+        unique_m2=("unique_m2", "sum")).reset_index()
+    for row in grouped.itertuples():
+        table.add_row(escape(row.shown), f"{row.area_m2:,.0f}",
+                      tiers.get(row.tier, word("not_counted", lang)),
+                      f"{row.covered_m2 / 1e4:,.1f}", f"{row.unique_m2 / 1e4:,.1f}")
     out.print(table)
     for metric_id, metric in metrics.items():
-        more = metric.details.get("to_target_ha")
-        target = metric.details.get("target_share")
         out.print(f"{label(metric_id, lang)}: {format_value(metric.value, metric.unit, lang)}"
-                  + (f" (to reach {target:.0%}: {more:,.1f} ha more)" if more else ""))
+                  + (f" [{word(metric.status, lang)}]" if metric.status != "measured" else ""))
 
 
 def site_summary(report: Any) -> None:

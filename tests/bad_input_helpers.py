@@ -42,10 +42,10 @@ def _one_line_error(tmp_path: Path, capsys, argv: list[str], *expected: str) -> 
 
 
 def _run(osm: Path, out: Path, *extra: str) -> list[str]:
-    """Fast run arguments: clinics only, no figures, a modelled population unless given."""
+    """Fast run arguments: health centres only, no figures, a modelled population unless given."""
     population = [] if "--population" in extra else ["--residential-density", "100"]
-    return ["run", "--osm", str(osm), *population, "--kinds", "clinic", "--no-figures",
-            "--out", str(out), *extra]
+    return ["run", "--osm", str(osm), *population, "--kinds", "health_centre", "--no-figures",
+            "--no-report", "--out", str(out), *extra]
 
 
 def _ok(tmp_path: Path, argv: list[str]) -> dict:

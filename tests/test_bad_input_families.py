@@ -141,8 +141,8 @@ def test_nodes_in_any_id_order_give_the_same_answer(tmp_path):
                                 encoding="utf-8")
     sorted_card = _ok(a, _run(a / "area.osm", a / "out"))
     shuffled = _ok(b, _run(b / "area.osm", b / "out"))
-    assert shuffled["metrics"]["walk_coverage.clinic"]["value"] == pytest.approx(
-        sorted_card["metrics"]["walk_coverage.clinic"]["value"])
+    assert shuffled["metrics"]["walk_coverage.health_centre"]["value"] == pytest.approx(
+        sorted_card["metrics"]["walk_coverage.health_centre"]["value"])
     assert shuffled["population"]["total"] == pytest.approx(sorted_card["population"]["total"])
 
 
@@ -283,30 +283,30 @@ _CLINIC = f"{LON0 + 2 * DLON:.6f},{LAT0 + 2 * DLAT:.6f}"
 
 VECTOR_CASES = [
     ("csv_nan_coordinates", "--facilities", lambda t: _write(t / "f.csv", "kind,name,lon,lat\n"
-                                                             "clinic,X,nan,30.66\n"),
+                                                             "market,X,nan,30.66\n"),
      ("f.csv", "row 2", "not a valid coordinate")),
     ("csv_inf_coordinates", "--facilities", lambda t: _write(t / "f.csv", "kind,name,lon,lat\n"
-                                                             f"clinic,A,{_CLINIC}\nclinic,X,"
+                                                             f"market,A,{_CLINIC}\nmarket,X,"
                                                              "104.06,inf\n"),
      ("f.csv", "row 3", "not a valid coordinate")),
     ("geojson_nan_coordinates", "--facilities", lambda t: _write(t / "f.geojson", json.dumps(
         {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
-            "kind": "clinic", "name": "X"}, "geometry": {"type": "Point",
+            "kind": "market", "name": "X"}, "geometry": {"type": "Point",
                                                          "coordinates": [float("nan"), 30.6]}}]})),
      ("f.geojson",)),
     ("boundary_nan_coordinates", "--boundary", lambda t: _nan_polygon_gpkg(t / "b.gpkg"),
      ("b.gpkg", "coordinate")),
     ("parks_as_points_csv", "--facilities", lambda t: _write(
-        t / "f.csv", f"kind,name,lon,lat\nclinic,A,{_CLINIC}\npark,点公园,{_CLINIC}\n"),
+        t / "f.csv", f"kind,name,lon,lat\nmarket,A,{_CLINIC}\npark,点公园,{_CLINIC}\n"),
      ("f.csv", "row 3", "park must be a polygon")),
     ("parks_as_points_gpkg", "--facilities", lambda t: _gdf(
         t / "f.gpkg", [shapely.Point(LON0 + 0.002, LAT0 + 0.002)], kind=["park"], name=["P"]),
      ("f.gpkg", "feature 1", "park must be a polygon")),
     ("csv_big5_or_gbk_ambiguous", "--facilities", lambda t: _write(
-        t / "f.csv", b"kind,name,lon,lat\nclinic,\xb0\xa1\xb0\xa2," + _CLINIC.encode() + b"\n"),
+        t / "f.csv", b"kind,name,lon,lat\nmarket,\xb0\xa1\xb0\xa2," + _CLINIC.encode() + b"\n"),
      ("f.csv", "GBK", "Big5", "UTF-8")),
     ("csv_shift_jis", "--facilities", lambda t: _write(
-        t / "f.csv", "kind,name,lon,lat\nclinic,ｸﾘﾆｯｸ,".encode("shift_jis") + b"\x80\n"),
+        t / "f.csv", "kind,name,lon,lat\nmarket,ｸﾘﾆｯｸ,".encode("shift_jis") + b"\x80\n"),
      ("f.csv", "encoding")),
     ("geojson_not_json", "--facilities", lambda t: _write(t / "f.geojson", "{'type': oops"),
      ("f.geojson", "not a vector file")),
@@ -338,23 +338,23 @@ def test_bad_vector(tmp_path, capsys, flag, builder, expected):
 def test_chinese_tables_in_each_encoding_are_read(tmp_path, encoding):
     """A clinic named in traditional (Big5) or simplified (GBK) characters keeps its name."""
     name = "社區衛生服務站" if encoding == "big5" else "社区卫生服务站"
-    csv = _write(tmp_path / "f.csv", f"kind,name,lon,lat\nclinic,{name},{_CLINIC}\n"
+    csv = _write(tmp_path / "f.csv", f"kind,name,lon,lat\nhealth_centre,{name},{_CLINIC}\n"
                  .encode(encoding))
     osm = write_small_osm(tmp_path / "area.osm")
     card = _ok(tmp_path, _run(osm, tmp_path / "out", "--facilities", csv,
                               "--no-osm-facilities"))
     table = pd.read_csv(tmp_path / "out" / "facilities.csv", encoding="utf-8-sig")
     assert list(table["name"]) == [name]
-    assert card["metrics"]["walk_coverage.clinic"]["value"] > 0
+    assert card["metrics"]["walk_coverage.health_centre"]["value"] > 0
 
 
 def test_facilities_in_two_crs_are_both_counted(tmp_path):
     """One file in Web Mercator, one CSV in WGS84: both reprojected, both clinics kept."""
-    mercator = gpd.GeoDataFrame({"kind": ["clinic"], "name": ["M"]},
+    mercator = gpd.GeoDataFrame({"kind": ["market"], "name": ["M"]},
                                 geometry=[shapely.Point(LON0 + 5 * DLON, LAT0 + 5 * DLAT)],
                                 crs="EPSG:4326").to_crs("EPSG:3857")
     mercator.to_file(tmp_path / "m.gpkg")
-    csv = _write(tmp_path / "f.csv", f"kind,name,lon,lat\nclinic,W,{_CLINIC}\n")
+    csv = _write(tmp_path / "f.csv", f"kind,name,lon,lat\nmarket,W,{_CLINIC}\n")
     osm = write_small_osm(tmp_path / "area.osm")
     _ok(tmp_path, _run(osm, tmp_path / "out", "--no-osm-facilities", "--facilities",
                        tmp_path / "m.gpkg", "--facilities", csv))
@@ -370,7 +370,7 @@ def test_facilities_in_two_crs_are_both_counted(tmp_path):
 
 def _scenario(tmp: Path, text: str, encoding: str = "utf-8") -> Path:
     write_small_osm(tmp / "area.osm")
-    head = "name: 测试\nosm: area.osm\nresidential_density: 100\nkinds: [park, clinic]\n" \
+    head = "name: 测试\nosm: area.osm\nresidential_density: 100\nkinds: [park, market]\n" \
            "figures: false\n"
     return _write(tmp / "s.yaml", (head + text).encode(encoding))
 
@@ -402,8 +402,8 @@ YAML_CASES = [
     ("config_1e300_total", "config", lambda t: _config(t, "population_total: 1.0e+300\n"),
      ("c.yaml:2", "population_total")),
     ("config_nan_threshold", "config", lambda t: _config(t, "residential_density: 100\n"
-                                                         "thresholds_m: {clinic: .nan}\n"),
-     ("c.yaml", "threshold for clinic")),
+                                                         "thresholds_m: {market: .nan}\n"),
+     ("c.yaml", "threshold for market")),
     ("scenario_park_without_size", "scenario", lambda t: _scenario(
         t, f"interventions:\n  - add: {{kind: park, name: 新公园, lon: {LON0 + 0.003}, "
            f"lat: {LAT0 + 0.003}}}\n"), ("s.yaml:7", "size_m2")),
@@ -414,7 +414,7 @@ YAML_CASES = [
         t, "residential_density: 100\nresidential_density: 5\n"),
      ("c.yaml:3", "residential_density", "twice")),
     ("scenario_duplicate_key", "scenario", lambda t: _scenario(
-        t, "interventions:\n  - add: {kind: clinic, name: A, name: B, lon: 104.06, "
+        t, "interventions:\n  - add: {kind: market, name: A, name: B, lon: 104.06, "
            "lat: 30.66}\n"), ("s.yaml:7", "name", "twice")),
     ("config_yaml_bomb", "config", lambda t: _config(t, "residential_density: 100\n" + _LAUGHS
                                                      + "kinds: *i\n"), ("c.yaml", "alias")),
@@ -430,7 +430,7 @@ YAML_CASES = [
         t / "c.yaml", "osm: !!python/object/apply:os.system ['touch pwned']\n"),
      ("c.yaml:1", "not valid YAML")),
     ("scenario_interventions_mapping", "scenario", lambda t: _scenario(
-        t, "interventions: {add: {kind: clinic}}\n"), ("s.yaml:6", "interventions")),
+        t, "interventions: {add: {kind: market}}\n"), ("s.yaml:6", "interventions")),
 ]
 
 

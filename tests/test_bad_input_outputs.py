@@ -82,7 +82,7 @@ def finished(tmp_path_factory) -> Path:
     """One real output folder (clinics and parks of the small study area)."""
     tmp = tmp_path_factory.mktemp("finished")
     osm = write_small_osm(tmp / "area.osm")
-    assert main(["run", "--osm", str(osm), "--residential-density", "100", "--kinds", "clinic",
+    assert main(["run", "--osm", str(osm), "--residential-density", "100", "--kinds", "market",
                  "park", "--no-figures", "--out", str(tmp / "out")]) == 0
     return tmp / "out"
 
@@ -224,12 +224,12 @@ def test_degenerate_network(tmp_path, capsys, builder, expected):
 
 def test_all_facilities_unreachable_is_zero_not_an_error(tmp_path):
     """Two clinics 15 km away: measured, 0 % coverage, both reported unreachable."""
-    csv = _write(tmp_path / "f.csv", "kind,name,lon,lat\nclinic,A,104.2,30.8\n"
-                                     "clinic,B,104.21,30.81\n")
+    csv = _write(tmp_path / "f.csv", "kind,name,lon,lat\nhealth_centre,A,104.2,30.8\n"
+                                     "health_centre,B,104.21,30.81\n")
     osm = write_small_osm(tmp_path / "area.osm")
     card = _ok(tmp_path, _run(osm, tmp_path / "out", "--facilities", csv,
                               "--no-osm-facilities"))
-    metric = card["metrics"]["walk_coverage.clinic"]
+    metric = card["metrics"]["walk_coverage.health_centre"]
     assert metric["value"] == 0.0
     assert metric["facilities_unreachable"] == 2
 

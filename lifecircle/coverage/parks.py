@@ -208,6 +208,23 @@ def park_tiers(preset: str | ParkTiers | None = None) -> ParkTiers:
                      features=tuple(chosen.get("features", ())))
 
 
+def tier_rules(preset: str | ParkTiers | None = None) -> dict[str, str]:
+    """Each tier of a set as a rule a planner reads, e.g. ``{"park_5000": "≥ 5,000 m² → 500 m"}``.
+
+    Examples
+    --------
+    >>> tier_rules("gbt50563-2010")["park_2000"]
+    '2,000–5,000 m² → 300 m'
+    """
+    rules = {}
+    for tier in park_tiers(preset).tiers:
+        size = (f"≥ {tier.min_area_m2:,.0f} m²" if not np.isfinite(tier.max_area_m2) else
+                f"{tier.min_area_m2:,.0f}–{tier.max_area_m2:,.0f} m²")
+        where = " (历史文化街区)" if tier.historic_only else ""
+        rules[tier.name] = f"{size}{where} → {tier.radius_m:,.0f} m"
+    return rules
+
+
 def tier_assumption(tiers: ParkTiers) -> str | None:
     """What is assumed in a tier set ("assumption: ..." for scorecards), or None when every
     tier cites its source."""

@@ -188,7 +188,7 @@ def study_area(config: RunConfig, network: WalkNetwork, extract: OsmExtract | No
         source = "bounds declared by the OSM file"
     else:
         extent = network.extent()
-        if extent.area < MIN_AREA_M2:  # one straight street: 0 ha would report 100 % coverage
+        if network.hull().area < MIN_AREA_M2:  # one straight street: 0 ha, "100 %" coverage
             raise InputError(config.osm or config.graphml or "network",
                              "the study area would be 0 ha (the walk network is one straight "
                              "line and the file declares no bounds): pass --boundary FILE")

@@ -146,8 +146,9 @@ def run_targets(config: RunConfig, study: Study) -> tuple[list[Target], list[str
         An unknown region or target id.
     """
     catalogue = load_targets(config.targets_file)
-    if config.region is not None:
-        regions = [config.region]
+    if config.region is not None:  # the catalogue's names of it: 四川 -> 四川省
+        regions = list(dict.fromkeys(t.region for t in select_targets(
+            catalogue, region=config.region, nested=False, enclosing=False)))
     else:
         found = regions_at(study.area, study.crs, known_regions(catalogue))
         if found is None:

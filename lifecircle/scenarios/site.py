@@ -13,6 +13,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from lifecircle.config import RunConfig
 from lifecircle.coverage import candidates as cand
@@ -239,6 +240,24 @@ def parse_target(text: str, kind: str) -> tuple[float, str | None]:
     return share, presets.get(metric)
 
 
+def sites_table(report: SitingReport) -> pd.DataFrame:
+    """The chosen sites in order, ready to use: WGS84 and GCJ-02 (Amap) lon/lat, the figure after
+    each site and the gain each one adds."""
+    from lifecircle.layers.chinese_coords import wgs84_to_gcj02
+
+    points = report.sites.to_crs("EPSG:4326").representative_point()
+    lon, lat = points.x.to_numpy(), points.y.to_numpy()
+    lon_gcj, lat_gcj = wgs84_to_gcj02(lon, lat)
+    after = np.asarray(report.path, dtype=float)
+    return pd.DataFrame({
+        "order": np.arange(1, len(report.sites) + 1),
+        "candidate_id": report.sites["candidate_id"].to_numpy(),
+        "source": report.sites["source"].to_numpy(), "size_m2": report.sites["size_m2"],
+        "lon": lon, "lat": lat, "lon_gcj02": lon_gcj, "lat_gcj02": lat_gcj,
+        "figure_after": after, "gain": np.diff(np.r_[report.before, after]),
+    })
+
+
 def write_sites(report: SitingReport, out: str | Path, inputs: list[Path]) -> Path:
     """``sites.json``, ``sites.csv`` and ``sites.gpkg`` (sites in order, with the figure after
     each, and the candidates), written atomically into ``out``."""
@@ -246,8 +265,7 @@ def write_sites(report: SitingReport, out: str | Path, inputs: list[Path]) -> Pa
 
     with atomic_directory(out, inputs) as staging:
         write_json(staging / "sites.json", report.as_dict())
-        write_csv(staging / "sites.csv",
-                  report.sites.drop(columns="geometry").assign(figure_after=report.path))
+        write_csv(staging / "sites.csv", sites_table(report))
         write_layers(staging / "sites.gpkg", {
             "sites": report.sites.assign(order=np.arange(1, len(report.sites) + 1),
                                          figure_after=report.path)})
