@@ -125,8 +125,10 @@ def test_river_without_bridge_is_not_crossed_and_blocks_keep_holes():
 
 
 def test_minutes_to_metres():
-    assert minutes_to_m([5, 10, 15]) == [333.0, 667.0, 1000.0]
-    assert minutes_to_m([15], speed_m_per_min=80) == [1200.0]
+    # the standard's circles are distances (GB 50180-2018), not a speed
+    assert minutes_to_m([5, 10, 15]) == [300.0, 500.0, 1000.0]
+    assert minutes_to_m([20]) == [1333.0]
+    assert minutes_to_m([12], speed_m_per_min=80) == [960.0]
 
 
 @pytest.fixture(scope="module")

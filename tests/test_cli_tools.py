@@ -20,7 +20,7 @@ def test_circles_nested_minutes(tmp_path, small_osm, capsys):
     assert main(["circles", "--osm", str(small_osm), "--residential-density", "100",
                  "--kind", "health_centre", "--minutes", "5", "10", "15", "--out", str(out)]) == 0
     circles = gpd.read_file(out / "circles.gpkg", layer="service_circles")
-    assert sorted(circles["threshold_m"].unique()) == [333.0, 667.0, 1000.0]
+    assert sorted(circles["threshold_m"].unique()) == [300.0, 500.0, 1000.0]
     areas = circles.sort_values("threshold_m").geometry.area.to_numpy()
     assert (areas[1:] >= areas[:-1]).all()
     assert circles.geometry.is_valid.all()
@@ -42,7 +42,9 @@ def test_parks_table(tmp_path, small_osm, capsys):
     table = pd.read_csv(out / "parks.csv", encoding="utf-8-sig")
     assert table.loc[0, "name"] == "测试公园"
     assert table.loc[0, "tier"] == "park_5000"  # 80 m x 72 m
-    assert "park_service_radius_coverage:" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "公园绿地服务半径覆盖率: " in printed            # the registry's label, not the key
+    assert "≥ 5,000 m² → 500 m" in printed and "park_5000" not in printed
 
 
 def test_targets_listing(capsys):

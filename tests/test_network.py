@@ -84,7 +84,7 @@ def test_graphml_round_trip(tmp_path, chengdu_network):
 
 @pytest.mark.parametrize(
     ("content", "problem"),
-    [(b"not an osm file at all", "not a readable OSM file"), (b"", "not a readable OSM file")],
+    [(b"not an osm file at all", "not a readable OSM file"), (b"", "is empty")],
 )
 def test_not_osm(tmp_path, content, problem):
     path = tmp_path / "broken.osm"

@@ -15,6 +15,7 @@ from pyproj import CRS
 
 from lifecircle.coverage.engine import NodeIndex
 from lifecircle.coverage.parks import (
+    BUFFER_QUAD_SEGS,
     NOT_COUNTED,
     UNDEFINED_NO_RESIDENTIAL,
     classify_parks,
@@ -214,7 +215,8 @@ def test_chengdu_three_figures(chengdu_extract, chengdu_network, chengdu_facilit
 
     # unique contribution against a brute-force difference, for the three largest contributors
     table = classify_parks(parks)
-    zones = shapely.buffer(table.geometry.to_numpy(), table["radius_m"].to_numpy())
+    zones = shapely.buffer(table.geometry.to_numpy(), table["radius_m"].to_numpy(),
+                           quad_segs=BUFFER_QUAD_SEGS)
     everything = shapely.union_all(land.geometry.to_numpy())
     for i in standard.parks["unique_m2"].nlargest(3).index:
         others = shapely.union_all(np.delete(zones[counted.to_numpy()],

@@ -140,7 +140,7 @@ def test_sparse_segments_equal_dense_scan_on_chengdu(chengdu_network, chengdu_fa
     np.testing.assert_array_equal(one.end_m, ref[3])
 
 
-@pytest.mark.parametrize(("kind", "threshold"), [("kindergarten", 300.0), ("clinic", 1000.0),
+@pytest.mark.parametrize(("kind", "threshold"), [("kindergarten", 300.0), ("hospital", 1000.0),
                                                   ("park", 500.0)])
 def test_covered_area_from_nearest_equals_union_of_circles(chengdu_network, chengdu_facilities,
                                                            kind, threshold):

@@ -31,7 +31,7 @@ def test_small_synthetic_city_reads_back(tmp_path):
     side = round(49 * np.sqrt(scale))
     assert 0.6 * 22_000 * (side / 49) ** 2 < network.n_nodes < 1.4 * 22_000 * (side / 49) ** 2
     kinds = set(facilities["kind"])
-    assert {"kindergarten", "primary_school", "middle_school", "clinic", "hospital", "park",
-            "market", "sports"} <= kinds
+    assert {"kindergarten", "primary_school", "middle_school", "health_station", "hospital",
+            "park", "market", "sports"} <= kinds
     again = read_osm(b)
     assert network_from_extract(again).n_nodes == network.n_nodes
