@@ -117,7 +117,8 @@ def test_metrics_of_every_kind(chengdu_results, chengdu_grid, kind):
     beyond = metrics[f"catchment.{kind}.beyond_threshold_demand_share"]
     for metric in (over, beyond):
         assert 0.0 <= metric["value"] <= 1.0
-    assert over["assumed"] is True and "assumed" not in beyond  # distances assume nothing
+    # capacities are defaulted wherever a facility exists; distances assume nothing
+    assert over["assumed"] is (over["facilities"] > 0) and "assumed" not in beyond
     demand = result.cells["demand"].to_numpy()
     far = ~(access.nearest.distance_m <= access.threshold_m)
     assert beyond["value"] == pytest.approx(demand[far].sum() / demand.sum())

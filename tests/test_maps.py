@@ -173,7 +173,8 @@ def layer_names(html: str) -> list[str]:
 
 def layer_ids(html: str) -> set[str]:
     """The ids in the page's ``window.lifecircle.layers`` registry."""
-    registry = re.search(r"window\.lifecircle = \{map: \w+, layers: \{(.*?)\}\};", html, re.DOTALL)
+    registry = re.search(r"window\.lifecircle = \{map: \w+, layers: \{(.*?)\}(?:, base: |\};)",
+                         html, re.DOTALL)
     assert registry, "layer registry missing"
     return set(re.findall(r'"([a-z_:]+)": feature_group_\w+', registry[1]))
 
