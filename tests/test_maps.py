@@ -224,7 +224,7 @@ def test_layers_without_data_are_not_drawn(bare):
 
 def test_map_has_every_contract_layer_legend_and_scorecard(full, full_map):
     assert layer_ids(full_map) == set(expected_layers(full))
-    for layer in ("study_area", "residential", "service_circles:park", "catchments:health_centre",
+    for layer in ("study_area", "residential", "service_circles:park", "catchments:hospital",
                   "facilities:primary_school"):
         assert layer in layer_ids(full_map)
     assert 'id="lc-legend"' in full_map and "lc-hatch" in full_map
