@@ -88,7 +88,6 @@ class _Labels(MacroElement):
 
     def __init__(self, group: folium.FeatureGroup, labels: list[list[Any]]) -> None:
         super().__init__()
-        self._name = "BaseLabels"
         self.group = group
         self.near_zoom = NEAR_ZOOM
         self.labels = json.dumps(labels, ensure_ascii=False).replace("</", "<\\/")

@@ -1,23 +1,24 @@
 """One overview map of a batch: every area coloured by a headline metric, all figures in its
-popup. Plain Leaflet, inlined, so it opens offline like every other map."""
+popup. A folium map drawn like a run's map (Leaflet inlined, so it opens offline)."""
 
 from __future__ import annotations
 
-import html
-import json
+from html import escape
 from pathlib import Path
 
+import folium
 import geopandas as gpd
 import pandas as pd
-import shapely
 
 from lifecircle.maps.assets import inline_head
-from lifecircle.maps.labels import metric_label
+from lifecircle.maps.labels import OSM_CREDIT, format_value, metric_label
+from lifecircle.maps.webmap import OfflineMap, raw_element, render_page
+from lifecircle.metrics import unit_of
 from lifecircle.output import atomic_file
 
 # red (far from any target) to green, in fifths of the share
 _COLOURS = ["#b2182b", "#ef8a62", "#fddbc7", "#a6dba0", "#1b7837"]
-_OSM = ('© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors')
+_NO_DATA = "#bdbdbd"
 
 
 def write_overview(out_dir: str | Path, areas: gpd.GeoDataFrame, summary: pd.DataFrame,
@@ -33,59 +34,46 @@ def write_overview(out_dir: str | Path, areas: gpd.GeoDataFrame, summary: pd.Dat
     lang : "zh" or "en" labels
     """
     table = summary.set_index("name")
-    shapes = areas.to_crs("EPSG:4326")
-    features = []
-    for name, geom in zip(shapes["name"], shapes.geometry.values, strict=True):
-        row = table.loc[name]
-        value = row.get(colour_by)
-        lines = [f"<b>{html.escape(str(name))}</b>"]
-        if isinstance(row.get("error"), str):
-            lines.append(html.escape(row["error"]))
-        for column, cell in row.items():
-            if column in ("error", "name") or pd.isna(cell):
-                continue
-            shown = f"{cell:.1%}" if column != "population" else f"{cell:,.0f}"
-            lines.append(f"{html.escape(metric_label(str(column), lang))}: {shown}")
-        features.append({
-            "type": "Feature",
-            "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-6))),
-            "properties": {"popup": "<br>".join(lines),
-                           "colour": _colour(None if pd.isna(value) else float(value))},
-        })
-    title = html.escape(metric_label(colour_by, lang))
-    page = f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{title}</title>
-{inline_head()}
-<style>html,body,#map{{height:100%;margin:0;background:#f2efe9}}
-.legend{{background:#fff;padding:6px 10px;font:13px sans-serif}}</style></head>
-<body><div id="map"></div><script>
-var data = {json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)};
-var map = L.map("map", {{attributionControl: true}});
-var layer = L.geoJSON(data, {{
-  style: function (f) {{ return {{color: "#333", weight: 1, fillColor: f.properties.colour,
-                                 fillOpacity: 0.7}}; }},
-  onEachFeature: function (f, l) {{ l.bindPopup(f.properties.popup); }}
-}}).addTo(map);
-map.fitBounds(layer.getBounds());
-map.attributionControl.addAttribution({json.dumps(_OSM)});
-L.control.scale().addTo(map);
-var legend = L.control({{position: "bottomleft"}});
-legend.onAdd = function () {{ var d = L.DomUtil.create("div", "legend");
-  d.innerHTML = "<b>{title}</b><br>" + {json.dumps(_legend_rows())}; return d; }};
-legend.addTo(map);
-</script></body></html>
-"""
-    target = Path(out_dir) / "overview.html"
-    return atomic_file(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    shapes = areas.to_crs("EPSG:4326")[["name", "geometry"]].copy()
+    shapes["popup"] = [_popup(name, table.loc[name], lang) for name in shapes["name"]]
+    shapes["colour"] = [_colour(table.loc[name].get(colour_by)) for name in shapes["name"]]
+    west, south, east, north = shapes.total_bounds
+    m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], tiles=None,
+                   control_scale=True)
+    m.get_root().header.add_child(raw_element(inline_head()), name="leaflet")
+    folium.GeoJson(
+        shapes.to_json(ensure_ascii=False), name=metric_label(colour_by, lang),
+        style_function=lambda f: {"color": "#333333", "weight": 1, "fillOpacity": 0.7,
+                                  "fillColor": f["properties"]["colour"]},
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        attr=OSM_CREDIT,
+    ).add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    legend = "<br>".join(f'<span style="background:{c}">&nbsp;&nbsp;&nbsp;&nbsp;</span> '
+                         f"{i * 20}–{(i + 1) * 20} %" for i, c in enumerate(_COLOURS))
+    m.get_root().html.add_child(raw_element(
+        f'<div style="position:fixed;bottom:24px;left:12px;z-index:1000;background:#fff;'
+        f'padding:6px 10px;font:13px sans-serif"><b>{escape(metric_label(colour_by, lang))}'
+        f"</b><br>{legend}<br><small>{escape(OSM_CREDIT)}</small></div>"))
+    page = render_page(m)
+    return atomic_file(Path(out_dir) / "overview.html",
+                       lambda tmp: tmp.write_text(page, encoding="utf-8"))
 
 
-def _colour(share: float | None) -> str:
-    if share is None:
-        return "#bdbdbd"
-    return _COLOURS[min(int(share * len(_COLOURS)), len(_COLOURS) - 1)]
+def _popup(name: str, row: pd.Series, lang: str) -> str:
+    lines = [f"<b>{escape(str(name))}</b>"]
+    if isinstance(row.get("error"), str):
+        lines.append(escape(row["error"]))
+    for column, cell in row.items():
+        if column in ("error", "name") or pd.isna(cell):
+            continue
+        unit = "persons" if column == "population" else (unit_of(str(column)) or "share")
+        lines.append(f"{escape(metric_label(str(column), lang))}: "
+                     f"{format_value(float(cell), unit, lang)}")
+    return "<br>".join(lines)
 
 
-def _legend_rows() -> str:
-    step = 100 // len(_COLOURS)
-    return "<br>".join(f'<span style="background:{c}">&nbsp;&nbsp;&nbsp;&nbsp;</span> '
-                       f"{i * step}–{(i + 1) * step} %" for i, c in enumerate(_COLOURS))
+def _colour(share: object) -> str:
+    if share is None or pd.isna(share):
+        return _NO_DATA
+    return _COLOURS[min(int(float(share) * len(_COLOURS)), len(_COLOURS) - 1)]

@@ -8,11 +8,9 @@ failed requests. The plain background and the drawn layers need nothing from the
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import re
-from collections.abc import Iterator
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -58,13 +56,16 @@ from lifecircle.maps.styles import (
 )
 from lifecircle.output import atomic_file
 
+# folium's element ids: "_" and 32 hex digits after a name (map_, feature_group_, ...)
+_FOLIUM_ID = re.compile(r"_([0-9a-f]{32})(?![0-9a-f])")
+
 SCORECARD_PX = 460  # the panels' width and left offset, in CSS pixels
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_CREDIT_HTML = OSM_CREDIT.replace(
     "OpenStreetMap", '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>')
 
 
-class _OfflineMap(folium.Map):
+class OfflineMap(folium.Map):
     """folium.Map without CDN links; ``write_map`` inlines Leaflet instead."""
 
     default_js: list[tuple[str, str]] = []
@@ -97,7 +98,6 @@ class _PageScript(MacroElement):
     def __init__(self, groups: dict[str, folium.FeatureGroup], credits: list[str],
                  base: dict[str, folium.FeatureGroup] | None = None) -> None:
         super().__init__()
-        self._name = "PageScript"
         self.groups = groups
         self.base = base or {}
         self.credits = [_js(c) for c in credits]
@@ -143,7 +143,7 @@ def write_map(out_dir: str | Path, lang: str = "zh", kind: str | None = None, *,
     if kind is not None and kind not in folder.kinds:
         measured = ", ".join(folder.kinds) or "none"
         raise InputError(f"kind {kind}", f"not measured in {folder.path}; measured: {measured}")
-    html = build_map(folder, lang, kind or folder.default_kind(), tiles).get_root().render()
+    html = render_page(build_map(folder, lang, kind or folder.default_kind(), tiles))
     return atomic_file(Path(out_dir) / "map.html",
                         lambda tmp: tmp.write_text(html, encoding="utf-8"))
 
@@ -169,12 +169,12 @@ def build_map(folder: OutputFolder, lang: str, kind: str | None, tiles: bool) ->
     """
     drawer = _Drawer(folder, lang, kind)
     south, west, north, east = drawer.bounds()
-    m = _OfflineMap(location=[(south + north) / 2, (west + east) / 2], zoom_start=13, tiles=None,
+    m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], zoom_start=13, tiles=None,
                     zoom_snap=0.25)
     root = m.get_root()
     root.title = f"lifecircle · {text('title', lang)}"
-    root.header.add_child(_raw(inline_head()), name="leaflet")
-    root.header.add_child(_raw(f"<style>{PAGE_CSS}</style>"), name="lifecircle_css")
+    root.header.add_child(raw_element(inline_head()), name="leaflet")
+    root.header.add_child(raw_element(f"<style>{PAGE_CSS}</style>"), name="lifecircle_css")
 
     folium.FeatureGroup(name=text("base_plain", lang), overlay=False, show=not tiles).add_to(m)
     folium.TileLayer(OSM_TILES, attr=OSM_CREDIT_HTML, name=text("base_osm", lang), overlay=False,
@@ -197,11 +197,10 @@ def build_map(folder: OutputFolder, lang: str, kind: str | None, tiles: bool) ->
         source=population_source(str(population.get("source", "")), lang),
     )
     threshold = folder.threshold_m(kind) if kind else None
-    root.html.add_child(_raw(HATCH_DEFS), name="lifecircle_hatch")
-    root.html.add_child(_raw(scorecard_html(folder.scorecard, kind, threshold, population_line,
-                                            lang)), name="lifecircle_card")
-    root.html.add_child(_raw(legend_html(drawer.legend, lang)), name="lifecircle_legend")
-    _stable_names(root, itertools.count())
+    root.html.add_child(raw_element(HATCH_DEFS), name="lifecircle_hatch")
+    card = scorecard_html(folder.scorecard, kind, threshold, population_line, lang)
+    root.html.add_child(raw_element(card), name="lifecircle_card")
+    root.html.add_child(raw_element(legend_html(drawer.legend, lang)), name="lifecircle_legend")
     return m
 
 
@@ -465,15 +464,16 @@ class _Drawer:
         return {_text(i): _text(n) for i, n in zip(frame["facility_id"], names, strict=True)}
 
 
-def _stable_names(element: Element, counter: Iterator[int]) -> None:
-    """Number the elements in tree order: folium names them (and so the page's JavaScript
-    variables) at random, and the same folder should give the same page, byte for byte."""
-    element._id = str(next(counter))
-    for child in element._children.values():
-        _stable_names(child, counter)
+def render_page(m: folium.Map) -> str:
+    """The page of a folium map with stable names: folium names its elements (and so the page's
+    JavaScript variables) with random 32-digit ids; they are renumbered in order of first
+    appearance, so the same folder gives the same page, byte for byte."""
+    html = m.get_root().render()
+    numbers: dict[str, str] = {}
+    return _FOLIUM_ID.sub(lambda match: numbers.setdefault(match[1], f"_{len(numbers)}"), html)
 
 
-def _raw(html: str) -> Element:
+def raw_element(html: str) -> Element:
     """An element that outputs ``html`` as is (not parsed as a Jinja template)."""
     element = Element("{{ this.content }}")
     element.content = html
