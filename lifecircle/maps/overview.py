@@ -41,13 +41,13 @@ def write_overview(out_dir: str | Path, areas: gpd.GeoDataFrame, summary: pd.Dat
     m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], tiles=None,
                    control_scale=True)
     m.get_root().header.add_child(raw_element(inline_head()), name="leaflet")
-    folium.GeoJson(
-        shapes.to_json(ensure_ascii=False), name=metric_label(colour_by, lang),
-        style_function=lambda f: {"color": "#333333", "weight": 1, "fillOpacity": 0.7,
-                                  "fillColor": f["properties"]["colour"]},
-        popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
-        attr=OSM_CREDIT,
-    ).add_to(m)
+    group = folium.FeatureGroup(name=metric_label(colour_by, lang)).add_to(m)
+    for row in shapes.itertuples():  # one layer per area: its popup is HTML, names kept as text
+        colour = row.colour
+        folium.GeoJson(row.geometry.__geo_interface__,
+                       style_function=lambda _f, c=colour: {"color": "#333333", "weight": 1,
+                                                            "fillOpacity": 0.7, "fillColor": c},
+                       ).add_child(folium.Popup(row.popup)).add_to(group)
     m.fit_bounds([[south, west], [north, east]])
     legend = "<br>".join(f'<span style="background:{c}">&nbsp;&nbsp;&nbsp;&nbsp;</span> '
                          f"{i * 20}–{(i + 1) * 20} %" for i, c in enumerate(_COLOURS))
