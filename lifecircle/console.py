@@ -56,8 +56,6 @@ def run_summary(result: Any, out_dir: Path, wall_s: float) -> None:
     pop = result.study.population
     out.print(f"population {pop.total:,.0f} ({pop.source}); missing layers: "
               f"{', '.join(result.missing_kinds) or 'none'}")
-    for item in result.data_coverage:
-        out.print(f"data: {item['message']}", markup=False)
     for target in result.scored_targets():
         if target["metric"] is not None:
             out.print(f"target {target['id']}: {target['status']}"

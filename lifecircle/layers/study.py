@@ -160,6 +160,10 @@ def load_network(config: RunConfig,
 MIN_AREA_M2 = 100.0
 
 
+#: Tagged points an OSM file needs for their box to stand for the file's extent.
+MIN_POINTS = 10
+
+
 def study_area(config: RunConfig, network: WalkNetwork, extract: OsmExtract | None,
                area: tuple[shapely.Geometry, str] | None = None) -> tuple[shapely.Geometry, str]:
     """The study area in the network CRS: ``area`` (a WGS84 polygon and its label) when given,
@@ -186,6 +190,12 @@ def study_area(config: RunConfig, network: WalkNetwork, extract: OsmExtract | No
     elif extract is not None and extract.bounds is not None:
         wgs84 = shapely.box(*extract.bounds)
         source = "bounds declared by the OSM file"
+    elif extract is not None and (extract.features["osm_type"] == "node").sum() >= MIN_POINTS:
+        # an extract keeps whole every way crossing its cut, but tagged points (shops, schools,
+        # bus stops) only inside it: their box is the extent the file was cut to
+        points = extract.features[extract.features["osm_type"] == "node"]
+        wgs84 = shapely.box(*points.total_bounds)
+        source = "extent of the data (the box of the file's tagged points)"
     else:
         extent = network.extent()
         if network.hull().area < MIN_AREA_M2:  # one straight street: 0 ha, "100 %" coverage
