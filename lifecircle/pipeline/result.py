@@ -20,6 +20,8 @@ from lifecircle.output import atomic_directory, write_csv, write_json, write_lay
 from lifecircle.seeds.targets import Target, score_target
 
 METRIC_COLUMNS = ["value", "unit", "label", "method", "denominator", "status"]
+#: The two park indicators (GB/T 50563-2010 and the city-check activity-space one).
+PARK_INDICATORS = ("park_service_radius_coverage", "park_activity_space_coverage")
 #: The status of a target whose value rests on assumed parameters (never judged met).
 ASSUMED_NOT_JUDGED = "assumed — not judged"
 
@@ -75,8 +77,14 @@ class RunResult:
         """Each target with the run's value and its status (DESIGN §4 contract): "met", "not
         met", "assumed — not judged" (the value rests on assumed parameters: never judged met),
         "not measured" (with the reason) or "catalogued, not measured" (no metric can)."""
-        return [judge(target, self.records.get(target.metric) if target.metric else None)
-                for target in self.target_list]
+        scored = []
+        for target in self.target_list:
+            entry = judge(target, self.records.get(target.metric) if target.metric else None)
+            if target.metric in PARK_INDICATORS:  # each park indicator shows the other beside it
+                entry["beside"] = {m: self.value(m) for m in PARK_INDICATORS
+                                   if m != target.metric}
+            scored.append(entry)
+        return scored
 
     @property
     def targets(self) -> pd.DataFrame:
