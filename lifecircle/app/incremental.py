@@ -139,7 +139,7 @@ class Engine:
 
     def measure_kind(self, study: Study, kind: str) -> KindAccess | None:
         """One multi-source Dijkstra for a kind; None when the run would call it missing."""
-        if not (study.facilities["kind"] == kind).any() and kind not in study.closed_kinds:
+        if not (study.facilities["kind"] == kind).any() and kind not in study.absent_kinds:
             return None
         return kind_access(self.index, study.facilities, self.cells, kind,
                            self.config.threshold(kind), self.config.snap_m(),
@@ -177,7 +177,7 @@ class Engine:
                                   and m.split(".")[0] in ("catchment", "places_per_1000",
                                                           "beds_per_1000")]:
                     del records[metric_id]
-                if kind in access and kind not in study.closed_kinds:
+                if kind in access and kind not in study.absent_kinds:
                     if kind not in pairs:
                         pairs[kind] = self.pairs(study, kind)
                     metrics = kind_catchment_metrics(study, self.cells, access[kind],

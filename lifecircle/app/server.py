@@ -69,7 +69,7 @@ class Workbench:
         self.targets = baseline.target_list
         start = ScenarioState.baseline(baseline)
         for kind in CATCHMENT_KINDS:  # shared by every session's first edit of the kind
-            if kind in start.access and kind not in study.closed_kinds:
+            if kind in start.access and kind not in study.absent_kinds:
                 start.pairs[kind] = self.engine.pairs(study, kind)
         self.sessions = SessionStore(start)
         self.layers = layers_view(study, config)

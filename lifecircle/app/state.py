@@ -79,7 +79,7 @@ class ScenarioState:
         add = items[-1].add
         facilities = _add(self.study.facilities, add, len(items), base)
         closed = tuple(sorted(set(base.facilities["kind"]) - set(facilities["kind"])))
-        study = dataclasses.replace(self.study, facilities=facilities, closed_kinds=closed)
+        study = dataclasses.replace(self.study, facilities=facilities, absent_kinds=closed)
         access = dict(self.access)
         pairs = {k: v for k, v in self.pairs.items() if k != add.kind}
         if add.kind in engine.config.measured_kinds():

@@ -46,8 +46,9 @@ class Study:
     extract: OsmExtract | None = None
     historic: gpd.GeoDataFrame | None = None
     notes: list[str] = field(default_factory=list)
-    #: kinds whose every facility a scenario closed: measured as zero coverage, not missing
-    closed_kinds: tuple[str, ...] = ()
+    #: kinds known to exist (in the batch's region, or before a scenario closed them all) but
+    #: with no facility in this study: measured as zero coverage, not as missing layers
+    absent_kinds: tuple[str, ...] = ()
 
     @property
     def crs(self) -> CRS:

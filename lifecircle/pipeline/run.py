@@ -66,7 +66,7 @@ def run(study: Study, config: RunConfig | None = None,
     access: dict[str, KindAccess] = {}
     missing: list[str] = []
     for kind in config.measured_kinds():
-        if not (study.facilities["kind"] == kind).any() and kind not in study.closed_kinds:
+        if not (study.facilities["kind"] == kind).any() and kind not in study.absent_kinds:
             missing.append(kind)
             continue
         access[kind] = kind_access(index, study.facilities, cells, kind, config.threshold(kind),
@@ -95,7 +95,7 @@ def run(study: Study, config: RunConfig | None = None,
     catchments = [catchment.kind_catchments(index, study.facilities, pop, cells, access[kind],
                                             config.snap_m(), settings)
                   for kind in catchment.CATCHMENT_KINDS
-                  if kind in access and kind not in study.closed_kinds]
+                  if kind in access and kind not in study.absent_kinds]
     for result in catchments:
         records.update({k: as_metric(k, v) for k, v in result.metrics.items()})
     lap("catchments")

@@ -40,7 +40,7 @@ def apply_interventions(study: Study, interventions: list[Intervention],
             population = _grow(population, item.grow, study, label)
     closed = tuple(sorted(before - set(facilities["kind"])))
     return dataclasses.replace(study, facilities=facilities, population=population,
-                               closed_kinds=closed)
+                               absent_kinds=closed)
 
 
 def _add(facilities: gpd.GeoDataFrame, add: Add, number: int, study: Study) -> gpd.GeoDataFrame:

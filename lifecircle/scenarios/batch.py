@@ -7,6 +7,7 @@ counting only the area's own population and land, and writes the area's output f
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,11 +74,16 @@ def area_tasks(areas: gpd.GeoDataFrame, extract: OsmExtract, buffer_m: float) ->
     return tasks
 
 
-def run_area(task: AreaTask, config: RunConfig, out_dir: Path) -> dict:
+def run_area(task: AreaTask, config: RunConfig, out_dir: Path,
+             region_kinds: tuple[str, ...] = ()) -> dict:
     """Run one area and write its folder; returns its headline row (``error`` on failure)."""
     row: dict[str, Any] = {"name": task.name}
     try:
         study = load_study(config, extract=task.extract, area=(task.polygon, f"area:{task.name}"))
+        # a kind the region has but this area's cut lacks is a zero here, not a missing layer
+        here = set(study.facilities["kind"])
+        study = dataclasses.replace(study, absent_kinds=tuple(k for k in region_kinds
+                                                              if k not in here))
         result = run(study, config)
         result.write_files(out_dir / "areas" / safe_name(task.name), figures=False)
     except InputError as exc:
@@ -121,11 +127,17 @@ def run_batch(areas_path: str | Path, config: RunConfig, out: str | Path,
     areas = read_areas(areas_path, name_column)
     extract = read_osm(config.osm)
     tasks = area_tasks(areas, extract, buffer_m=config.reach_m())
+    region_kinds = ()
+    if config.osm_facilities:
+        from lifecircle.layers.facilities import facilities_from_osm
+
+        found, _ = facilities_from_osm(extract.features, extract.features.estimate_utm_crs())
+        region_kinds = tuple(sorted(set(found["kind"])))
     with atomic_directory(out, inputs=[*config.input_paths(), Path(areas_path)]) as staging:
         cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
                                                        processes=True, dashboard_address=None)
         with Client(scheduler or cluster) as client:
-            futures = [client.submit(run_area, task, config, staging, pure=False,
+            futures = [client.submit(run_area, task, config, staging, region_kinds, pure=False,
                                      key=f"area-{i}") for i, task in enumerate(tasks)]
             rows = []
             for done, future in enumerate(as_completed(futures), start=1):
