@@ -98,3 +98,26 @@ def test_scorecard_is_deterministic_on_chengdu(tmp_path):
                      "--out", str(tmp_path / name)]) == 0
         texts.append((tmp_path / name / "scorecard.json").read_bytes())
     assert texts[0] == texts[1]
+
+
+@pytest.mark.slow
+def test_kill_9_leaves_the_previous_output_and_the_next_run_cleans_up(tmp_path):
+    """SIGKILL cannot be caught: the staging folder stays behind, the previous output stays
+    whole, and the next run on the same folder removes the orphan."""
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "lifecircle.cli", "run", "--osm", str(CHENGDU_PBF),
+           "--residential-density", "400", "--no-figures", "--no-report", "--out", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    before = (out / "scorecard.json").read_bytes()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(tmp_path.glob(".out.partial-*")):
+        time.sleep(0.05)  # wait until the run has its staging folder
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert (out / "scorecard.json").read_bytes() == before
+    assert list(tmp_path.glob(".out.partial-*")), "a killed run leaves its staging folder"
+    subprocess.run(cmd, check=True, capture_output=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert json.loads((out / "scorecard.json").read_text(encoding="utf-8"))["metrics"]

@@ -32,7 +32,7 @@ def data_coverage(facilities: gpd.GeoDataFrame, population: float,
     >>> import geopandas as gpd
     >>> table = gpd.GeoDataFrame({"kind": ["kindergarten"] * 9}, geometry=[None] * 9)
     >>> data_coverage(table, 227_000, ["kindergarten"])[0]["expected_at_least"]
-    19
+    18
     """
     standards = load_standards()
     sizes = standards["level_population"]

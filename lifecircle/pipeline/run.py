@@ -48,8 +48,8 @@ def run(study: Study, config: RunConfig | None = None,
     >>> study = Study.from_osm(sample_path(), residential_density=400,
     ...                        kinds=["primary_school"])
     >>> result = run(study)
-    >>> round(result.metrics.loc["walk_coverage.primary_school", "value"], 3)
-    0.139
+    >>> round(float(result.metrics.loc["walk_coverage.primary_school", "value"]), 3)
+    0.157
     """
     config = config or study.config
     say = progress or (lambda _label: None)
