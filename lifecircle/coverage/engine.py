@@ -290,7 +290,7 @@ def per_facility_distances(network: WalkNetwork, access: FacilityAccess, limit_m
     ``cost_graph``: as in :func:`nearest_facility` (walks from each node to the facility).
     """
     if cost_graph is not None:  # slopes or compounds: the directed graph, searched whole
-        return _search_whole(network, access, limit_m, batch, cost_graph)
+        return _search_whole(access, limit_m, batch, cost_graph)
     n = network.n_nodes
     usable = access.offset_m <= limit_m
     if not usable.any():
@@ -306,26 +306,17 @@ def per_facility_distances(network: WalkNetwork, access: FacilityAccess, limit_m
     return sparse.csr_matrix((vals, (rows, cols)), shape=(access.n_facilities, n))
 
 
-def _search_whole(network: WalkNetwork, access: FacilityAccess, limit_m: float, batch: int,
+def _search_whole(access: FacilityAccess, limit_m: float, batch: int,
                   cost_graph: sparse.csr_matrix) -> sparse.csr_matrix:
-    """Per-facility distances on a whole directed cost graph, ``batch`` facilities at a time
-    (its node copies have no coordinates to tile by)."""
+    """Per-facility distances on a whole directed cost graph (walks toward the facility, so
+    searched on its transpose): its node copies have no coordinates to tile by."""
     n = cost_graph.shape[0]
-    if access.node.size == 0:
+    usable = np.flatnonzero(access.offset_m <= limit_m)
+    if usable.size == 0:
         return sparse.csr_matrix((access.n_facilities, n))
-    graph, sources = augmented_graph(network, access, cost_graph)
-    rows, cols, vals = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
-    for start in range(0, sources.size, batch):
-        stop = min(start + batch, sources.size)
-        dist = csgraph.dijkstra(graph, directed=True, indices=np.arange(n + start, n + stop),
-                                limit=limit_m)[:, :n]
-        r, c = np.nonzero(np.isfinite(dist))
-        rows.append(sources[start + r])
-        cols.append(c)
-        vals.append(np.maximum(dist[r, c], _MIN_EDGE_M))
-    return sparse.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(access.n_facilities, n))
+    rows, cols, vals = _search_block(cost_graph.T.tocsr(), np.arange(n), access, usable,
+                                     limit_m, batch)
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(access.n_facilities, n))
 
 
 _TREES: weakref.WeakKeyDictionary[WalkNetwork, tuple[cKDTree, float]] = (
