@@ -7,6 +7,8 @@ else exits 1 with a hint to rerun with ``--debug`` (which shows the traceback).
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import time
 import warnings
@@ -16,6 +18,14 @@ from pathlib import Path
 from lifecircle.errors import InputError, LifecircleError
 
 EXIT_BAD_INPUT, EXIT_INTERNAL = 2, 1
+
+
+def _interrupted_while_loading(signum, frame) -> None:  # Ctrl-C before main's handler is set
+    sys.stderr.write("lifecircle: interrupted; nothing was written\n")
+    os._exit(130)
+
+
+signal.signal(signal.SIGINT, _interrupted_while_loading)
 
 
 def _config(args: argparse.Namespace):
@@ -145,9 +155,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                             workers=args.workers, name_column=args.name_column,
                             progress=lambda done, total, name: status.update(
                                 f"areas {done}/{total} ({name})"))
-    console.frame_table(summary, "lifecircle batch")
-    console.out.print(f"wrote {Path(args.out) / 'summary.csv'}: {len(summary)} areas, "
-                      f"{summary['error'].notna().sum()} failed")
+    console.batch_summary(summary, Path(args.out))
     return 0
 
 
@@ -159,8 +167,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     with console.err.status("scenario") as status:
         comparison = run_scenario(args.file, args.out, progress=status.update)
     console.scenario_table(comparison)
-    console.out.print(f"wrote {Path(args.out)}/baseline, scenario, comparison.json and "
-                      "comparison.csv")
+    console.out.print(f"wrote {Path(args.out)}/baseline, scenario and comparison.json/.csv")
     return 0
 
 
@@ -176,12 +183,9 @@ def cmd_targets(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     """The metric registry and the facility kinds with their thresholds and clauses."""
-    from lifecircle.console import frame_table
-    from lifecircle.metrics import kinds_frame, registry_frame
+    from lifecircle.console import registry_tables
 
-    frame_table(registry_frame().drop(columns=f"label_{'en' if args.lang != 'en' else 'zh'}"),
-                "metrics")
-    frame_table(kinds_frame(), "facility kinds")
+    registry_tables(args.lang or "zh")
     return 0
 
 
@@ -203,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     warnings.showwarning = _one_line_warning
     sys.unraisablehook = _one_line_unraisable
     try:
@@ -231,9 +236,7 @@ def _error(message: str) -> None:
     err.print(f"lifecircle: {message}", markup=False)
 
 
-def _one_line_unraisable(info) -> None:
-    # Ctrl-C during a (lazy) import reaches Python's import-lock cleanup, which would print a
-    # traceback after our one line; the interruption itself is already reported
+def _one_line_unraisable(info) -> None:  # Ctrl-C in a lazy import reaches import-lock cleanup
     if not isinstance(info.exc_value, KeyboardInterrupt):
         _error(f"warning: ignored {type(info.exc_value).__name__}: {info.exc_value}")
 

@@ -148,6 +148,23 @@ def scenario_table(comparison: dict[str, Any], lang: str = "zh") -> None:
     out.print(table)
 
 
+def batch_summary(summary: pd.DataFrame, out_dir: Path) -> None:
+    """One row per area of a batch and where the summary is."""
+    frame_table(summary, "lifecircle batch")
+    out.print(f"wrote {out_dir / 'summary.csv'}: {len(summary)} areas, "
+              f"{summary['error'].notna().sum()} failed")
+
+
+def registry_tables(lang: str) -> None:
+    """``lifecircle metrics``: the metric registry (labels in ``lang``) and the facility kinds
+    with their thresholds, circle levels and clauses."""
+    from lifecircle.metrics import kinds_frame, registry_frame
+
+    frame_table(registry_frame().drop(columns=f"label_{'zh' if lang == 'en' else 'en'}"),
+                "metrics")
+    frame_table(kinds_frame(), "facility kinds")
+
+
 def frame_table(frame: pd.DataFrame, title: str) -> None:
     """Any small table (batch summary, metric registry)."""
     table = Table(title=title)
