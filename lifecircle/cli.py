@@ -21,11 +21,11 @@ EXIT_BAD_INPUT, EXIT_INTERNAL = 2, 1
 
 
 def _interrupted_while_loading(signum, frame) -> None:  # Ctrl-C before main's handler is set
-    sys.stderr.write("lifecircle: interrupted; nothing was written\n")
-    os._exit(130)
+    os.write(2, b"lifecircle: interrupted; nothing was written\n") and os._exit(130)
 
 
-signal.signal(signal.SIGINT, _interrupted_while_loading)
+if __name__ == "__main__" or Path(sys.argv[0]).name == "lifecircle":  # not when imported
+    signal.signal(signal.SIGINT, _interrupted_while_loading)
 
 
 def _config(args: argparse.Namespace):
