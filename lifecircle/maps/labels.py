@@ -53,6 +53,7 @@ _TEXT: dict[str, dict[str, str]] = {
     "met": {"zh": "达标", "en": "met"},
     "not_met": {"zh": "未达标", "en": "not met"},
     "not_measured": {"zh": "未测算", "en": "not measured"},
+    "assumed_status": {"zh": "假设值，不作判定", "en": "assumed — not judged"},
     "no_target": {"zh": "无对应目标", "en": "no target"},
     "metrics": {"zh": "已测算指标", "en": "Measured metrics"},
     "population_line": {"zh": "人口 {total} · {source}", "en": "Population {total} · {source}"},

@@ -53,6 +53,7 @@ PAGE_CSS = f"""
 tr.lc-met td:first-child {{ border-left: 4px solid #1a9850; }}
 tr.lc-not-met td:first-child {{ border-left: 4px solid #d73027; }}
 tr.lc-not-measured td:first-child {{ border-left: 4px solid #9e9e9e; }}
+tr.lc-assumed td:first-child {{ border-left: 4px solid #f0a500; }}
 tr.lc-met .lc-status {{ color: #1a9850; }}
 tr.lc-not-met .lc-status {{ color: #d73027; }}
 tr.lc-not-measured {{ color: #777; }}
@@ -194,10 +195,10 @@ def _targets_table(targets: list[dict[str, Any]], lang: str) -> str:
         unit = str(target.get("unit", ""))
         goal = f"{comparator(str(target.get('comparator', '')))} " \
                f"{format_value(target.get('target'), unit, lang)}"
-        tip = " · ".join(str(target[k]) for k in ("source", "year") if target.get(k))
+        tip = " · ".join(str(target[k]) for k in ("source", "year", "reason") if target.get(k))
         gap = format_gap(target.get("gap"), unit, lang) if status == "not-met" else "—"
         value_cell = format_value(target.get("value"), unit, lang)
-        state = text(status.replace("-", "_"), lang)
+        state = text("assumed_status" if status == "assumed" else status.replace("-", "_"), lang)
         year = f' <span class="lc-year">{int(target["year"])}</span>' if target.get("year") else ""
         rows.append(
             f'<tr class="lc-target lc-{status}" data-target-id="{escape(str(target.get("id")))}" '
@@ -246,6 +247,8 @@ def _status(target: dict[str, Any]) -> str:
         return "met"
     if met is False:
         return "not-met"
+    if str(target.get("status", "")).startswith("assumed"):
+        return "assumed"  # a value resting on assumed parameters is shown, never judged
     return "not-measured"
 
 
