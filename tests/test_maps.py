@@ -210,6 +210,10 @@ def test_map_of_the_run(chengdu):
     assert 'addAttribution("人口：按居住用地模拟（dasymetric-buildings）")' in html
     assert 'id="lc-scorecard"' in html
     assert not list(chengdu.glob(".map.html*")), "temporary file left behind"
+    # Sichuan's 86 % rests on assumed tiers: shown with its value, never as met or not met
+    row = re.search(r'<tr class="lc-target lc-([a-z-]+)" data-target-id='
+                    r'"sichuan_park_service_radius_coverage_2028"', html)
+    assert row and row[1] == "assumed" and "假设值，不作判定" in html
 
 
 def test_layers_without_data_are_not_drawn(bare):
