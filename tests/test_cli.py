@@ -35,8 +35,14 @@ def test_chengdu_scorecard(chengdu_run):
     # Chengdu's 2018 OSM maps no elderly care: a missing layer, not zero coverage
     assert "nursing_home" in card["missing_layers"]
     assert "walk_coverage.nursing_home" not in metrics
-    # modelled at 400 people per hectare of residential land (about 568 ha mapped)
-    assert card["population"]["total"] == pytest.approx(400 * 568.33, rel=0.01)
+    # modelled at 400 people per hectare of the residential land inside the study area
+    land_ha = metrics["park_service_radius_coverage"]["residential_ha"]
+    assert card["population"]["total"] == pytest.approx(400 * land_ha, rel=1e-6)
+    # the PBF declares no bounds: the study area is the box of its tagged points, inside the box
+    # the extract was cut to (70 km²), not the 139 km² hull of the whole ways crossing its edge
+    area = card["study_area"]
+    assert area["source"] == "extent of the data (the box of the file's tagged points)"
+    assert 6000 < area["area_ha"] < 7100
     assert card["population"]["source"].startswith("modelled:")
     assert set(card) >= {"study_area", "population", "metrics", "targets", "inputs", "version"}
 
@@ -46,7 +52,8 @@ def test_chengdu_geopackage(chengdu_run):
     assert {"population", "facilities"} <= layers
     cells = gpd.read_file(chengdu_run / "coverage.gpkg", layer="population")
     assert "dist_primary_school" in cells.columns
-    assert cells["population"].sum() == pytest.approx(400 * 568.33, rel=0.01)
+    card = json.loads((chengdu_run / "scorecard.json").read_text(encoding="utf-8"))
+    assert cells["population"].sum() == pytest.approx(card["population"]["total"], rel=1e-9)
 
 
 def test_small_area_run_and_nothing_left_behind(tmp_path):
