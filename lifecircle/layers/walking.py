@@ -195,9 +195,11 @@ def walk_cost(network: WalkNetwork, *, dem: str | Path | None = None,
         if compounds is not None:
             inputs = _compound_inputs(compounds, gates, compounds_source, private)
             cg = _build(network, inputs, slope)
-    messages = tuple(str(w.message) for w in caught)
-    for message in messages:  # issued again outside the recorder, for the command line
-        warnings.warn(message, stacklevel=2)
+    # input warnings are kept for the scorecard; all are issued again outside the recorder
+    # (a library's deprecation notice keeps its category, so the usual filters apply)
+    messages = tuple(str(w.message) for w in caught if w.category is UserWarning)
+    for item in caught:
+        warnings.warn(str(item.message), item.category, stacklevel=2)
     graph = cg.graph if cg is not None else slope.graph
     return WalkCost(graph=graph, n_network_nodes=network.n_nodes, slope=slope, compounds=cg,
                     inputs=inputs, dem_source=None if dem is None else str(dem),
