@@ -1,5 +1,6 @@
 """Applying a scenario's interventions to a loaded study: add and close facilities, grow
-population, open gates in gated compounds. The baseline study is never changed; a new one is returned."""
+population, open gates in gated compounds. The baseline study is never changed; a new one is
+returned."""
 
 from __future__ import annotations
 
