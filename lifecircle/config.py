@@ -31,7 +31,7 @@ PACKAGE_PREFIX = "package:"
 
 #: Fields holding paths: resolved against a configuration file's folder.
 PATH_FIELDS = ("osm", "graphml", "population", "boundary", "residential", "historic",
-               "targets_file")
+               "targets_file", "dem", "compounds", "gates")
 
 
 def _group(name: str, **extra: Any) -> dict[str, Any]:
@@ -112,6 +112,22 @@ class RunConfig(BaseModel):
                           "(default, 公园绿地) or activity-space-2021 (公园绿化活动场地); a run "
                           "reports both",
         json_schema_extra=_group("parameters"))
+    # walking (slopes and gated compounds, issue 19)
+    dem: Path | None = Field(None, description="DEM GeoTIFF: walks become Tobler flat-equivalent "
+                                               "distances (uphill costs more)",
+                             json_schema_extra=_group("walking"))
+    dem_units: Literal["m", "feet"] | None = Field(
+        None, description="vertical unit of a DEM that does not declare one (default m)",
+        json_schema_extra=_group("walking"))
+    compounds: Path | None = Field(None, description="gated residential compounds (polygons, "
+                                                     "optional `gated` column)",
+                                   json_schema_extra=_group("walking"))
+    gates: Path | None = Field(None, description="gates of the compounds (points)",
+                               json_schema_extra=_group("walking"))
+    compound_facilities: Literal["public", "private"] = Field(
+        "public", description="facilities inside a compound serve everyone through its gates "
+                              "(public) or only its residents (private)",
+        json_schema_extra=_group("walking"))
     # targets
     region: str | None = Field(None, description="score the targets of a region, e.g. 四川",
                                json_schema_extra=_group("targets"))

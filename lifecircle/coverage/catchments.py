@@ -326,7 +326,7 @@ class KindCatchments:
 def kind_catchments(node_index: NodeIndex, facilities: gpd.GeoDataFrame, grid: PopulationGrid,
                     cells: Snap, access: KindAccess, max_snap_m: float,
                     settings: DemandSettings, catchment_m: float | None = None,
-                    sigma_m: float | None = None) -> KindCatchments:
+                    sigma_m: float | None = None, cost=None) -> KindCatchments:
     """Catchments, demand against capacity, constrained assignment and 2SFCA for one kind.
 
     Parameters
@@ -340,6 +340,7 @@ def kind_catchments(node_index: NodeIndex, facilities: gpd.GeoDataFrame, grid: P
     settings : demand parameters (:func:`lifecircle.seeds.demand.demand_settings`)
     catchment_m : 2SFCA / E2SFCA catchment distance (default: the kind's threshold)
     sigma_m : E2SFCA Gaussian width (default: half the catchment distance)
+    cost : the study's :class:`lifecircle.layers.walking.WalkCost` (slopes, compounds), or None
 
     Returns
     -------
@@ -355,7 +356,7 @@ def kind_catchments(node_index: NodeIndex, facilities: gpd.GeoDataFrame, grid: P
     demand = cell_demand(grid.population, kind, settings)
     capacity, assumed = facility_capacity(of_kind["capacity"].to_numpy(), kind, settings)
     pairs = cost_pairs(node_index, of_kind.geometry.values, cells, max(threshold, catchment_m),
-                       max_snap_m)
+                       max_snap_m, cost=cost)
     sums = catchment_sums(access.nearest.facility, access.nearest.distance_m, grid.population,
                           demand, threshold, len(of_kind))
     assignment = capacitated_assignment(pairs, demand, capacity * spec.served_per_unit, threshold)

@@ -450,7 +450,7 @@ def _min_duplicates(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_ro
 
 
 def cost_pairs(node_index: NodeIndex, geometries: np.ndarray, cells: Snap, limit_m: float,
-               max_snap_m: float) -> sparse.csr_matrix:
+               max_snap_m: float, cost=None) -> sparse.csr_matrix:
     """Walking distance from every cell to every facility within ``limit_m``, sparse.
 
     A pair's distance is the network distance from the facility to the cell's snapped node plus
@@ -464,14 +464,21 @@ def cost_pairs(node_index: NodeIndex, geometries: np.ndarray, cells: Snap, limit
     cells : the population cells snapped to the network
     limit_m : pairs farther apart are not stored
     max_snap_m : facilities farther than this from any walkable node reach no cell
+    cost : a :class:`lifecircle.layers.walking.WalkCost` (slopes, compounds): its facility
+        access and directed graph are searched, ``cells`` snapped with its ``snap``
 
     Returns
     -------
     csr_matrix (n_cells x n_facilities) of distances in metres (a zero distance is stored as 1e-9)
     """
     geometries = np.asarray(geometries, dtype=object)
-    access = node_index.facility_access(geometries, max_snap_m)
-    by_node = per_facility_distances(node_index.network, access, limit_m)
+    if cost is None:
+        access = node_index.facility_access(geometries, max_snap_m)
+        by_node = per_facility_distances(node_index.network, access, limit_m)
+    else:  # a compound cell's origin copy reaches all its entered copy does: no min needed
+        access = cost.facility_access(node_index, geometries, max_snap_m)
+        by_node = per_facility_distances(node_index.network, access, limit_m,
+                                         cost_graph=cost.graph)
     ok = np.flatnonzero(cells.reachable)
     sub = by_node[:, cells.node[ok]].tocoo()
     cost = sub.data + cells.access_m[ok][sub.col]

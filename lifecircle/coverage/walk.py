@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 
 from lifecircle.coverage.engine import Nearest, NodeIndex, Snap, at_points, nearest_facility
+
+if TYPE_CHECKING:
+    from lifecircle.layers.walking import WalkCost
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,8 @@ class KindAccess:
 
 
 def kind_access(node_index: NodeIndex, facilities: gpd.GeoDataFrame, cells: Snap, kind: str,
-                threshold_m: float, max_snap_m: float, limit_m: float) -> KindAccess:
+                threshold_m: float, max_snap_m: float, limit_m: float,
+                cost: WalkCost | None = None) -> KindAccess:
     """Nearest facility of ``kind`` for every snapped cell: one multi-source Dijkstra.
 
     Parameters
@@ -54,21 +59,32 @@ def kind_access(node_index: NodeIndex, facilities: gpd.GeoDataFrame, cells: Snap
     kind, threshold_m : the kind and its walking threshold
     max_snap_m : facilities farther than this from any walkable node are unreachable
     limit_m : Dijkstra search bound (distances beyond are inf)
+    cost : slopes and compounds (:attr:`lifecircle.layers.study.Study.cost`); ``cells`` must
+        then be snapped with ``cost.snap``. None: flat network distance
     """
     # plain numpy masks: selecting GeoDataFrame rows per kind costs more than the Dijkstra
     mask = facilities["kind"].to_numpy() == kind
     geometries = facilities.geometry.to_numpy()[mask]
-    access = node_index.facility_access(geometries, max_snap_m)
-    nodes = nearest_facility(node_index.network, access, limit_m=max(limit_m, threshold_m))
+    limit = max(limit_m, threshold_m)
+    if cost is None:
+        access = node_index.facility_access(geometries, max_snap_m)
+        nodes = nearest_facility(node_index.network, access, limit_m=limit)
+        nearest = at_points(nodes, cells)
+    else:
+        access = cost.facility_access(node_index, geometries, max_snap_m)
+        nodes = nearest_facility(node_index.network, access, limit_m=limit,
+                                 cost_graph=cost.graph)
+        nearest = cost.at_cells(nodes, cells)
     reached = np.zeros(geometries.size, dtype=bool)
     reached[access.facility] = True
     return KindAccess(
         kind=kind,
         threshold_m=threshold_m,
-        nearest=at_points(nodes, cells),
+        nearest=nearest,
         facility_ids=facilities["fid"].to_numpy(dtype=object)[mask],
         unreachable_facilities=int((~reached).sum()),
-        node_distance_m=nodes.distance_m,
+        # network nodes only: compounds' entered copies follow them and have no place on a map
+        node_distance_m=nodes.distance_m[:node_index.network.n_nodes],
     )
 
 

@@ -29,6 +29,7 @@ from lifecircle.layers.population import (
     population_from_raster,
 )
 from lifecircle.layers.vector import read_vector
+from lifecircle.layers.walking import WalkCost, walk_cost
 
 
 @dataclass
@@ -49,6 +50,9 @@ class Study:
     #: kinds known to exist (in the batch's region, or before a scenario closed them all) but
     #: with no facility in this study: measured as zero coverage, not as missing layers
     absent_kinds: tuple[str, ...] = ()
+    #: slopes (``--dem``) and gated compounds (``--compounds``): the directed cost every walk is
+    #: measured with; None is flat network distance
+    cost: WalkCost | None = None
 
     @property
     def crs(self) -> CRS:
@@ -252,9 +256,22 @@ def load_study(config: RunConfig, extract: OsmExtract | None = None,
 
     population = _population(config, extract, residential, area, crs)
     historic = read_vector(config.historic).to_crs(crs) if config.historic else None
+    cost = _walk_cost(config, network, extract)
     return Study(config=config, network=network, area=area, area_source=area_source,
                  facilities=facilities, facility_report=report, residential=residential,
-                 population=population, extract=extract, notes=notes, historic=historic)
+                 population=population, extract=extract, notes=notes, historic=historic,
+                 cost=cost)
+
+
+def _walk_cost(config: RunConfig, network: WalkNetwork,
+               extract: OsmExtract | None) -> WalkCost | None:
+    """Slopes and gated compounds of the configuration (None: flat network distance)."""
+    compounds = read_vector(config.compounds).to_crs(network.crs) if config.compounds else None
+    gates = read_vector(config.gates).to_crs(network.crs) if config.gates else None
+    return walk_cost(network, dem=config.dem, dem_units=config.dem_units, extract=extract,
+                     compounds=compounds, gates=gates,
+                     compounds_source=config.compounds.name if config.compounds else "compounds",
+                     private=config.compound_facilities == "private")
 
 
 def _population(config: RunConfig, extract: OsmExtract | None, residential: gpd.GeoDataFrame,

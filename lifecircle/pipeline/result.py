@@ -15,6 +15,7 @@ import lifecircle
 from lifecircle.config import RunConfig
 from lifecircle.coverage.walk import KindAccess
 from lifecircle.layers.study import Study
+from lifecircle.layers.walking import walking_section
 from lifecircle.metrics import ASSUMED, NOT_MEASURED, Metric, label
 from lifecircle.output import atomic_directory, write_csv, write_json, write_layers
 from lifecircle.seeds.targets import Target, score_target
@@ -121,6 +122,7 @@ class RunResult:
                 "source": study.population.source,
                 "cells": study.population.n_cells,
             },
+            "walking": walking_section(study.cost),
             "metrics": {mid: m.as_dict() for mid, m in self.records.items()},
             "targets": self.scored_targets(),
             "regions": self.regions,

@@ -16,6 +16,7 @@ from lifecircle.coverage.supply import park_green_per_capita
 from lifecircle.coverage.walk import KindAccess, kind_access, walk_coverage_metric
 from lifecircle.layers.regions import regions_at
 from lifecircle.layers.study import Study
+from lifecircle.layers.walking import compounds_layer
 from lifecircle.metrics import Metric
 from lifecircle.pipeline.data_check import data_coverage
 from lifecircle.pipeline.result import RunResult
@@ -62,7 +63,9 @@ def run(study: Study, config: RunConfig | None = None,
     say("walking distances per kind")
     index = shared_index(study.network)
     pop = study.population
-    cells = index.snap(pop.x, pop.y, config.snap_m())
+    cost = study.cost  # slopes and gated compounds; None: flat network distance
+    cells = (index.snap(pop.x, pop.y, config.snap_m()) if cost is None
+             else cost.snap(index, pop.x, pop.y, config.snap_m()))
     access: dict[str, KindAccess] = {}
     missing: list[str] = []
     for kind in config.measured_kinds():
@@ -70,7 +73,7 @@ def run(study: Study, config: RunConfig | None = None,
             missing.append(kind)
             continue
         access[kind] = kind_access(index, study.facilities, cells, kind, config.threshold(kind),
-                                   config.snap_m(), config.cap_m())
+                                   config.snap_m(), config.cap_m(), cost=cost)
     if missing:
         warnings.warn(f"no facilities of kind(s) {', '.join(missing)} in the study area: "
                       "reported as missing layers, not as zero coverage", stacklevel=2)
@@ -93,7 +96,7 @@ def run(study: Study, config: RunConfig | None = None,
     settings = demand_settings(population_basis=guess_population_basis(pop.source),
                                region=demand_region(regions))
     catchments = [catchment.kind_catchments(index, study.facilities, pop, cells, access[kind],
-                                            config.snap_m(), settings)
+                                            config.snap_m(), settings, cost=cost)
                   for kind in catchment.CATCHMENT_KINDS
                   if kind in access and kind not in study.absent_kinds]
     for result in catchments:
@@ -129,6 +132,11 @@ def run(study: Study, config: RunConfig | None = None,
         tables.update(stage.tables)
         cell_columns.update(stage.cell_columns)
     layers["population"] = _population_layer(study, access, cells.access_m, cell_columns)
+    if cost is not None and cost.compounds is not None:
+        layers["compounds"] = compounds_layer(
+            cost, index, study.facilities, pop.x, pop.y, pop.population,
+            {k: a.nearest.distance_m for k, a in access.items()}, config.snap_m(),
+            {k: max(config.cap_m(), a.threshold_m) for k, a in access.items()}, study.crs)
     lap("tables")
     return RunResult(study=study, config=config, access=access, records=records, layers=layers,
                      missing_kinds=missing, timings_s=timings, target_list=targets,

@@ -1,5 +1,6 @@
 """Applying a scenario's interventions to a loaded study: add and close facilities, grow
-population. The baseline study is never changed; a new one is returned."""
+population, open gates in gated compounds. The baseline study is never changed; a new one is
+returned."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from lifecircle.layers.crs import reproject_geometry
 from lifecircle.layers.facilities import COLUMNS
 from lifecircle.layers.population import PopulationGrid
 from lifecircle.layers.study import Study
+from lifecircle.layers.walking import with_gate
 from lifecircle.scenarios.spec import Add, Close, Grow, Intervention
 
 
@@ -26,9 +28,10 @@ def apply_interventions(study: Study, interventions: list[Intervention],
     Raises
     ------
     InputError
-        A ``close`` that matches no facility, or a ``grow`` polygon outside the study area.
+        A ``close`` that matches no facility, a ``grow`` polygon outside the study area, or a
+        ``gate`` in a study without compounds or naming no compound.
     """
-    facilities, population = study.facilities, study.population
+    facilities, population, cost = study.facilities, study.population, study.cost
     before = set(facilities["kind"])
     for number, item in enumerate(interventions, start=1):
         label = f"{source}: intervention {number}"
@@ -38,9 +41,13 @@ def apply_interventions(study: Study, interventions: list[Intervention],
             facilities = _close(facilities, item.close, label)
         elif item.grow is not None:
             population = _grow(population, item.grow, study, label)
+        elif item.gate is not None:  # the compound graph is rebuilt with the new gate
+            point = reproject_geometry(shapely.Point(item.gate.lon, item.gate.lat), "EPSG:4326",
+                                       study.crs)
+            cost = with_gate(cost, study.network, item.gate.compound, point.x, point.y, label)
     closed = tuple(sorted(before - set(facilities["kind"])))
     return dataclasses.replace(study, facilities=facilities, population=population,
-                               absent_kinds=closed)
+                               absent_kinds=closed, cost=cost)
 
 
 def _add(facilities: gpd.GeoDataFrame, add: Add, number: int, study: Study) -> gpd.GeoDataFrame:

@@ -13,6 +13,7 @@ Example::
       - add: {kind: primary_school, name: 新建小学1, lon: 104.07, lat: 30.68, capacity: 1080}
       - close: {kind: hospital, name: 某医院}
       - grow: {polygon: [[104.07, 30.67], [104.08, 30.67], [104.08, 30.68]], people: 5000}
+      - gate: {compound: 锦绣花园, lon: 104.071, lat: 30.672}   # needs compounds: FILE
 """
 
 from __future__ import annotations
@@ -76,17 +77,34 @@ class Grow(_Strict):
     people: float = Field(gt=0, allow_inf_nan=False)
 
 
+class Gate(_Strict):
+    """A new gate in a gated compound's wall, at the wall point nearest a WGS84 point.
+
+    ``compound`` is the compound's ``id`` or ``name`` in the compounds file (else its row
+    number, from 0)."""
+
+    compound: str
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+    @field_validator("compound", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+
 class Intervention(_Strict):
-    """Exactly one of add, close, grow."""
+    """Exactly one of add, close, grow, gate."""
 
     add: Add | None = None
     close: Close | None = None
     grow: Grow | None = None
+    gate: Gate | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Intervention:
-        if sum(x is not None for x in (self.add, self.close, self.grow)) != 1:
-            raise ValueError("each intervention is exactly one of add, close, grow")
+        if sum(x is not None for x in (self.add, self.close, self.grow, self.gate)) != 1:
+            raise ValueError("each intervention is exactly one of add, close, grow, gate")
         return self
 
 
