@@ -203,14 +203,14 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lifecircle`` console script."""
-    from lifecircle.cli_parser import build_parser
-
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     signal.signal(signal.SIGINT, signal.default_int_handler)
     warnings.showwarning = _one_line_warning
     sys.unraisablehook = _one_line_unraisable
     try:
+        from lifecircle.cli_parser import build_parser  # inside: Ctrl-C while it loads is caught
+
         args = build_parser().parse_args([a for a in argv if a != "--debug"])
         return args.func(args)
     except LifecircleError as exc:
