@@ -87,13 +87,18 @@ def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) ->
         given[name] = _thresholds(value) if name == "thresholds_m" else value
     data = config.model_dump() | given
     try:
-        return RunConfig.model_validate(data)
+        checked = RunConfig.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "options"
         shown = given.get(name, data.get(name))
         source = f"{_flag(name)} {_shown(shown)}" if name in RunConfig.model_fields else name
         raise InputError(source.strip(), friendly(error)) from None
+    if checked.region is not None:  # an unknown region fails now, not after loading the study
+        from lifecircle.seeds.targets import load_targets, select_targets
+
+        select_targets(load_targets(checked.targets_file), region=checked.region)
+    return checked
 
 
 def friendly(error: dict[str, Any]) -> str:

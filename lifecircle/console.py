@@ -162,14 +162,16 @@ def registry_tables(lang: str) -> None:
 
     frame_table(registry_frame().drop(columns=f"label_{'zh' if lang == 'en' else 'en'}"),
                 "metrics")
-    frame_table(kinds_frame(), "facility kinds")
+    frame_table(kinds_frame(lang), "facility kinds")
 
 
 def frame_table(frame: pd.DataFrame, title: str) -> None:
     """Any small table (batch summary, metric registry)."""
     table = Table(title=title)
-    for column in frame.columns:
-        table.add_column(str(column), overflow="fold")
+    for column in frame.columns:  # ids and numbers stay whole; long texts wrap
+        long_text = str(column) in ("definition", "denominator", "clause", "stage", "error")
+        table.add_column(str(column), overflow="fold" if long_text else "ellipsis",
+                         no_wrap=not long_text)
     for row in frame.itertuples(index=False):
         table.add_row(*[escape(_cell(v)) for v in row])
     out.print(table)

@@ -18,7 +18,6 @@ Examples
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -333,13 +332,18 @@ def registry_frame(lang: str = "zh") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def kinds_frame() -> pd.DataFrame:
-    """Facility kinds of standards.yaml: label, threshold, circle level and source clause."""
+def kinds_frame(lang: str = "zh") -> pd.DataFrame:
+    """Facility kinds of standards.yaml: label, threshold, circle level, and the clause the
+    threshold follows, marked "assumption:" or "verify:" where it is not (yet) read from its
+    source."""
     rows = []
     for kind, entry in load_standards()["kinds"].items():
-        source = str(entry.get("source", ""))
-        rows.append({"kind": kind, "label_zh": entry["label_zh"], "label_en": entry["label_en"],
+        clause = str(entry.get("source", ""))
+        if entry.get("assumption"):
+            clause = f"assumption: {entry['assumption']} ({clause})"
+        elif entry.get("verify"):
+            clause = f"{clause}; verify: {entry['verify']}"
+        rows.append({"kind": kind, "label": entry[f"label_{lang}"],
                      "threshold_m": float(entry["threshold_m"]), "level": entry.get("level"),
-                     "clause": source,
-                     "assumption": bool(re.search(r"assumption", source, re.IGNORECASE))})
+                     "clause": clause})
     return pd.DataFrame(rows)
