@@ -54,7 +54,8 @@ PAGE_CSS = f"""
    a line or pushes the table past the panel's edge */
 .lc-panel td.lc-num {{ text-align: right; white-space: normal; }}
 #lc-targets td:first-child {{ min-width: 10em; overflow-wrap: anywhere; }}
-#lc-targets .lc-status, #lc-targets .lc-nb {{ white-space: nowrap; }}
+#lc-targets .lc-nb {{ white-space: nowrap; }}
+#lc-targets td:last-child {{ min-width: 6.5em; }}  /* "not measured" on one line */
 .lc-panel .lc-year {{ color: #777; font-size: 11px; }}
 .lc-panel summary {{ cursor: pointer; font-weight: 600; margin-top: 6px; }}
 tr.lc-met td:first-child {{ border-left: 4px solid #1a9850; }}
