@@ -3,6 +3,8 @@ language, with labels and units from the metric registry (:mod:`lifecircle.metri
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lifecircle.metrics import format_value, label, unit_of
+from lifecircle.metrics import format_gap, format_value, kind_label, label, unit_of
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True, width=100)
@@ -27,6 +29,23 @@ _WORDS = {
     "not_counted": {"zh": "不计入", "en": "not counted"},
     "measured": {"zh": "", "en": ""}, "assumed": {"zh": "按假设参数，不作判定", "en": "assumed"},
     "not measured": {"zh": "未测算", "en": "not measured"},
+    "population": {"zh": "人口 {total}（{source}）；缺少数据：{missing}",
+                   "en": "population {total} ({source}); no data: {missing}"},
+    "none": {"zh": "无", "en": "none"},
+    "target": {"zh": "目标", "en": "target"},
+    "met": {"zh": "达标", "en": "met"}, "not met": {"zh": "未达标", "en": "not met"},
+    "assumed — not judged": {"zh": "按假设参数，不作判定", "en": "assumed — not judged"},
+    "catalogued, not measured": {"zh": "已收录，无法测算", "en": "catalogued, not measured"},
+    "new_sites": {"zh": "新增{kind}选址（{metric}）", "en": "new {kind} sites ({metric})"},
+    "order": {"zh": "顺序", "en": "order"}, "site": {"zh": "候选点", "en": "site"},
+    "source": {"zh": "来源", "en": "source"}, "size": {"zh": "面积 m²", "en": "size m²"},
+    "after": {"zh": "建成后", "en": "figure after"},
+    "site_line": {"zh": "{metric}：现状 {before} → 新增 {n} 处后 {after}{verdict}；"
+                        "求解器：{status}，间隙 {gap}",
+                  "en": "{metric}: {before} now -> {after} with {n} new site(s){verdict}; "
+                        "solver: {status}, gap {gap}"},
+    "reached": {"zh": "；目标 {share} 已达到", "en": "; target {share} reached"},
+    "not_reached": {"zh": "；目标 {share} 未达到", "en": "; target {share} NOT reached"},
 }
 
 
@@ -54,15 +73,69 @@ def run_summary(result: Any, out_dir: Path, wall_s: float) -> None:
                       format_value(metric.value, metric.unit, lang), escape(detail))
     out.print(table)
     pop = result.study.population
-    out.print(f"population {pop.total:,.0f} ({pop.source}); missing layers: "
-              f"{', '.join(result.missing_kinds) or 'none'}")
+    sep = "、" if lang == "zh" else ", "
+    missing = sep.join(kind_label(k, lang) for k in result.missing_kinds) or word("none", lang)
+    out.print(word("population", lang, total=f"{pop.total:,.0f}",
+                   source=_population_source(pop.source, lang), missing=missing), markup=False)
     for target in result.scored_targets():
         if target["metric"] is not None:
-            out.print(f"target {target['id']}: {target['status']}"
-                      + (f" ({target['reason']})" if target.get("reason") else ""),
-                      markup=False)
+            out.print(target_line(target, lang), markup=False)
     out.print(f"wrote {Path(out_dir) / 'scorecard.json'}, coverage.gpkg and the map "
               f"{Path(out_dir) / 'map.html'} in {wall_s:.1f} s")
+
+
+def target_line(target: dict[str, Any], lang: str) -> str:
+    """A scored target in words: its indicator (the registry's label of its metric), year,
+    status, gap and reason, with tier codes and kind keys replaced by their wording."""
+    name = label(str(target["metric"]), lang)
+    year = f" {int(target['year'])}" if target.get("year") else ""
+    status = str(target.get("status", ""))
+    shown = word(status, lang) if status in _WORDS else status
+    line = f"{word('target', lang)} · {name}{year}: {shown}"
+    if status == "not met" and target.get("gap") is not None:
+        line += f" ({format_gap(target['gap'], str(target.get('unit', '')), lang)})"
+    if target.get("reason"):
+        line += f" ({plain_words(str(target['reason']), lang)})"
+    return line
+
+
+def plain_words(text: str, lang: str) -> str:
+    """``text`` with park tier codes as their rules ("≥ 5,000 m² → 500 m") and facility kind
+    keys written with an underscore as their names (a one-word kind such as "park" may be an
+    ordinary word of the sentence, so it is left).
+
+    Examples
+    --------
+    >>> plain_words("park_5000: floor; no data for fitness, health_centre", "en")
+    '≥ 5,000 m² → 500 m: floor; no data for fitness, Community health centre'
+    """
+    words = _plain_words(lang)
+    return _KEY.sub(lambda m: words.get(m[0], m[0]), text)
+
+
+_KEY = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+
+
+@cache
+def _plain_words(lang: str) -> dict[str, str]:
+    from lifecircle.coverage.parks import tier_rules
+    from lifecircle.seeds import kind_names
+
+    words = {kind: kind_label(kind, lang) for kind in kind_names()}
+    for preset in ("gbt50563-2010", "activity-space-2021"):
+        words |= tier_rules(preset)
+    return words
+
+
+def _population_source(source: str, lang: str) -> str:
+    """``raster:<file>`` / ``modelled:<method>`` in words."""
+    kind, _, detail = source.partition(":")
+    if kind == "raster":
+        return f"栅格 {detail}" if lang == "zh" else f"raster {detail}"
+    if kind == "modelled":
+        return f"按居住用地模拟（{detail}）" if lang == "zh" else \
+            f"modelled on residential land ({detail})"
+    return source
 
 
 def circles_table(uncovered: pd.DataFrame, kind: str,
@@ -107,21 +180,29 @@ def parks_table(parks: pd.DataFrame, metrics: dict[str, Any], lang: str,
 
 def site_summary(report: Any) -> None:
     """The chosen sites in order, and the figure before and after."""
-    table = Table(title=f"new {report.kind} sites ({report.metric})")
-    for column in ("order", "site", "source", "size m²", "figure after"):
-        table.add_column(column, justify="right")
+    lang = getattr(report, "lang", "zh")
+    metric = label(report.metric, lang)
+    table = Table(title=word("new_sites", lang, kind=kind_label(report.kind, lang),
+                             metric=metric))
+    for column in ("order", "site", "source", "size", "after"):
+        table.add_column(word(column, lang), justify="right")
     for i, (row, figure) in enumerate(zip(report.sites.itertuples(), report.path,
                                           strict=True), start=1):
-        table.add_row(str(i), row.candidate_id, row.source, f"{row.size_m2:,.0f}",
-                      _figure(report.metric, figure))
+        table.add_row(str(i), escape(str(row.candidate_id)), escape(str(row.source)),
+                      f"{row.size_m2:,.0f}", _figure(report.metric, figure))
     out.print(table)
-    verdict = "" if report.target is None else (
-        f"; target {report.target:.0%} {'reached' if report.reached else 'NOT reached'}")
+    verdict = "" if report.target is None else word(
+        "reached" if report.reached else "not_reached", lang, share=f"{report.target:.0%}")
     after = (report.path or [report.before])[-1]
-    out.print(f"{report.metric}: {_figure(report.metric, report.before)} now -> "
-              f"{_figure(report.metric, after)} with {len(report.path)} new "
-              f"site(s){verdict}; solver: {report.solve.get('status')}, gap "
-              f"{report.solve.get('gap')}")
+    out.print(word("site_line", lang, metric=metric, before=_figure(report.metric, report.before),
+                   after=_figure(report.metric, after), n=len(report.path), verdict=verdict,
+                   status=report.solve.get("status"), gap=_gap(report.solve.get("gap"))),
+              markup=False)
+
+
+def _gap(gap: object) -> str:
+    """The solver's relative MIP gap, short ("2.1e-16")."""
+    return f"{gap:.2g}" if isinstance(gap, float) else str(gap)
 
 
 def _figure(metric: str, value: float) -> str:

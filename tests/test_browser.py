@@ -145,3 +145,70 @@ def test_screenshot_is_not_blank(folders, tmp_path):
         assert image.size == (1000, 700)
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     assert len(colours) > 500, f"only {len(colours)} colours: blank page?"
+
+
+# -- the scorecard panel in both languages, with the many targets of a Sichuan run -------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+# Per panel: whether its content overflows it, its table's cells that overflow themselves or
+# stick out of the panel, the narrowest indicator cell, and the panels' rectangles.
+PANEL_JS = """() => {
+  const card = document.querySelector('#lc-scorecard');
+  const legend = document.querySelector('#lc-legend');
+  const box = card.getBoundingClientRect();
+  const rect = (r) => ({left: r.left, right: r.right, top: r.top, bottom: r.bottom});
+  const cells = [...card.querySelectorAll('#lc-targets td, #lc-targets th')];
+  return {
+    scrollWidth: card.scrollWidth, clientWidth: card.clientWidth,
+    outside: cells.filter((c) => c.getBoundingClientRect().right > box.right + 0.5)
+                  .map((c) => c.innerText),
+    overflowing: cells.filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => c.innerText),
+    indicator: Math.min(...[...card.querySelectorAll('#lc-targets td:first-child')]
+                             .map((c) => c.getBoundingClientRect().width)),
+    rows: card.querySelectorAll('#lc-targets tbody tr').length,
+    card: rect(box), legend: rect(legend.getBoundingClientRect()),
+  };
+}"""
+
+
+@pytest.fixture(scope="module")
+def region_maps(tmp_path_factory) -> dict[str, Path]:
+    """A Chengdu run scored against Sichuan's targets; its map in Chinese and in English."""
+    import shutil
+
+    from lifecircle.cli import main
+    from tests.test_maps import CHENGDU_PBF
+
+    out = tmp_path_factory.mktemp("region") / "sichuan"
+    assert main(["run", "--osm", str(CHENGDU_PBF), "--residential-density", "400",
+                 "--region", "四川", "--no-figures", "--out", str(out)]) == 0
+    pages = {}
+    for lang in ("zh", "en"):
+        write_map(out, lang=lang)
+        pages[lang] = shutil.copy(out / "map.html", out / f"map-{lang}.html")
+    return pages
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_targets_panel_fits(region_maps, browser, lang, size):
+    width, height = size
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(Path(region_maps[lang]).resolve().as_uri(), wait_until="load")
+    page.wait_for_function("() => window.lifecircle && window.lifecircle.map._loaded")
+    got = page.evaluate(PANEL_JS)
+    if width == 1280:
+        DOCS.mkdir(exist_ok=True)
+        page.screenshot(path=str(DOCS / f"map-{lang}-1280.png"))
+    page.close()
+    assert got["rows"] >= 10  # Sichuan's and the national targets
+    assert got["scrollWidth"] <= got["clientWidth"]
+    assert got["outside"] == []
+    assert got["overflowing"] == []
+    # the indicator keeps room for words: ten 12 px characters, not one word a line
+    assert got["indicator"] >= 100
+    card, legend = got["card"], got["legend"]
+    apart = (legend["top"] >= card["bottom"] or legend["bottom"] <= card["top"]
+             or legend["left"] >= card["right"] or legend["right"] <= card["left"])
+    assert apart, (card, legend)

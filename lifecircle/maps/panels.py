@@ -39,7 +39,9 @@ PAGE_CSS = f"""
   border-radius: 6px; box-shadow: 0 1px 5px rgba(0,0,0,0.35); padding: 8px 10px;
   font: 12px/1.35 "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei",
   system-ui, sans-serif; color: #222; overflow: auto; }}
-#lc-scorecard {{ top: 10px; left: 54px; width: 400px; max-height: calc(55% - 20px); }}
+#lc-scorecard {{ top: 10px; left: 54px; width: min(420px, calc(100vw - 120px));
+  max-height: calc(55% - 20px); overflow-x: hidden; }}
+@media (min-width: 1600px) {{ #lc-scorecard {{ width: 520px; }} }}
 #lc-legend {{ bottom: 40px; left: 10px; max-width: 300px; max-height: calc(45% - 50px); }}
 .lc-panel h1 {{ font-size: 15px; margin: 0 0 2px; }}
 .lc-panel h2 {{ font-size: 12px; margin: 8px 0 3px; }}
@@ -47,7 +49,13 @@ PAGE_CSS = f"""
 .lc-panel table {{ border-collapse: collapse; width: 100%; }}
 .lc-panel th {{ text-align: left; font-weight: 600; border-bottom: 1px solid #ccc; }}
 .lc-panel td, .lc-panel th {{ padding: 2px 4px; vertical-align: top; }}
-.lc-panel td.lc-num {{ text-align: right; white-space: nowrap; }}
+/* numbers never break inside (the comparator is joined by a no-break space); a long unit may
+   wrap, and the indicator keeps room for a few words, so no column squeezes another to one word
+   a line or pushes the table past the panel's edge */
+.lc-panel td.lc-num {{ text-align: right; white-space: normal; }}
+#lc-targets td:first-child {{ min-width: 10em; overflow-wrap: anywhere; }}
+#lc-targets .lc-nb {{ white-space: nowrap; }}
+#lc-targets td:last-child {{ min-width: 6.5em; }}  /* "not measured" on one line */
 .lc-panel .lc-year {{ color: #777; font-size: 11px; }}
 .lc-panel summary {{ cursor: pointer; font-weight: 600; margin-top: 6px; }}
 tr.lc-met td:first-child {{ border-left: 4px solid #1a9850; }}
@@ -193,8 +201,8 @@ def _targets_table(targets: list[dict[str, Any]], lang: str) -> str:
     for target in sorted(targets, key=_measured_first):
         status = _status(target)
         unit = str(target.get("unit", ""))
-        goal = f"{comparator(str(target.get('comparator', '')))} " \
-               f"{format_value(target.get('target'), unit, lang)}"
+        goal = _nobreak_number(f"{comparator(str(target.get('comparator', '')))} "
+                               f"{format_value(target.get('target'), unit, lang)}")
         tip = " · ".join(str(target[k]) for k in ("source", "year", "reason") if target.get(k))
         gap = format_gap(target.get("gap"), unit, lang) if status == "not-met" else "—"
         value_cell = format_value(target.get("value"), unit, lang)
@@ -204,13 +212,26 @@ def _targets_table(targets: list[dict[str, Any]], lang: str) -> str:
             f'<tr class="lc-target lc-{status}" data-target-id="{escape(str(target.get("id")))}" '
             f'data-metric="{escape(str(target.get("metric") or ""))}" title="{escape(tip)}">'
             f"<td>{escape(_indicator(target, lang))}{year}</td>"
-            f'<td class="lc-num">{escape(value_cell)}</td>'
-            f'<td class="lc-num">{escape(goal)}</td>'
+            f'<td class="lc-num">{_nobreak_number(value_cell)}</td>'
+            f'<td class="lc-num">{goal}</td>'
             f'<td class="lc-num"><span class="lc-status">{escape(state)}</span>'
-            f"{'' if gap == '—' else '<br>' + escape(gap)}</td></tr>"
+            f"{'' if gap == '—' else '<br>' + _nobreak_number(gap)}</td></tr>"
         )
     rows.append("</tbody></table>")
     return "".join(rows)
+
+
+def _nobreak_number(value: str) -> str:
+    """HTML of a value whose comparator, number and first unit word never wrap apart:
+    ``"≥ 86.0%"`` or ``"24.0 pp"`` stay whole, ``"1,000,000 people per year"`` wraps only in
+    the unit (the text is escaped here)."""
+    words = value.split(" ")
+    head = 0
+    while head < len(words) - 1 and not any(c.isdigit() for c in words[head]):
+        head += 1
+    whole = escape(" ".join(words[: head + 2]))
+    rest = escape(" ".join(words[head + 2:]))
+    return f'<span class="lc-nb">{whole}</span>{" " + rest if rest else ""}'
 
 
 def _metrics_details(metrics: dict[str, Any], kind: str | None, open_: bool, lang: str) -> str:

@@ -38,7 +38,8 @@ def compare(baseline: RunResult, scenario: RunResult) -> dict[str, Any]:
 
 def run_scenario(path: str | Path, out: str | Path,
                  progress: Progress | None = None) -> dict[str, Any]:
-    """Run a scenario file: ``out/baseline``, ``out/scenario`` and ``out/comparison.*``."""
+    """Run a scenario file: ``out/baseline``, ``out/scenario`` (each with its map) and
+    ``out/comparison.*`` (json, csv and, with figures, the bar chart ``comparison.png``)."""
     scenario = load_scenario(path)
     config = scenario.run_config()
     base_study = load_study(config)
@@ -52,5 +53,9 @@ def run_scenario(path: str | Path, out: str | Path,
         changed.write_files(staging / "scenario")
         write_json(staging / "comparison.json", comparison)
         write_csv(staging / "comparison.csv", pd.DataFrame(comparison["metrics"]))
+        if config.figures:
+            from lifecircle.maps.comparison import write_comparison_figure
+
+            write_comparison_figure(staging, lang=config.lang)
     return comparison
 

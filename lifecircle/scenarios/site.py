@@ -7,13 +7,15 @@ walking distance of its demand (p-median).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from scipy import sparse
 
 from lifecircle.config import RunConfig
 from lifecircle.coverage import candidates as cand
@@ -43,6 +45,21 @@ class SitingReport:
     target: float | None
     reached: bool | None
     candidates: int
+    #: per population cell: the order (1-based) of the first new site that covers it when no
+    #: existing facility does, else 0 (see :func:`newly_covered`)
+    new_site: np.ndarray | None = field(default=None, repr=False)
+    #: per chosen site: its service radius in metres (walking threshold, or the park tier's)
+    radius_m: np.ndarray | None = field(default=None, repr=False)
+    #: layers for ``sites.gpkg`` and ``sites.html`` besides the sites (study CRS)
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
+    #: the OSM file of the study, for the basemap of ``sites.html``
+    osm: Path | None = None
+    lang: str = "zh"
+
+    def newly_covered_population(self) -> float | None:
+        """People in the cells covered only with the new sites (None: not computed)."""
+        cells = self.layers.get("newly_covered")
+        return None if cells is None else float(cells["population"].sum())
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary (sites as WGS84 lon/lat)."""
@@ -51,6 +68,7 @@ class SitingReport:
             "kind": self.kind, "metric": self.metric, "before": self.before,
             "after_each_site": self.path, "target": self.target, "reached": self.reached,
             "candidates": self.candidates, "solve": self.solve,
+            "newly_covered_population": self.newly_covered_population(),
             "sites": [{"order": i + 1, "candidate_id": cid, "source": src,
                        "size_m2": size, "lon": p.x, "lat": p.y, "figure_after": fig}
                       for i, (cid, src, size, p, fig) in enumerate(zip(
@@ -94,20 +112,32 @@ def site_parks(study: Study, candidates: gpd.GeoDataFrame, k: int | None = None,
     solve = (result.target.count_solve if result.target is not None else
              result.coverage.solve).as_dict()
     metric = load_standards()["park_tiers"]["presets"][tiers.name]["metric"]
+    chosen = candidates.iloc[result.chosen].reset_index(drop=True)
+    # a new site's straight-line zone: its tier radius around its footprint (GB/T 50563-2010
+    # 2.0.13, as for the existing parks in lifecircle.coverage.parks)
+    _, radius = tiers.assign(chosen["size_m2"].to_numpy(dtype=float), np.zeros(len(chosen), bool))
+    zones = shapely.buffer(chosen.geometry.to_numpy(), radius, quad_segs=parks.BUFFER_QUAD_SEGS)
+    pop = study.population
+    already = shapely.contains_xy(official.zone, pop.x, pop.y)
+    within = sparse.csr_matrix(np.column_stack(
+        [shapely.contains_xy(z, pop.x, pop.y) for z in zones]) if len(zones) else
+        np.zeros((pop.n_cells, 0), bool))
     return SitingReport(kind="park", metric=metric,
                         before=float(result.official_before),
                         path=[float(v) for v in result.official_path],
-                        sites=candidates.iloc[result.chosen].reset_index(drop=True),
-                        solve=solve, target=target_share, reached=result.reached,
-                        candidates=len(candidates))
+                        sites=chosen, solve=solve, target=target_share, reached=result.reached,
+                        candidates=len(candidates), new_site=newly_covered(within, already),
+                        radius_m=np.asarray(radius, dtype=float))
 
 
 def site_median(study: Study, kind: str, candidates: gpd.GeoDataFrame, k: int,
-                max_snap_m: float, limit_m: float = 3000.0) -> SitingReport:
+                max_snap_m: float, limit_m: float = 3000.0,
+                threshold_m: float | None = None) -> SitingReport:
     """p-median with capacities: ``k`` new facilities minimising the total walking distance of
     the kind's demand (school-age children for schools), existing facilities fixed, no facility
     above its capacity (defaults flagged as in catchments). The figure is the mean walk of the
-    demand placed within ``limit_m``; demand no facility can take is reported in ``solve``."""
+    demand placed within ``limit_m``; demand no facility can take is reported in ``solve``.
+    Cells newly within ``threshold_m`` (default: the kind's standard) are in ``new_site``."""
     from lifecircle.coverage import catchments as catch
 
     index = node_index(study.network)
@@ -137,9 +167,14 @@ def site_median(study: Study, kind: str, candidates: gpd.GeoDataFrame, k: int,
                              capacities=None if capacity is None else capacity[is_existing])
     solve = result.solve.as_dict() | {"unassigned_demand": float(result.unassigned.sum()),
                                       "demand": float(demand.sum())}
+    radius = float(threshold_m if threshold_m is not None
+                   else load_standards()["kinds"][kind]["threshold_m"])
+    cover, already = optimize.split_cover(costs, is_existing, radius)
     return SitingReport(kind=kind, metric=f"mean_walk_m.{kind}", before=float(before.mean_cost),
                         path=path, sites=candidates.iloc[chosen].reset_index(drop=True),
-                        solve=solve, target=None, reached=None, candidates=len(candidates))
+                        solve=solve, target=None, reached=None, candidates=len(candidates),
+                        new_site=newly_covered(cover[:, chosen], already),
+                        radius_m=np.full(chosen.size, radius))
 
 
 def site_facilities(study: Study, kind: str, candidates: gpd.GeoDataFrame, threshold_m: float,
@@ -166,7 +201,9 @@ def site_facilities(study: Study, kind: str, candidates: gpd.GeoDataFrame, thres
                         before=float(result.share_before),
                         path=[float(v) for v in result.share_path],
                         sites=candidates.iloc[chosen].reset_index(drop=True), solve=solve,
-                        target=target_share, reached=reached, candidates=len(candidates))
+                        target=target_share, reached=reached, candidates=len(candidates),
+                        new_site=newly_covered(cover[:, chosen], already),
+                        radius_m=np.full(len(chosen), float(threshold_m)))
 
 
 def site(study: Study, config: RunConfig, kind: str, *, target_share: float | None = None,
@@ -205,12 +242,68 @@ def site(study: Study, config: RunConfig, kind: str, *, target_share: float | No
     if objective == "median":
         if add is None:
             raise InputError("--objective median", "needs --add K")
-        return site_median(study, kind, candidates, add, config.snap_m())
-    if kind == "park":
-        return site_parks(study, candidates, k=add, target_share=target_share,
-                          preset=config.park_preset)
-    return site_facilities(study, kind, candidates, config.threshold(kind), config.snap_m(),
-                           k=add, target_share=target_share)
+        report = site_median(study, kind, candidates, add, config.snap_m(),
+                             threshold_m=config.threshold(kind))
+    elif kind == "park":
+        report = site_parks(study, candidates, k=add, target_share=target_share,
+                            preset=config.park_preset)
+    else:
+        report = site_facilities(study, kind, candidates, config.threshold(kind),
+                                 config.snap_m(), k=add, target_share=target_share)
+    report.layers = map_layers(study, report)
+    report.osm = Path(config.osm) if config.osm is not None else None
+    report.lang = config.lang
+    return report
+
+
+def newly_covered(within: sparse.spmatrix, already: np.ndarray) -> np.ndarray:
+    """Per cell, the order (1-based) of the first new site covering it when no existing
+    facility does, else 0.
+
+    Parameters
+    ----------
+    within : bool (cells x chosen sites, in their order): the cell is within the site's radius
+    already : bool per cell, within the radius of an existing facility
+
+    Examples
+    --------
+    >>> within = sparse.csr_matrix(np.array([[0, 1], [1, 1], [0, 0], [1, 0]], dtype=bool))
+    >>> newly_covered(within, np.array([False, False, False, True])).tolist()
+    [2, 1, 0, 0]
+    """
+    dense = sparse.csr_matrix(within, dtype=bool).toarray()  # cells x k, k small
+    if dense.shape[1] == 0:
+        return np.zeros(dense.shape[0], dtype=np.int64)
+    first = np.where(dense.any(axis=1), dense.argmax(axis=1) + 1, 0)
+    return np.where(np.asarray(already, dtype=bool), 0, first).astype(np.int64)
+
+
+def map_layers(study: Study, report: SitingReport) -> dict[str, gpd.GeoDataFrame]:
+    """The layers ``sites.html`` draws besides the sites (study CRS): ``newly_covered`` (cells
+    covered only with the new sites: ``population``, ``site`` = order of the first new site
+    covering it), ``service_radius`` (each site's radius, straight line), ``existing`` (the
+    kind's facilities) and ``study_area``."""
+    crs = study.crs
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    if report.new_site is not None:
+        cells = study.population.to_geodataframe()
+        new = report.new_site > 0
+        layers["newly_covered"] = cells[new].assign(site=report.new_site[new]).reset_index(
+            drop=True)
+    if report.radius_m is not None and len(report.sites):
+        # walking kinds: the threshold around the site (the walk reaches no farther); parks: the
+        # tier radius around the footprint, as the official figure counts it
+        footprint = (report.sites.geometry if report.kind == "park"
+                     else report.sites.geometry.representative_point())
+        layers["service_radius"] = gpd.GeoDataFrame(
+            {"order": np.arange(1, len(report.sites) + 1), "radius_m": report.radius_m},
+            geometry=shapely.buffer(footprint.to_numpy(), report.radius_m,
+                                    quad_segs=parks.BUFFER_QUAD_SEGS), crs=crs)
+    existing = study.facilities[study.facilities["kind"] == report.kind]
+    columns = [c for c in ("facility_id", "name", "kind", "capacity") if c in existing.columns]
+    layers["existing"] = existing[[*columns, "geometry"]].reset_index(drop=True)
+    layers["study_area"] = gpd.GeoDataFrame(geometry=[study.area], crs=crs)
+    return layers
 
 
 def parse_target(text: str, kind: str) -> tuple[float, str | None]:
@@ -259,8 +352,10 @@ def sites_table(report: SitingReport) -> pd.DataFrame:
 
 
 def write_sites(report: SitingReport, out: str | Path, inputs: list[Path]) -> Path:
-    """``sites.json``, ``sites.csv`` and ``sites.gpkg`` (sites in order, with the figure after
-    each, and the candidates), written atomically into ``out``."""
+    """``sites.json``, ``sites.csv``, ``sites.gpkg`` (sites in order with the figure after each,
+    and the layers of :func:`map_layers`, plus the offline basemap when the study has an OSM file)
+    and ``sites.html`` (their map), written atomically into ``out``."""
+    from lifecircle.maps.sites import write_sites_map
     from lifecircle.output import atomic_directory, write_csv, write_json, write_layers
 
     with atomic_directory(out, inputs) as staging:
@@ -268,5 +363,11 @@ def write_sites(report: SitingReport, out: str | Path, inputs: list[Path]) -> Pa
         write_csv(staging / "sites.csv", sites_table(report))
         write_layers(staging / "sites.gpkg", {
             "sites": report.sites.assign(order=np.arange(1, len(report.sites) + 1),
-                                         figure_after=report.path)})
+                                         figure_after=report.path), **report.layers})
+        if report.osm is not None and "study_area" in report.layers:
+            from lifecircle.layers.basemap import basemap_layers
+
+            area = report.layers["study_area"].buffer(500.0).to_crs("EPSG:4326").union_all()
+            write_layers(staging / "sites.gpkg", basemap_layers(report.osm, clip=area))
+        write_sites_map(staging, lang=report.lang)
     return Path(out)
