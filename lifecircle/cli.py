@@ -140,7 +140,7 @@ def cmd_site(args: argparse.Namespace) -> int:
                       spacing_m=args.spacing, size_m2=args.site_size)
         write_sites(report, args.out, config.input_paths())
     console.site_summary(report)
-    console.out.print(f"wrote {Path(args.out) / 'sites.json'}, sites.csv and sites.gpkg")
+    console.out.print(f"wrote {Path(args.out) / 'sites.html'}, sites.csv, .gpkg and .json")
     return 0
 
 

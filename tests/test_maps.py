@@ -55,7 +55,7 @@ def run_chengdu(tmp_path_factory) -> Path:
     out = tmp_path_factory.getbasetemp() / "chengdu-run"
     if not (out / "scorecard.json").exists():
         code = main(["run", "--osm", str(CHENGDU_PBF), "--residential-density", "400",
-                     "--out", str(out)])
+                     "--region", "四川", "--out", str(out)])
         assert code == 0
     return out
 

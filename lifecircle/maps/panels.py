@@ -274,7 +274,7 @@ def _status(target: dict[str, Any]) -> str:
 
 
 def _measured_first(target: dict[str, Any]) -> int:
-    return {"not-met": 0, "met": 1}.get(_status(target), 2)
+    return {"not-met": 0, "met": 1, "assumed": 2}.get(_status(target), 3)
 
 
 def _indicator(target: dict[str, Any], lang: str) -> str:
