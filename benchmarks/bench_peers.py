@@ -20,8 +20,10 @@ the tests and bench_scale import.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,6 +62,10 @@ def main() -> None:
     load_before = os.getloadavg()
     measured = interleaved(contenders(problem), ROUNDS)
     breakdown = fast_rounds(problem, ROUNDS).breakdown
+    with open(Path(tempfile.gettempdir()) / "bench_peers_raw.json", "w", encoding="utf-8") as f:
+        # the raw medians, kept in case the report step is to be redone
+        json.dump([{"method": c.method, "bound": c.bound, "seconds": c.seconds,
+                    "shares": c.shares} for c in measured], f)
     report(problem, measured, breakdown, zero_offset_shares(problem), load_before)
 
 

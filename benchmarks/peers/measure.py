@@ -278,7 +278,7 @@ def interleaved(contenders: list[Contender], rounds: int) -> list[Contender]:
                 start = time.perf_counter()
                 result = c.call()
                 c.seconds.append(time.perf_counter() - start)
-            if result is not None:
+            if c.bound is not None:  # a query (a build returns its structure, not shares)
                 c.shares = c.post(result) if c.post else result
     return contenders
 

@@ -140,4 +140,10 @@ def report(problem: Problem, measured: list[Contender], breakdown: dict[str, flo
           "shared the machine when the load exceeds the core count.")
 
 
-R5PY_NOTE = "r5py: not yet checked."
+R5PY_NOTE = ("r5py: not measured. `pip install r5py` works here (r5py 1.1.7, checked "
+             "2026-11-30) and a JVM exists (Debian openjdk 17), but r5py downloads its R5 engine "
+             "(r5-v7.5.1-r5py-all.jar) from github.com on first use, which this offline machine "
+             "cannot reach (NameResolutionError), and R5 v7 needs Java 21, not Debian bookworm's "
+             "17. r5py is also a transit router (it answers travel times between origins and "
+             "destinations), not a nearest-facility search: a fair row would be its walking-only "
+             "`TravelTimeMatrix` from every cell to every facility, bounded by the threshold.")
