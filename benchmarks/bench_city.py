@@ -120,7 +120,9 @@ def measure(scale: float, code: Path = HERE.parent) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     result = {"scale": scale, **run_cli(pbf, out, code)}
     card = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))
-    result["timings_s"] = card.get("timings_s")
+    timings = out / "timings.json"  # seconds per stage, written by the run
+    result["timings_s"] = (json.loads(timings.read_text(encoding="utf-8")) if timings.exists()
+                           else card.get("timings_s"))
     study = card.get("study_area", {})
     result["nodes"] = study.get("network_nodes") or study.get("nodes")
     result["sizes"] = {name: (out / name).stat().st_size for name in ("map.html", "coverage.gpkg")
