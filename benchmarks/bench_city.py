@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,9 @@ from run import MARK, machine, previous_sections  # noqa: E402
 from synthetic_city import write_city  # noqa: E402
 
 RESULTS_JSON = HERE / "city_results.json"
-CACHE = Path(tempfile.gettempdir()) / "lifecircle-bench-city"
+#: generated cities and run folders (LIFECIRCLE_BENCH_CACHE: a private one on a shared machine)
+CACHE = Path(os.environ.get("LIFECIRCLE_BENCH_CACHE",
+                            Path(tempfile.gettempdir()) / "lifecircle-bench-city"))
 #: the issue's figures (issue 20, measured before any change), for the comparison column
 ISSUE_TABLE = {1.0: ("11 s", "0.4 GiB"), 10.0: ("2 min 21 s", "1.9 GiB"),
                25.0: ("8 min 51 s", "4.1 GiB"), 50.0: ("26 min 46 s", "8.1 GiB")}
@@ -113,9 +116,13 @@ def measure(scale: float, code: Path = HERE.parent) -> dict:
     if not pbf.exists():
         write_city(scale, pbf)
     out = CACHE / f"out_{scale:g}x"
+    # a fresh folder: the CLI refuses one holding files it did not write (an earlier run's)
+    shutil.rmtree(out, ignore_errors=True)
     result = {"scale": scale, **run_cli(pbf, out, code)}
     card = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))
-    result["timings_s"] = card.get("timings_s")
+    timings = out / "timings.json"  # seconds per stage, written by the run
+    result["timings_s"] = (json.loads(timings.read_text(encoding="utf-8")) if timings.exists()
+                           else card.get("timings_s"))
     study = card.get("study_area", {})
     result["nodes"] = study.get("network_nodes") or study.get("nodes")
     result["sizes"] = {name: (out / name).stat().st_size for name in ("map.html", "coverage.gpkg")

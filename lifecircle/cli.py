@@ -49,9 +49,9 @@ def _study(config):
 def cmd_run(args: argparse.Namespace, config=None) -> int:
     """Run every metric on a study and write the output folder."""
     from lifecircle import console
-    from lifecircle.pipeline import run
 
     config = config or _config(args)
+    from lifecircle.pipeline import run  # after the flags are checked: a bad flag fails fast
     if args.print_config:
         console.out.print(config.to_yaml(), end="", markup=False)
         return 0

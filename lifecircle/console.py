@@ -6,14 +6,16 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from lifecircle.metrics import format_gap, format_value, kind_label, label, unit_of
+
+if TYPE_CHECKING:  # annotations only: a run's first message need not wait for pandas
+    import pandas as pd
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True, width=100)

@@ -20,11 +20,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from lifecircle.seeds import kind_names, load_standards
+
+if TYPE_CHECKING:  # the tables below import pandas when asked: a command's start stays light
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,8 @@ class Metric:
 def registry_frame(lang: str = "zh") -> pd.DataFrame:
     """The registry as a table (``lifecircle metrics``): one row per id pattern, then one row
     per facility kind with its threshold, circle level and clause."""
+    import pandas as pd
+
     rows = [{"metric": m.pattern, "unit": m.unit, "label_zh": m.label_zh, "label_en": m.label_en,
              "definition": m.definition, "denominator": m.denominator, "clause": m.clause,
              "stage": m.stage} for m in REGISTRY]
@@ -336,6 +339,8 @@ def kinds_frame(lang: str = "zh") -> pd.DataFrame:
     """Facility kinds of standards.yaml: label, threshold, circle level, and the clause the
     threshold follows, marked "assumption:" or "verify:" where it is not (yet) read from its
     source."""
+    import pandas as pd
+
     rows = []
     for kind, entry in load_standards()["kinds"].items():
         clause = str(entry.get("source", ""))

@@ -20,12 +20,13 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import geopandas as gpd
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from lifecircle.errors import InputError
+
+if TYPE_CHECKING:  # checking a folder before a run needs neither; writing imports pandas
+    import geopandas as gpd
+    import pandas as pd
 
 #: The file that marks a folder as lifecircle's output and lists what it wrote.
 MANIFEST = "lifecircle-manifest.json"
@@ -240,9 +241,12 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> spreadsheet_safe(pd.DataFrame({"name": ["=HYPERLINK(1)", "公园"]}))["name"].tolist()
     ["'=HYPERLINK(1)", '公园']
     """
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):

@@ -18,8 +18,10 @@ from bench_peers import (  # noqa: E402
     csgraph_floor,
     lifecircle_coverage,
     make_problem,
+    networkx_fair,
     networkx_graph,
     networkx_recipe,
+    networkx_simple_graph,
     prepare,
 )
 from synthetic import (  # noqa: E402
@@ -85,3 +87,21 @@ def test_recipe_honours_offsets_like_lifecircle(grid):
     for kind in KINDS:
         assert recipe[kind] == pytest.approx(ours[kind], abs=1e-9), kind
         assert floor[kind] >= ours[kind] - 1e-12, kind
+
+
+@pytest.mark.parametrize("bound", ["cap", "threshold"])
+def test_fair_networkx_recipe_agrees_at_both_bounds(grid, bound):
+    """The fair recipe (one multi-source search per kind from virtual facility nodes, offsets
+    as edges) on nx.Graph and on osmnx's MultiDiGraph gives lifecircle's shares to 1e-9, at the
+    cap and at the threshold; the virtual nodes are removed again afterwards."""
+    network, pop = grid
+    facilities = random_facilities(network, KINDS, nodes_per_facility=500, seed=13)
+    problem = make_problem(network, facilities, pop.x, pop.y, pop.population)
+    ours = lifecircle_coverage(problem, bound)
+    assert ours == lifecircle_coverage(problem)  # the bound changes the work, not the answer
+    for graph in (networkx_simple_graph(network), networkx_graph(network)):
+        nodes = graph.number_of_nodes()
+        fair = networkx_fair(problem, graph, bound)
+        assert graph.number_of_nodes() == nodes == network.n_nodes
+        for kind in KINDS:
+            assert fair[kind] == pytest.approx(ours[kind], abs=1e-9), (type(graph), kind)

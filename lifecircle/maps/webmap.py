@@ -35,6 +35,7 @@ from lifecircle.maps.labels import (
     population_source,
     text,
 )
+from lifecircle.maps.overlay import cell_pixel_m, image_overlay
 from lifecircle.maps.panels import (
     HATCH_DEFS,
     LEGEND_JS,
@@ -59,6 +60,16 @@ from lifecircle.output import atomic_file
 # folium's element ids: "_" and 32 hex digits after a name (map_, feature_group_, ...)
 _FOLIUM_ID = re.compile(r"_([0-9a-f]{32})(?![0-9a-f])")
 
+#: above this many population cells the cells are one image overlay, not GeoJSON polygons
+#: (assumption: central Chengdu has ~1,200; a 10x SYNTHETIC city ~60,000 cells made a 60 MB
+#: map.html that took a minute to open in Chromium)
+MAX_VECTOR_CELLS = 20_000
+#: above this many service circles in all, each kind's circles are one image of their union
+#: (assumption: the issue's 1x city has 202 facilities, 10x 2,020)
+MAX_VECTOR_CIRCLES = 2_000
+#: pixel size of the circles' image, Web Mercator metres (assumption: a tenth of the smallest
+#: 300 m radius; enlarged to keep the image within overlay.MAX_SIDE_PX)
+CIRCLE_PIXEL_M = 30.0
 SCORECARD_PX = 460  # the panels' width and left offset, in CSS pixels
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_CREDIT_HTML = OSM_CREDIT.replace(
@@ -309,11 +320,17 @@ class _Drawer:
         props, fields, aliases = self._cell_properties(frame, kind, classes)
         name = self._t("population", kind=self._kind_name(kind))
         group = self._group(m, "population", escape(name), show=True)
-        layer = _geojson(feature_collection(self.wgs84["population"], props),
-                         lambda f: {"fillColor": colours[f["properties"]["c"]], "weight": 0,
-                                    "fillOpacity": 0.62})
-        folium.GeoJsonTooltip(fields=fields, aliases=aliases).add_to(layer)
-        layer.add_to(group)
+        if len(frame) > MAX_VECTOR_CELLS:  # city scale: one image, no per-cell tooltips
+            distance = frame[f"dist_{kind}"].to_numpy(dtype=float)
+            image_overlay(self.wgs84["population"], classes.index(distance), colours,
+                          opacity=0.62, pixel_m=cell_pixel_m(self.wgs84["population"])
+                          ).add_to(group)
+        else:
+            layer = _geojson(feature_collection(self.wgs84["population"], props),
+                             lambda f: {"fillColor": colours[f["properties"]["c"]], "weight": 0,
+                                        "fillOpacity": 0.62})
+            folium.GeoJsonTooltip(fields=fields, aliases=aliases).add_to(layer)
+            layer.add_to(group)
         section = LegendSection(self._t("walk_to", kind=self._kind_name(kind),
                                         radius=metres(threshold)), ["population"])
         for colour, label in zip(colours, classes.labels(self.lang), strict=True):
@@ -413,7 +430,13 @@ class _Drawer:
         colour = kind_colour(kind)
         style = {"color": colour, "weight": 0.8, "opacity": 0.8, "fillColor": colour,
                  "fillOpacity": 0.12, "interactive": False}
-        _geojson(feature_collection(geometry), style).add_to(group)
+        if len(self.folder.layers["service_circles"]) > MAX_VECTOR_CIRCLES:
+            # city scale: the kind's circles as one image of their union (no outlines), not
+            # thousands of inlined polygons
+            image_overlay(geometry, np.zeros(len(geometry), dtype=np.uint8), [colour],
+                          opacity=0.25, pixel_m=CIRCLE_PIXEL_M).add_to(group)
+        else:
+            _geojson(feature_collection(geometry), style).add_to(group)
         self._section(self._t("circles")).add_outlined(
             colour, f"{self._kind_name(kind)} {label}".strip(), f"service_circles:{kind}")
 

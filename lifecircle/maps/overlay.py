@@ -1,0 +1,84 @@
+"""Polygons drawn as one PNG image overlay instead of GeoJSON, for maps at city scale.
+
+A city's population grid (hundreds of thousands of cells) or its thousands of service circles
+inlined as GeoJSON make a map.html of hundreds of MB that a browser needs minutes to open; one
+image of the same colours opens at once. The image is rasterised in Web Mercator (EPSG:3857),
+the projection Leaflet stretches an image overlay in, so pixels land where the polygons are.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+
+#: largest side of an overlay image, pixels (assumption: 4,096 keeps a 50x city's PNG at a few
+#: MB and within every browser's canvas limits)
+MAX_SIDE_PX = 4096
+#: value of pixels no polygon covers
+_EMPTY = 255
+
+
+def image_overlay(geometry: gpd.GeoSeries, classes: np.ndarray, colours: list[str],
+                  opacity: float, pixel_m: float, name: str | None = None
+                  ) -> folium.raster_layers.ImageOverlay:
+    """One PNG overlay painting each polygon with its class's colour.
+
+    Parameters
+    ----------
+    geometry : polygons, any CRS
+    classes : class index (0..len(colours)-1) per polygon; a later polygon paints over an
+        earlier one where they overlap
+    colours : CSS hex colour per class
+    opacity : alpha of painted pixels (0..1)
+    pixel_m : wanted pixel size in metres of Web Mercator (enlarged if the image would exceed
+        :data:`MAX_SIDE_PX`)
+    name : overlay name (layer control)
+
+    Returns
+    -------
+    folium.raster_layers.ImageOverlay
+        The image inlined as a data URL, on the polygons' bounds.
+    """
+    from PIL import Image, ImageColor
+    from rasterio import features, transform
+
+    merc = geometry.to_crs(3857)
+    x0, y0, x1, y1 = merc.total_bounds
+    pixel = max(pixel_m, (x1 - x0) / MAX_SIDE_PX, (y1 - y0) / MAX_SIDE_PX)
+    width, height = max(1, int(np.ceil((x1 - x0) / pixel))), max(1,
+                                                                 int(np.ceil((y1 - y0) / pixel)))
+    affine = transform.from_origin(x0, y1, pixel, pixel)
+    shapes = zip(merc.values, np.asarray(classes, dtype=np.uint8).tolist(), strict=True)
+    grid = features.rasterize(shapes, out_shape=(height, width), transform=affine, fill=_EMPTY,
+                              dtype="uint8", all_touched=False)
+    palette = np.zeros((256, 4), dtype=np.uint8)  # class -> RGBA; 255 stays transparent
+    alpha = int(round(255 * opacity))
+    for i, colour in enumerate(colours):
+        palette[i] = (*ImageColor.getrgb(colour)[:3], alpha)
+    buffer = io.BytesIO()
+    Image.fromarray(palette[grid], mode="RGBA").save(buffer, format="PNG", compress_level=6)
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    # corners back to WGS84: Leaflet places the image between these (linear in Mercator)
+    corners = gpd.GeoSeries(gpd.points_from_xy([x0, x0 + width * pixel],
+                                               [y1 - height * pixel, y1]), crs=3857).to_crs(4326)
+    south, north = float(corners.y.iloc[0]), float(corners.y.iloc[1])
+    west, east = float(corners.x.iloc[0]), float(corners.x.iloc[1])
+    kwargs: dict[str, Any] = {"name": name} if name else {}
+    return folium.raster_layers.ImageOverlay(url, bounds=[[south, west], [north, east]],
+                                             interactive=False, zindex=1,
+                                             className="lifecircle-overlay", **kwargs)
+
+
+def cell_pixel_m(geometry: gpd.GeoSeries) -> float:
+    """Half the median side of the cells in Web Mercator metres (two pixels per cell side, so
+    each cell's edge lands within half a pixel)."""
+    merc = geometry.to_crs(3857)
+    b = merc.bounds
+    side = np.minimum((b["maxx"] - b["minx"]).to_numpy(), (b["maxy"] - b["miny"]).to_numpy())
+    side = side[np.isfinite(side) & (side > 0)]
+    return float(np.median(side)) / 2.0 if side.size else 50.0
