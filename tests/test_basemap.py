@@ -129,12 +129,14 @@ def test_figures_draw_streets_by_class_and_parks_as_polygons(base_folder):
     ax = fig.axes[0]
     streets = folder.layers["base_streets"]
     widths = {s.linewidth: cls for cls, s in STREET_STYLES.items()}
-    drawn = {widths[c.get_linewidth()[0]]: len(c.get_segments())
-             for c in ax.collections if isinstance(c, LineCollection)
-             and c.get_linewidth()[0] in widths and c.get_zorder() >= 0.4}
+    # streets are stroked, unfilled paths (one per way) in the street zorders, 0.4 to 0.5
+    lines = [c for c in ax.collections if isinstance(c, LineCollection | PathCollection)
+             and 0.4 <= c.get_zorder() < 0.5 and len(c.get_linewidth())
+             and c.get_linewidth()[0] in widths]
+    drawn = {widths[c.get_linewidth()[0]]: len(c.get_paths()) for c in lines}
     expected = streets["class"].value_counts().to_dict()  # every way is one LineString here
     assert drawn == expected
-    assert all(c.get_zorder() < 1 for c in ax.collections if isinstance(c, LineCollection))
+    assert all(c.get_zorder() < 1 for c in lines)
     facilities = folder.layers["facilities"]
     parks = facilities[facilities["kind"] == "park"]
     polygons = parks[parks.geom_type.isin(["Polygon", "MultiPolygon"])]

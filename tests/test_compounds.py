@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -197,7 +196,9 @@ def test_gated_compound_on_a_slope(tmp_path):
     assert d[0] == pytest.approx(hand, abs=1e-6)
 
 
-def test_chengdu_fifty_compounds_add_under_half_a_second(chengdu_network):
+def test_chengdu_fifty_compounds(chengdu_network):
+    """Fifty gated compounds on Chengdu: every one gated, no walk cut through. Their cost in
+    seconds is measured by benchmarks/bench_walking.py, not asserted here (a timed test)."""
     network = chengdu_network
     minx, miny, maxx, maxy = network.edges.total_bounds
     # 300 m compounds in the 50 densest 400 m squares of the network (so each holds paths)
@@ -213,11 +214,8 @@ def test_chengdu_fifty_compounds_add_under_half_a_second(chengdu_network):
     access = node_index(network).facility_access(geoms, 100.0)
     cells = np.column_stack([np.repeat(gx, 400), np.repeat(gy, 400)]) + \
         rng.uniform(-200, 200, (20_000, 2))
-    start = time.perf_counter()
     flat_snap = node_index(network).snap(cells[:, 0], cells[:, 1], 200.0)
     flat = at_points(nearest_facility(network, access, 1000.0), flat_snap)
-    flat_s = time.perf_counter() - start
-    start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cg = compound_graph(network, polys, gates)
@@ -225,12 +223,8 @@ def test_chengdu_fifty_compounds_add_under_half_a_second(chengdu_network):
                             cost_graph=cg.graph)
     snap = cg.snap(cells[:, 0], cells[:, 1], 200.0)
     gated = cg.at_cells(near, snap)
-    gated_s = time.perf_counter() - start
     inside = cg.compound_at(cells[:, 0], cells[:, 1]) >= 0
-    print(f"\nChengdu, {int(cg.gated.sum())} gated compounds, {inside.sum()} cells inside: flat "
-          f"{flat_s:.3f} s, compounds {gated_s:.3f} s")
-    assert cg.gated.sum() == 50
-    assert gated_s - flat_s <= 0.5
+    assert cg.gated.sum() == 50 and inside.any()
     # an outsider's walk to a facility outside every compound stays outside (no cut-through),
     # so from the same node it is never shorter than the open walk. (Walks into a compound
     # through a gate joined by a connector may be: the gate is a new passage.)
