@@ -77,6 +77,7 @@ def run(study: Study, config: RunConfig | None = None,
     if missing:
         warnings.warn(f"no facilities of kind(s) {', '.join(missing)} in the study area: "
                       "reported as missing layers, not as zero coverage", stacklevel=2)
+    lap("distances")  # snapping and one multi-source search per kind, the stage benchmarked
     coverage_warnings = data_coverage(study.facilities, pop.total, config.measured_kinds())
     for item in coverage_warnings:
         if item["kind"] not in missing:
@@ -89,7 +90,7 @@ def run(study: Study, config: RunConfig | None = None,
         records[f"facility_count.{kind}"] = Metric(
             f"facility_count.{kind}", int((study.facilities["kind"] == kind).sum()),
             "facilities of the kind in the input layers", "none")
-    lap("distances")
+    lap("coverage_metrics")
 
     say("catchments, demand and capacity")
     targets, regions = run_targets(config, study)
