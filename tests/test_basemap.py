@@ -19,6 +19,7 @@ from lifecircle.maps.basemap import ALWAYS_LABELLED, NEAR_ZOOM, PLACE_SIZES
 from lifecircle.maps.folder import read_folder
 from lifecircle.maps.styles import STREET_STYLES
 from lifecircle.output import write_layers
+from tests.browser_helpers import count_layers_js, opened
 from tests.test_maps import CHENGDU_PBF, run_chengdu
 
 # 1 m of latitude in degrees (mean meridian degree 111,320 m; enough for a 2 m tolerance test)
@@ -167,18 +168,8 @@ def test_write_figures_with_a_basemap(base_folder):
 
 # -- in the browser ---------------------------------------------------------------------------
 
-BASE_COUNT_JS = """() => {
+VIEW_JS = """() => {
   const out = {};
-  for (const [id, group] of Object.entries(window.lifecircle.base)) {
-    let markers = 0, paths = 0;
-    const walk = (layer) => {
-      if (layer instanceof L.LayerGroup) layer.eachLayer(walk);
-      else if (layer instanceof L.Marker) markers += 1;
-      else if (layer instanceof L.Path) paths += 1;
-    };
-    walk(group);
-    out[id] = {markers, paths, shown: window.lifecircle.map.hasLayer(group)};
-  }
   const b = window.lifecircle.map.getBounds();
   out.view = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
   out.zoom = window.lifecircle.map.getZoom();
@@ -192,29 +183,15 @@ BASE_COUNT_JS = """() => {
 @pytest.mark.browser
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_map_draws_every_street_offline(base_folder, tmp_path, lang):
-    from lifecircle.maps.screenshot import CHROMIUM, launch_chromium
-
-    if not CHROMIUM.exists():
-        pytest.skip(f"headless Chromium not found at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
     folder = tmp_path / "run"
     shutil.copytree(base_folder, folder)
     write_map(folder, lang=lang)
     layers = read_folder(folder).layers
-    with sync_api.sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        requests: list[str] = []
-        errors: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto((folder / "map.html").resolve().as_uri(), wait_until="load")
-        page.wait_for_function("() => window.lifecircle && window.lifecircle.map._loaded")
-        counts = page.evaluate(BASE_COUNT_JS)
+    with opened(folder / "map.html") as state:
+        counts = state.page.evaluate(count_layers_js("base")) | state.page.evaluate(VIEW_JS)
         docs = Path(__file__).resolve().parent.parent / "docs"
-        page.screenshot(path=str(docs / f"map-basemap-{lang}.png"))
-        browser.close()
+        state.page.screenshot(path=str(docs / f"map-basemap-{lang}.png"))
+    errors, requests = state.errors, state.requests
     assert errors == []
     assert [u for u in requests if not u.startswith(("file://", "data:"))] == []
     assert counts["streets"] == {"markers": 0, "paths": len(layers["base_streets"]), "shown": True}

@@ -13,6 +13,7 @@ import pytest
 
 from lifecircle.maps import screenshot, write_map
 from lifecircle.maps.screenshot import CHROMIUM, launch_chromium
+from tests.browser_helpers import count_layers_js
 from tests.test_maps import augment, expected_layers, read_layer, run_chengdu
 
 pytestmark = pytest.mark.browser
@@ -24,20 +25,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 # Leaf layers of every named group: markers (facilities) and paths (polygons), and whether the
 # group is on the map.
-COUNT_JS = """() => {
-  const out = {};
-  for (const [id, group] of Object.entries(window.lifecircle.layers)) {
-    let markers = 0, paths = 0;
-    const walk = (layer) => {
-      if (layer instanceof L.LayerGroup) layer.eachLayer(walk);
-      else if (layer instanceof L.Marker) markers += 1;
-      else if (layer instanceof L.Path) paths += 1;
-    };
-    walk(group);
-    out[id] = {markers, paths, shown: window.lifecircle.map.hasLayer(group)};
-  }
-  return out;
-}"""
+COUNT_JS = count_layers_js("layers")
 
 # Show or hide the residential layer (returns nothing: a Leaflet map does not serialise).
 TOGGLE_JS = "(method) => { window.lifecircle.map[method](window.lifecircle.layers.residential); }"

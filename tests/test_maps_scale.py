@@ -18,8 +18,8 @@ from PIL import Image, ImageColor
 
 from lifecircle.maps import webmap, write_map
 from lifecircle.maps.folder import read_folder
-from lifecircle.maps.screenshot import CHROMIUM, launch_chromium
 from lifecircle.maps.styles import DistanceClasses
+from tests.browser_helpers import opened
 from tests.test_maps import run_chengdu
 
 OVERLAY = re.compile(r'L\.imageOverlay\(\s*"data:image/png;base64,([^"]+)",\s*'
@@ -74,20 +74,10 @@ def test_cell_pixels_have_their_distance_class_colour(scaled):
 
 @pytest.mark.browser
 def test_overlay_map_opens_in_chromium(scaled):
-    if not CHROMIUM.exists():
-        pytest.skip(f"headless Chromium not found at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto((scaled / "map.html").resolve().as_uri(), wait_until="load")
-        page.wait_for_function("() => window.lifecircle && window.lifecircle.map._loaded")
+    with opened(scaled / "map.html") as state:
         # the population image is shown and decoded (a broken data URL has no natural width)
-        widths = page.eval_on_selector_all(
+        widths = state.page.eval_on_selector_all(
             "img.leaflet-image-layer", "imgs => imgs.map(i => i.complete ? i.naturalWidth : -1)")
-        browser.close()
+    errors = state.errors
     assert errors == []
     assert widths and all(w > 0 for w in widths)

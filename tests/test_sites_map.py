@@ -15,8 +15,8 @@ import pytest
 import shapely
 
 from lifecircle.data import sample_path
-from lifecircle.maps.screenshot import CHROMIUM, launch_chromium
 from lifecircle.scenarios.site import newly_covered
+from tests.browser_helpers import opened
 
 
 @pytest.fixture(scope="module")
@@ -73,24 +73,12 @@ def test_newly_covered_cells_match_the_gain_of_each_site(site_run):
 
 @pytest.mark.browser
 def test_sites_html_in_chromium(site_run):
-    if not CHROMIUM.exists():
-        pytest.skip(f"headless Chromium not found at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        requests: list[str] = []
-        errors: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto((site_run / "sites.html").resolve().as_uri(), wait_until="load")
-        page.wait_for_function("() => window.lifecircle && window.lifecircle.map._loaded")
-        numbers = page.locator("div.lc-site").all_inner_texts()
-        groups = page.evaluate("() => Object.keys(window.lifecircle.layers)")
-        base = page.evaluate("() => Object.keys(window.lifecircle.base)")
-        card = page.inner_text("#lc-sites-card")
-        browser.close()
+    with opened(site_run / "sites.html", 1280, 800) as state:
+        numbers = state.page.locator("div.lc-site").all_inner_texts()
+        groups = state.page.evaluate("() => Object.keys(window.lifecircle.layers)")
+        base = state.page.evaluate("() => Object.keys(window.lifecircle.base)")
+        card = state.page.inner_text("#lc-sites-card")
+    errors, requests = state.errors, state.requests
     assert errors == []
     assert [u for u in requests if not u.startswith(("file://", "data:"))] == []
     assert sorted(numbers) == ["1", "2", "3"]
