@@ -38,11 +38,11 @@ def test_chengdu_scorecard(chengdu_run):
     # modelled at 400 people per hectare of the residential land inside the study area
     land_ha = metrics["park_service_radius_coverage"]["residential_ha"]
     assert card["population"]["total"] == pytest.approx(400 * land_ha, rel=1e-6)
-    # the PBF declares no bounds: the study area is the box of its tagged points, inside the box
-    # the extract was cut to (70 km²), not the 139 km² hull of the whole ways crossing its edge
+    # the PBF declares the box it was cut to (8.4 × 8.3 km, as the XML's <bounds>): that box is
+    # the study area, not the 139 km² hull of the whole ways crossing its edge
     area = card["study_area"]
-    assert area["source"] == "extent of the data (the box of the file's tagged points)"
-    assert 6000 < area["area_ha"] < 7100
+    assert area["source"] == "bounds declared by the OSM file"
+    assert 6900 < area["area_ha"] < 7050
     assert card["population"]["source"].startswith("modelled:")
     assert set(card) >= {"study_area", "population", "metrics", "targets", "inputs", "version"}
 

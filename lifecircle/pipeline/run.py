@@ -50,7 +50,7 @@ def run(study: Study, config: RunConfig | None = None,
     ...                        kinds=["primary_school"])
     >>> result = run(study)
     >>> round(float(result.metrics.loc["walk_coverage.primary_school", "value"]), 3)
-    0.157
+    0.146
     """
     config = config or study.config
     say = progress or (lambda _label: None)
