@@ -1,5 +1,7 @@
 """The workbench on central Chengdu: server time per add and close (in process), the same over
-HTTP, and a bounded load test (127.0.0.1 only): every answer checked, p50/p95 and RSS.
+HTTP, and a bounded load test (127.0.0.1 only): every answer checked, p50/p95, the latency of a
+light request (the stylesheet) meanwhile, CPU seconds and RSS. The clients run in the server's
+process (threads + urllib), so CPU and RSS include them.
 
 Run: python benchmarks/bench_app.py [--requests 2000] [--clients 20]
 """
@@ -73,14 +75,35 @@ def load_test(port: int, items: list[dict], expected: list[float], requests: int
             except Exception as exc:  # noqa: BLE001 - every failure counted
                 errors.append(repr(exc))
 
-    started = time.perf_counter()
+    done = threading.Event()
+    probes: list[float] = []
+
+    def probe() -> None:
+        """A light request (the page's stylesheet) every 0.2 s while the edits run: how long
+        the page waits for the server when other sessions compute."""
+        while not done.wait(0.2):
+            t = time.perf_counter()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/app.css",
+                                        timeout=60) as response:
+                response.read()
+            probes.append(1000 * (time.perf_counter() - t))
+
+    started, cpu = time.perf_counter(), time.process_time()
+    prober = threading.Thread(target=probe)
+    prober.start()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(client, range(clients)))
+    done.set()
+    prober.join()
     wall = time.perf_counter() - started
     latencies.sort()
+    probes.sort()
     return {"requests": len(latencies) + len(errors), "errors": len(errors),
             "first_errors": errors[:3], "p50_ms": latencies[len(latencies) // 2],
             "p95_ms": latencies[int(len(latencies) * 0.95)], "wall_s": wall,
+            "cpu_s": time.process_time() - cpu,
+            "light_request_p50_ms": probes[len(probes) // 2],
+            "light_request_p95_ms": probes[int(len(probes) * 0.95)],
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 

@@ -208,6 +208,31 @@ class RunConfig(BaseModel):
         data = self.model_dump(mode="json", exclude_defaults=True)
         return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
+    def portable(self) -> dict[str, Any]:
+        """The options that differ from the defaults, as a file read from any folder gives
+        them back: input paths absolute, the packaged sample as ``package:NAME``.
+
+        Examples
+        --------
+        >>> from lifecircle.data import sample_path
+        >>> RunConfig(osm=sample_path(), residential_density=400).portable()
+        {'osm': 'package:chengdu_central.osm.pbf', 'residential_density': 400.0}
+        """
+        from lifecircle.data import sample_path
+
+        sample = Path(sample_path()).resolve()
+
+        def name(path: Path) -> str:
+            path = Path(path).resolve()
+            return f"{PACKAGE_PREFIX}{path.name}" if path == sample else str(path)
+
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        for key in [*PATH_FIELDS, "facilities"]:
+            if key in data:
+                value = getattr(self, key)
+                data[key] = ([name(v) for v in value] if key == "facilities" else name(value))
+        return data
+
     @classmethod
     def from_yaml_text(cls, text: str, source: str = "configuration",
                        base: Path | None = None) -> RunConfig:

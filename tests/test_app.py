@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -169,12 +170,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.browser
-def test_browser_click_adds_a_school(bench, tmp_path):
-    playwright_api = pytest.importorskip("playwright.sync_api")
+@contextmanager
+def served(bench):
+    """The app on a free port of 127.0.0.1 in a thread, for the browser tests."""
     import uvicorn
-
-    from lifecircle.maps.screenshot import launch_chromium
 
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(bench), host="127.0.0.1", port=port,
@@ -183,37 +182,149 @@ def test_browser_click_adds_a_school(bench, tmp_path):
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    docs = Path(__file__).parent.parent / "docs"
     try:
-        with playwright_api.sync_playwright() as pw:
-            browser = launch_chromium(pw)
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_selector("body[data-ready='1']", timeout=60000)
-            before = float(page.get_attribute("#coverage-value", "data-value"))
-            page.screenshot(path=str(docs / "workbench-before.png"))
-            box = page.locator("#map").bounding_box()
-            # the first school of the example, a site known to reach people
-            point = page.evaluate("workbench.map.latLngToContainerPoint([30.71832, 104.07569])")
-            page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-            page.wait_for_function(
-                f"document.querySelector('#coverage-value').dataset.value != '{before!r}' "
-                "&& document.querySelector('#edits li') !== null", timeout=30000)
-            page.wait_for_timeout(300)
-            after = float(page.get_attribute("#coverage-value", "data-value"))
-            page.screenshot(path=str(docs / "workbench-after.png"))
-            exported = page.evaluate("fetch('/api/export').then((r) => r.text())")
-            browser.close()
+        yield f"http://127.0.0.1:{port}/"
     finally:
         server.should_exit = True
         thread.join(10)
-    data = yaml.safe_load(exported)
-    assert [i["add"]["kind"] for i in data["interventions"]] == ["primary_school"]
-    scenario_file = tmp_path / "one-school.yaml"
+
+
+@contextmanager
+def page_of(url: str):
+    """The workbench page loaded and ready in headless Chromium."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    from lifecircle.maps.screenshot import launch_chromium
+
+    with playwright_api.sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=60000)
+        try:
+            yield page
+        finally:
+            browser.close()
+        assert errors == []
+
+
+def _scenario_value(exported: str, tmp_path: Path, metric: str) -> float:
+    """``lifecircle scenario`` on the exported file: the scenario value of ``metric``."""
+    scenario_file = tmp_path / "exported.yaml"
     scenario_file.write_text(exported, encoding="utf-8")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         comparison = run_scenario(scenario_file, tmp_path / "out")
-    expected = {m["metric"]: m["scenario"] for m in comparison["metrics"]}
-    assert after == pytest.approx(expected["walk_coverage.primary_school"], abs=1e-9, rel=0)
+    return {m["metric"]: m["scenario"] for m in comparison["metrics"]}[metric]
+
+
+WAIT_EDIT = ("document.querySelector('#edits li') !== null && "
+             "document.querySelector('#status').textContent === '就绪'")
+
+
+@pytest.mark.browser
+def test_browser_click_adds_a_school(bench, tmp_path):
+    docs = Path(__file__).parent.parent / "docs"
+    with served(bench) as url, page_of(url) as page:
+        before = float(page.get_attribute("#coverage-value", "data-value"))
+        page.screenshot(path=str(docs / "workbench-before.png"))
+        box = page.locator("#map").bounding_box()
+        # the first school of the example, a site known to reach people
+        point = page.evaluate("workbench.map.latLngToContainerPoint([30.71832, 104.07569])")
+        page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+        page.wait_for_function(
+            f"document.querySelector('#coverage-value').dataset.value != '{before!r}' "
+            "&& document.querySelector('#edits li') !== null", timeout=30000)
+        page.wait_for_timeout(300)
+        after = float(page.get_attribute("#coverage-value", "data-value"))
+        page.screenshot(path=str(docs / "workbench-after.png"))
+        exported = page.evaluate("fetch('/api/export').then((r) => r.text())")
+    data = yaml.safe_load(exported)
+    assert [i["add"]["kind"] for i in data["interventions"]] == ["primary_school"]
+    expected = _scenario_value(exported, tmp_path, "walk_coverage.primary_school")
+    assert after == pytest.approx(expected, abs=1e-9, rel=0)
     assert after != before
+
+
+@pytest.mark.browser
+def test_browser_drag_moves_a_school_in_one_undoable_edit(bench, tmp_path):
+    """Drag a school 120 px east: one history step (close + add at the new point), the panel
+    equals ``lifecircle scenario`` on the export; undo brings the baseline back. The page also
+    draws the catchments, service circles and the offline basemap."""
+    with served(bench) as url, page_of(url) as page:
+        drawn = page.evaluate("""() => {
+            const count = (group) => { let n = 0; group.eachLayer(function walk(l) {
+                if (l instanceof L.LayerGroup) l.eachLayer(walk); else n += 1; }); return n; };
+            const base = {};
+            for (const [k, g] of Object.entries(workbench.base)) base[k] = count(g);
+            return {catchments: count(workbench.layers.catchments),
+                    circles: count(workbench.layers.circles),
+                    facilities: count(workbench.layers.facilities), base};
+        }""")
+        before = float(page.get_attribute("#coverage-value", "data-value"))
+        school = page.evaluate("""() => {
+            const m = workbench.layers.facilities.getLayers()
+                .find((l) => l.facility.source !== 'scenario');
+            const p = workbench.map.latLngToContainerPoint(m.getLatLng());
+            return {id: m.facility.id, name: m.facility.name, x: p.x, y: p.y};
+        }""")
+        box = page.locator("#map").bounding_box()
+        x, y = box["x"] + school["x"], box["y"] + school["y"]
+        page.mouse.move(x, y)
+        page.mouse.down()
+        for step in range(1, 13):
+            page.mouse.move(x + 10 * step, y, steps=2)
+        page.mouse.up()
+        page.wait_for_function(WAIT_EDIT, timeout=30000)
+        moved = float(page.get_attribute("#coverage-value", "data-value"))
+        edits = page.locator("#edits li").all_inner_texts()
+        exported = page.evaluate("fetch('/api/export').then((r) => r.text())")
+        page.click("#undo")
+        page.wait_for_function("document.querySelector('#edits li') === null && "
+                               "document.querySelector('#status').textContent === '就绪'",
+                               timeout=30000)
+        undone = float(page.get_attribute("#coverage-value", "data-value"))
+    layers = {k: v for k, v in drawn.items() if k != "base"}
+    assert layers["catchments"] > 0 and layers["circles"] > 0 and layers["facilities"] > 0
+    assert {"streets", "water", "labels"} <= set(drawn["base"])
+    assert min(drawn["base"].values()) > 0
+    items = yaml.safe_load(exported)["interventions"]
+    assert items[0] == {"close": {"id": school["id"]}}
+    assert [set(i) for i in items] == [{"close"}, {"add"}]
+    assert items[1]["add"]["kind"] == "primary_school"
+    assert len(edits) == 1 and "移动" in edits[0]
+    assert moved == pytest.approx(_scenario_value(exported, tmp_path,
+                                                  "walk_coverage.primary_school"),
+                                  abs=1e-9, rel=0)
+    assert undone == before
+
+
+def test_view_draws_the_runs_catchments_and_circles(client, bench):
+    """The page's catchments and service circles of the baseline are those of the run (same
+    facilities; circles of the same area to 1 %: drawn simplified at 1 m, as map.html draws
+    them, which trims the street strips' jagged edges by 0.2-0.7 %)."""
+    view = client.get("/api/view", params={"kind": "primary_school"}).json()
+    run_catchments = bench.baseline.layers["catchments"]
+    of_kind = run_catchments[run_catchments["kind"] == "primary_school"]
+    assert {f["properties"]["id"] for f in view["catchments"]["features"]} == set(of_kind["fid"])
+    import geopandas as gpd
+    from shapely.geometry import shape
+
+    circles = bench.baseline.layers["service_circles"]
+    circles = circles[circles["kind"] == "primary_school"].set_index("facility_id")
+    drawn = gpd.GeoSeries([shape(f["geometry"]) for f in view["circles"]["features"]],
+                          index=[f["properties"]["id"] for f in view["circles"]["features"]],
+                          crs="EPSG:4326").to_crs(circles.crs)
+    assert set(drawn.index) == set(circles.index)
+    areas = circles.geometry.area.loc[drawn.index]
+    assert drawn.area.to_numpy() == pytest.approx(areas.to_numpy(), rel=1e-2)
+    overlap = drawn.intersection(circles.geometry.loc[drawn.index]).area
+    assert (overlap / areas).min() > 0.99
+
+
+def test_basemap_is_served_from_the_osm_file(client):
+    data = client.get("/api/basemap").json()
+    assert data["streets"]["major"]["features"]
+    assert data["water_areas"]["features"]
+    assert any(label[3] == "street" for label in data["labels_zh"])

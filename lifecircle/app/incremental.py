@@ -24,19 +24,24 @@ from scipy.sparse import csgraph
 from lifecircle.config import RunConfig
 from lifecircle.coverage import catchments as catchment
 from lifecircle.coverage.engine import (
-    _MIN_EDGE_M,
     Nearest,
     NodeIndex,
     Snap,
     augmented_graph,
+    cell_pairs,
     cost_pairs,
+    reached_row,
 )
-from lifecircle.coverage.supply import park_green_per_capita
-from lifecircle.coverage.walk import KindAccess, kind_access, walk_coverage_metric
+from lifecircle.coverage.walk import KindAccess, kind_access
 from lifecircle.layers.study import Study
 from lifecircle.metrics import Metric
-from lifecircle.pipeline.stages import as_metric, completeness_stage, park_stage
-from lifecircle.seeds import load_standards
+from lifecircle.pipeline.stages import (
+    as_metric,
+    catchment_kinds,
+    completeness_stage,
+    kind_records,
+    park_stage,
+)
 from lifecircle.seeds.demand import DemandSettings
 
 
@@ -86,40 +91,12 @@ def add_to_access(index: NodeIndex, current: KindAccess, geometry: object, fid: 
 def add_pairs_column(pairs: sparse.csr_matrix, node_dist: np.ndarray | None, cells: Snap,
                      limit_m: float) -> sparse.csr_matrix:
     """The cell-facility distance pairs with the new facility's column appended, as
-    :func:`lifecircle.coverage.engine.cost_pairs` stores them (a zero node distance as 1e-9 m,
-    node distance plus the cell's access, pairs within ``limit_m``)."""
-    column = np.zeros(cells.node.size)
-    if node_dist is not None:
-        ok = np.flatnonzero(cells.reachable)
-        by_node = node_dist[cells.node[ok]]
-        near = by_node <= limit_m
-        cost = np.maximum(by_node[near], _MIN_EDGE_M) + cells.access_m[ok][near]
-        keep = cost <= limit_m
-        column[ok[near][keep]] = cost[keep]
-    return sparse.hstack([pairs, sparse.csr_matrix(column[:, None])], format="csr")
-
-
-def kind_catchment_metrics(study: Study, cells: Snap, access: KindAccess,
-                           pairs: sparse.csr_matrix, settings: DemandSettings
-                           ) -> dict[str, dict]:
-    """The catchment figures of one kind as :func:`~lifecircle.coverage.catchments.kind_catchments`
-    computes them (same functions, same order), without the catchment polygons and 2SFCA cells
-    the figures do not use."""
-    kind, threshold = access.kind, access.threshold_m
-    spec = settings.of(kind)
-    of_kind = study.facilities[study.facilities["kind"] == kind]
-    pop = study.population
-    demand = catchment.cell_demand(pop.population, kind, settings)
-    capacity, assumed = catchment.facility_capacity(of_kind["capacity"].to_numpy(), kind,
-                                                    settings)
-    sums = catchment.catchment_sums(access.nearest.facility, access.nearest.distance_m,
-                                    pop.population, demand, threshold, len(of_kind))
-    assignment = catchment.capacitated_assignment(pairs, demand,
-                                                  capacity * spec.served_per_unit, threshold)
-    table = catchment._facility_table(of_kind, sums, capacity, assumed, spec, settings,
-                                      assignment, catchment._cells_within(pairs, threshold))
-    return catchment.catchment_metrics(kind, threshold, table, demand,
-                                       access.nearest.distance_m, assignment, pop, settings)
+    :func:`lifecircle.coverage.engine.cost_pairs` would give them, from the add's own search."""
+    if node_dist is None:
+        column = sparse.csr_matrix((cells.node.size, 1))
+    else:
+        column = cell_pairs(reached_row(node_dist, limit_m), cells, limit_m)
+    return sparse.hstack([pairs, column], format="csr")
 
 
 @dataclasses.dataclass
@@ -158,43 +135,32 @@ class Engine:
         """The records after the facilities of ``kinds`` changed (``access`` already updated;
         ``pairs`` holds the kinds' cell-facility distances already known and is filled in).
 
-        Each figure is rebuilt by the function the run uses; records of other kinds are kept.
+        Each figure is rebuilt by the function :func:`lifecircle.pipeline.run` uses; records of
+        other kinds are kept.
         """
         records = dict(records)
-        pop = study.population
-        for kind in kinds:
-            records[f"facility_count.{kind}"] = Metric(
-                f"facility_count.{kind}", int((study.facilities["kind"] == kind).sum()),
-                "facilities of the kind in the input layers", "none")
-            key = f"walk_coverage.{kind}"
-            if kind in access:
-                records[key] = as_metric(key, walk_coverage_metric(access[kind], pop.population,
-                                                                   pop.source))
-            else:
-                records.pop(key, None)
-            if kind in catchment.CATCHMENT_KINDS:
-                for metric_id in [m for m in records if m.split(".")[1:2] == [kind]
-                                  and m.split(".")[0] in ("catchment", "places_per_1000",
-                                                          "beds_per_1000")]:
-                    del records[metric_id]
-                if kind in access and kind not in study.absent_kinds:
-                    if kind not in pairs:
-                        pairs[kind] = self.pairs(study, kind)
-                    metrics = kind_catchment_metrics(study, self.cells, access[kind],
-                                                     pairs[kind], self.settings)
-                    records.update({k: as_metric(k, v) for k, v in metrics.items()})
+        for kind in kinds - set(access):
+            records.pop(f"walk_coverage.{kind}", None)
+        records.update(kind_records(study, access, kinds))
+        measured = catchment_kinds(study, access)
+        for kind in kinds & set(catchment.CATCHMENT_KINDS):
+            for metric_id in [m for m in records if m.split(".")[1:2] == [kind]
+                              and m.split(".")[0] in ("catchment", "places_per_1000",
+                                                      "beds_per_1000")]:
+                del records[metric_id]
+            if kind in measured:
+                if kind not in pairs:
+                    pairs[kind] = self.pairs(study, kind)
+                figures = catchment.kind_catchments(
+                    self.index, study.facilities, study.population, self.cells, access[kind],
+                    self.config.snap_m(), self.settings, pairs=pairs[kind], layers=False)
+                records.update({k: as_metric(k, v) for k, v in figures.metrics.items()})
         if "park" in kinds:
             for metric_id in [m for m in records if m.startswith("park_")]:
                 del records[metric_id]
             records.update(park_stage(study, self.index, self.config.snap_m()).metrics)
-            parks = (study.facilities["kind"] == "park").to_numpy()
-            records["park_green_per_capita_m2"] = as_metric(
-                "park_green_per_capita_m2",
-                park_green_per_capita(study.facilities.geometry.values[parks], study.area,
-                                      pop.total))
+        pop = study.population
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            records.update(completeness_stage(
-                access, pop.population, pop.source,
-                load_standards()["life_circle_sets"]["15min"]).metrics)
+            records.update(completeness_stage(access, pop.population, pop.source).metrics)
         return records

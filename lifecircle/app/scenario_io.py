@@ -3,12 +3,11 @@ it exports."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from lifecircle.config import PACKAGE_PREFIX, RunConfig
+from lifecircle.config import RunConfig
 from lifecircle.scenarios.spec import Intervention
 from lifecircle.seeds import kind_names
 
@@ -59,22 +58,9 @@ def parse_site(body: Any) -> tuple[str, int | None, float | None]:
 
 
 def export_yaml(config: RunConfig, items: list[Intervention], name: str) -> str:
-    """The scenario file ``lifecircle scenario`` reproduces the session with: the run's options,
-    a name and the interventions. The packaged sample is named ``package:FILE``, other inputs
-    by absolute path (the server's own files; nothing a client sent)."""
-    from lifecircle.data import sample_path
-
-    data: dict[str, Any] = {"name": name}
-    options = config.model_dump(mode="json", exclude_defaults=True)
-    sample = Path(sample_path()).resolve()
-    for key, value in options.items():
-        if isinstance(value, str) and key in ("osm",) and Path(value).resolve() == sample:
-            value = f"{PACKAGE_PREFIX}{sample.name}"
-        elif isinstance(value, str) and key in ("graphml", "population", "boundary",
-                                                  "residential", "historic", "targets_file"):
-            value = str(Path(value).resolve())
-        elif key == "facilities":
-            value = [str(Path(v).resolve()) for v in value]
-        data[key] = value
+    """The scenario file ``lifecircle scenario`` reproduces the session with: the run's options
+    (:meth:`RunConfig.portable`: the packaged sample as ``package:FILE``, other inputs by absolute
+    path, the server's own files; nothing a client sent), a name and the interventions."""
+    data: dict[str, Any] = {"name": name, **config.portable()}
     data["interventions"] = [i.model_dump(mode="json", exclude_none=True) for i in items]
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

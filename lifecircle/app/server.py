@@ -2,16 +2,25 @@
 
 Every API answer is JSON; a malformed request gets a 4xx ``{"error": "one line"}``, an internal
 failure a 500 with one line, never a traceback. No path is ever read from a request.
+
+The computing handlers (an edit, a suggestion, the per-cell view) run in worker threads
+(:func:`anyio.to_thread.run_sync`, at most :data:`COMPUTE_THREADS` at once), so the event loop
+keeps answering the page, its static files and other sessions while one edit computes. The shared
+engine is only read there: an edit builds a new :class:`~lifecircle.app.state.ScenarioState`, and
+one session's requests run in order under its own lock.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
 import warnings
 from importlib import resources
 from typing import Any
 
+import anyio
 import numpy as np
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -22,8 +31,14 @@ from starlette.routing import Route
 
 from lifecircle.app.incremental import Engine
 from lifecircle.app.scenario_io import BodyError, export_yaml, parse_interventions, parse_site
-from lifecircle.app.state import ScenarioState, SessionStore
-from lifecircle.app.views import facilities_view, layers_view
+from lifecircle.app.state import ScenarioState, Session, SessionStore
+from lifecircle.app.views import (
+    CircleCache,
+    basemap_view,
+    catchments_view,
+    facilities_view,
+    layers_view,
+)
 from lifecircle.config import RunConfig
 from lifecircle.coverage.catchments import CATCHMENT_KINDS
 from lifecircle.coverage.engine import node_index
@@ -38,6 +53,8 @@ COOKIE = "lifecircle_session"
 HEADER = "x-session"
 #: Largest request body read (assumption: 200 interventions fit in far less).
 MAX_BODY_BYTES = 64 * 1024
+#: Edits computed at once (assumption: one per core; more threads only contend for the GIL).
+COMPUTE_THREADS = max(2, os.cpu_count() or 2)
 
 log = logging.getLogger("lifecircle.app")
 
@@ -75,6 +92,11 @@ class Workbench:
         self.layers = layers_view(study, config)
         self.layers["labels"] = {mid: {lang: label(mid, lang) for lang in ("zh", "en")}
                                  for mid in baseline.records}
+        self.baseline_answer = self.answer(start)
+        self.circles = CircleCache(study, index, config.snap_m())
+        # the basemap never changes: encoded once (about 1 MB on central Chengdu)
+        self.basemap_json = json.dumps(_clean(basemap_view(config, study)),
+                                       ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
     def from_config(cls, config: RunConfig) -> Workbench:
@@ -127,8 +149,7 @@ async def _body(request: Request) -> Any:
 
 
 async def baseline(request: Request) -> Response:
-    bench: Workbench = request.app.state.bench
-    answer = bench.answer(bench.sessions.baseline)
+    answer = request.app.state.bench.baseline_answer  # measured once, when the server starts
     return _json({"metrics": answer["metrics"], "targets": answer["targets"]})
 
 
@@ -136,13 +157,24 @@ async def scenario(request: Request) -> Response:
     items = parse_interventions(await _body(request))
     bench: Workbench = request.app.state.bench
     token, session = _session(request)
+    answer = await _compute(request, _edit, bench, session, items)
+    return _with_session(token, _json(answer))
+
+
+def _edit(bench: Workbench, session: Session, items: list) -> dict[str, Any]:
+    """Apply a session's interventions and answer (in a worker thread, under its lock)."""
     with session.lock:
         try:
             session.state = session.state.update(bench.engine, bench.engine.study, items)
         except LifecircleError as exc:
             raise ClientError(400, str(exc)) from None
-        answer = bench.answer(session.state)
-    return _with_session(token, _json(answer))
+        return bench.answer(session.state)
+
+
+async def _compute(request: Request, func, *args: Any) -> Any:
+    """``func(*args)`` in a worker thread, at most the app's ``COMPUTE_THREADS`` at once."""
+    limiter = request.app.state.compute_limiter
+    return await anyio.to_thread.run_sync(functools.partial(func, *args), limiter=limiter)
 
 
 async def view(request: Request) -> Response:
@@ -150,15 +182,22 @@ async def view(request: Request) -> Response:
     bench: Workbench = request.app.state.bench
     kind = request.query_params.get("kind", "")
     token, session = _session(request)
-    state = session.state
+    payload = await _compute(request, _view, bench, session.state, kind)
+    return _with_session(token, _json(payload))
+
+
+def _view(bench: Workbench, state: ScenarioState, kind: str) -> dict[str, Any]:
     access = state.access.get(kind)
     distances = access.nearest.distance_m if access is not None else None
-    payload = {"kind": kind, "threshold_m": bench.engine.config.threshold(kind)
-               if kind in bench.layers["kinds"] else None,
-               "distances": None if distances is None else
-               np.where(np.isfinite(distances), np.round(distances, 1), -1).tolist(),
-               "facilities": facilities_view(state.study)}
-    return _with_session(token, _json(payload))
+    threshold = bench.engine.config.threshold(kind) if kind in bench.layers["kinds"] else None
+    of_kind = state.study.facilities[state.study.facilities["kind"] == kind]
+    return {"kind": kind, "threshold_m": threshold,
+            "distances": None if distances is None else
+            np.where(np.isfinite(distances), np.round(distances, 1), -1).tolist(),
+            "facilities": facilities_view(state.study),
+            "catchments": None if access is None else catchments_view(state.study, access),
+            "circles": None if threshold is None or of_kind.empty else
+            bench.circles.view(of_kind, threshold)}
 
 
 async def site_route(request: Request) -> Response:
@@ -167,13 +206,16 @@ async def site_route(request: Request) -> Response:
     kind, add, target = parse_site(await _body(request))
     bench: Workbench = request.app.state.bench
     token, session = _session(request)
-    with session.lock:
-        study = session.state.study
-    try:
-        report = site(study, bench.engine.config, kind, target_share=target, add=add)
-    except LifecircleError as exc:
-        raise ClientError(400, str(exc)) from None
-    return _with_session(token, _json(report.as_dict()))
+    study = session.state.study
+
+    def suggest() -> dict[str, Any]:
+        try:
+            return site(study, bench.engine.config, kind, target_share=target,
+                        add=add).as_dict()
+        except LifecircleError as exc:
+            raise ClientError(400, str(exc)) from None
+
+    return _with_session(token, _json(await _compute(request, suggest)))
 
 
 async def export(request: Request) -> Response:
@@ -188,6 +230,11 @@ async def export(request: Request) -> Response:
 
 async def layers(request: Request) -> Response:
     return _json(request.app.state.bench.layers)
+
+
+async def basemap(request: Request) -> Response:
+    return Response(request.app.state.bench.basemap_json,
+                    media_type="application/json; charset=utf-8")
 
 
 async def page(request: Request) -> Response:
@@ -248,6 +295,7 @@ def create_app(bench: Workbench) -> Starlette:
         Route("/", page),
         Route("/static/{name}", static),
         Route("/api/layers", layers),
+        Route("/api/basemap", basemap),
         Route("/api/baseline", baseline),
         Route("/api/scenario", scenario, methods=["POST"]),
         Route("/api/view", view),
@@ -257,4 +305,5 @@ def create_app(bench: Workbench) -> Starlette:
                            HTTPException: _http_error, ValidationError: _validation_error,
                            Exception: _internal_error})
     app.state.bench = bench
+    app.state.compute_limiter = anyio.CapacityLimiter(COMPUTE_THREADS)
     return app

@@ -18,7 +18,7 @@ from lifecircle.layers.study import Study
 from lifecircle.metrics import Metric
 from lifecircle.pipeline.result import RunResult
 from lifecircle.pipeline.run import run
-from lifecircle.scenarios.apply import _add, apply_interventions
+from lifecircle.scenarios.apply import add_facility, apply_interventions
 from lifecircle.scenarios.spec import Intervention
 
 #: Sessions kept at once (assumption: a county office, a handful of planners); the oldest goes.
@@ -77,7 +77,7 @@ class ScenarioState:
     def _append_add(self, engine: Engine, base: Study, items: list[Intervention]
                     ) -> ScenarioState:
         add = items[-1].add
-        facilities = _add(self.study.facilities, add, len(items), base)
+        facilities = add_facility(self.study.facilities, add, len(items), base)
         closed = tuple(sorted(set(base.facilities["kind"]) - set(facilities["kind"])))
         study = dataclasses.replace(self.study, facilities=facilities, absent_kinds=closed)
         access = dict(self.access)
@@ -107,8 +107,7 @@ class ScenarioState:
 def _changed_kinds(before: Study, after: Study) -> set[str]:
     """Kinds whose facility ids differ between two studies."""
     def by_kind(study: Study) -> dict[str, tuple]:
-        frame = study.facilities
-        return {k: tuple(frame.loc[frame["kind"] == k, "fid"]) for k in set(frame["kind"])}
+        return study.facilities.groupby("kind", sort=False)["fid"].agg(tuple).to_dict()
 
     old, new = by_kind(before), by_kind(after)
     return {k for k in set(old) | set(new) if old.get(k) != new.get(k)}

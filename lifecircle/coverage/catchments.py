@@ -326,7 +326,9 @@ class KindCatchments:
 def kind_catchments(node_index: NodeIndex, facilities: gpd.GeoDataFrame, grid: PopulationGrid,
                     cells: Snap, access: KindAccess, max_snap_m: float,
                     settings: DemandSettings, catchment_m: float | None = None,
-                    sigma_m: float | None = None, cost=None) -> KindCatchments:
+                    sigma_m: float | None = None, cost=None,
+                    pairs: sparse.csr_matrix | None = None, layers: bool = True
+                    ) -> KindCatchments:
     """Catchments, demand against capacity, constrained assignment and 2SFCA for one kind.
 
     Parameters
@@ -341,6 +343,10 @@ def kind_catchments(node_index: NodeIndex, facilities: gpd.GeoDataFrame, grid: P
     catchment_m : 2SFCA / E2SFCA catchment distance (default: the kind's threshold)
     sigma_m : E2SFCA Gaussian width (default: half the catchment distance)
     cost : the study's :class:`lifecircle.layers.walking.WalkCost` (slopes, compounds), or None
+    pairs : the cell-facility walking distances within ``max(threshold, catchment_m)`` when
+        already known (as :func:`~lifecircle.coverage.engine.cost_pairs` gives them)
+    layers : False: the figures only (table, assignment, metrics), without the 2SFCA columns
+        and catchment polygons (the workbench's edits)
 
     Returns
     -------
@@ -355,24 +361,26 @@ def kind_catchments(node_index: NodeIndex, facilities: gpd.GeoDataFrame, grid: P
 
     demand = cell_demand(grid.population, kind, settings)
     capacity, assumed = facility_capacity(of_kind["capacity"].to_numpy(), kind, settings)
-    pairs = cost_pairs(node_index, of_kind.geometry.values, cells, max(threshold, catchment_m),
-                       max_snap_m, cost=cost)
+    if pairs is None:
+        pairs = cost_pairs(node_index, of_kind.geometry.values, cells,
+                           max(threshold, catchment_m), max_snap_m, cost=cost)
     sums = catchment_sums(access.nearest.facility, access.nearest.distance_m, grid.population,
                           demand, threshold, len(of_kind))
     assignment = capacitated_assignment(pairs, demand, capacity * spec.served_per_unit, threshold)
     table = _facility_table(of_kind, sums, capacity, assumed, spec, settings, assignment,
                             _cells_within(pairs, threshold))
+    columns = {"demand": demand}
+    if layers:
+        columns |= {"sfca": two_sfca(pairs, demand, capacity, catchment_m),
+                    "e2sfca": e2sfca(pairs, demand, capacity, catchment_m, sigma_m)}
+    columns["unplaced"] = assignment.unplaced
     return KindCatchments(
         kind=kind,
         threshold_m=threshold,
         table=table,
-        cells=pd.DataFrame({
-            "demand": demand,
-            "sfca": two_sfca(pairs, demand, capacity, catchment_m),
-            "e2sfca": e2sfca(pairs, demand, capacity, catchment_m, sigma_m),
-            "unplaced": assignment.unplaced,
-        }),
-        polygons=catchment_polygons(grid, access.nearest.facility, table),
+        cells=pd.DataFrame(columns),
+        polygons=(catchment_polygons(grid, access.nearest.facility, table) if layers
+                  else gpd.GeoDataFrame(geometry=[], crs=grid.crs)),
         assignment=assignment,
         metrics=catchment_metrics(kind, threshold, table, demand, access.nearest.distance_m,
                                   assignment, grid, settings),

@@ -479,9 +479,31 @@ def cost_pairs(node_index: NodeIndex, geometries: np.ndarray, cells: Snap, limit
         access = cost.facility_access(node_index, geometries, max_snap_m)
         by_node = per_facility_distances(node_index.network, access, limit_m,
                                          cost_graph=cost.graph)
+    return cell_pairs(by_node, cells, limit_m)
+
+
+def cell_pairs(by_node: sparse.csr_matrix, cells: Snap, limit_m: float) -> sparse.csr_matrix:
+    """Cell-facility walking distances within ``limit_m`` (n_cells x n_facilities) from the
+    facilities' node distances (:func:`per_facility_distances`): the distance to the cell's node
+    plus its straight access leg."""
     ok = np.flatnonzero(cells.reachable)
     sub = by_node[:, cells.node[ok]].tocoo()
     cost = sub.data + cells.access_m[ok][sub.col]
     keep = cost <= limit_m
     return sparse.csr_matrix((cost[keep], (ok[sub.col[keep]], sub.row[keep])),
-                             shape=(cells.node.size, geometries.size))
+                             shape=(cells.node.size, by_node.shape[0]))
+
+
+def reached_row(node_distance_m: np.ndarray, limit_m: float) -> sparse.csr_matrix:
+    """One facility's node distances (a single-source search) as the 1 x n_nodes row
+    :func:`per_facility_distances` stores: nodes within ``limit_m``, a zero as 1e-9 m.
+
+    Examples
+    --------
+    >>> reached_row(np.array([0.0, 5.0, np.inf]), 10.0).toarray()
+    array([[1.e-09, 5.e+00, 0.e+00]])
+    """
+    near = np.flatnonzero(node_distance_m <= limit_m)
+    values = np.maximum(node_distance_m[near], _MIN_EDGE_M)
+    return sparse.csr_matrix((values, (np.zeros(near.size, dtype=np.int64), near)),
+                             shape=(1, node_distance_m.size))

@@ -10,6 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import yaml
 
 import lifecircle
 from lifecircle.config import RunConfig
@@ -25,6 +26,9 @@ METRIC_COLUMNS = ["value", "unit", "label", "method", "denominator", "status"]
 PARK_INDICATORS = ("park_service_radius_coverage", "park_activity_space_coverage")
 #: The status of a target whose value rests on assumed parameters (never judged met).
 ASSUMED_NOT_JUDGED = "assumed — not judged"
+#: The run's effective options in its output folder (input paths absolute), so the folder records
+#: how to rebuild its study (``lifecircle serve DIR``, ``lifecircle run --config DIR/config.yaml``).
+CONFIG_FILE = "config.yaml"
 
 
 @dataclass
@@ -151,6 +155,8 @@ class RunResult:
         started = time.perf_counter()
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "scorecard.json", self.scorecard())
+        (folder / CONFIG_FILE).write_text(yaml.safe_dump(
+            self.config.portable(), allow_unicode=True, sort_keys=False), encoding="utf-8")
         write_layers(folder / "coverage.gpkg", self.layers)
         if self.config.osm is not None:  # the offline basemap, from the same OSM file
             from lifecircle.layers.basemap import basemap_layers

@@ -12,16 +12,22 @@ import numpy as np
 from lifecircle.config import RunConfig
 from lifecircle.coverage import catchments as catchment
 from lifecircle.coverage.engine import node_index as shared_index
-from lifecircle.coverage.supply import park_green_per_capita
-from lifecircle.coverage.walk import KindAccess, kind_access, walk_coverage_metric
+from lifecircle.coverage.walk import KindAccess, kind_access
 from lifecircle.layers.regions import regions_at
 from lifecircle.layers.study import Study
 from lifecircle.layers.walking import compounds_layer
 from lifecircle.metrics import Metric
 from lifecircle.pipeline.data_check import data_coverage
 from lifecircle.pipeline.result import RunResult
-from lifecircle.pipeline.stages import as_metric, circle_stage, completeness_stage, park_stage
-from lifecircle.seeds import kind_names, load_standards
+from lifecircle.pipeline.stages import (
+    as_metric,
+    catchment_kinds,
+    circle_stage,
+    completeness_stage,
+    kind_records,
+    park_stage,
+)
+from lifecircle.seeds import kind_names
 from lifecircle.seeds.demand import demand_region, demand_settings, guess_population_basis
 from lifecircle.seeds.targets import NATIONAL, Target, known_regions, load_targets, select_targets
 
@@ -82,14 +88,7 @@ def run(study: Study, config: RunConfig | None = None,
     for item in coverage_warnings:
         if item["kind"] not in missing:
             warnings.warn(item["message"], stacklevel=2)
-    records: dict[str, Metric] = {}
-    for kind, kind_acc in access.items():
-        records[f"walk_coverage.{kind}"] = as_metric(
-            f"walk_coverage.{kind}", walk_coverage_metric(kind_acc, pop.population, pop.source))
-    for kind in kind_names():
-        records[f"facility_count.{kind}"] = Metric(
-            f"facility_count.{kind}", int((study.facilities["kind"] == kind).sum()),
-            "facilities of the kind in the input layers", "none")
+    records: dict[str, Metric] = kind_records(study, access, kind_names())
     lap("coverage_metrics")
 
     say("catchments, demand and capacity")
@@ -98,8 +97,7 @@ def run(study: Study, config: RunConfig | None = None,
                                region=demand_region(regions))
     catchments = [catchment.kind_catchments(index, study.facilities, pop, cells, access[kind],
                                             config.snap_m(), settings, cost=cost)
-                  for kind in catchment.CATCHMENT_KINDS
-                  if kind in access and kind not in study.absent_kinds]
+                  for kind in catchment_kinds(study, access)]
     for result in catchments:
         records.update({k: as_metric(k, v) for k, v in result.metrics.items()})
     lap("catchments")
@@ -109,14 +107,9 @@ def run(study: Study, config: RunConfig | None = None,
     lap("parks")
     say("service circles")
     stages.append(circle_stage(study, index, access, config.snap_m()))
-    stages.append(completeness_stage(access, pop.population, pop.source,
-                                     load_standards()["life_circle_sets"]["15min"]))
+    stages.append(completeness_stage(access, pop.population, pop.source))
     lap("circles")
 
-    parks = (study.facilities["kind"] == "park").to_numpy()
-    records["park_green_per_capita_m2"] = as_metric(
-        "park_green_per_capita_m2",
-        park_green_per_capita(study.facilities.geometry.values[parks], study.area, pop.total))
     cell_columns: dict[str, np.ndarray] = {}
     for result in catchments:
         cell_columns.update(result.cell_columns())

@@ -5,6 +5,7 @@ layers and tables."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,10 +14,13 @@ import numpy as np
 import pandas as pd
 
 from lifecircle.coverage import circles, parks
+from lifecircle.coverage.catchments import CATCHMENT_KINDS
 from lifecircle.coverage.engine import NodeIndex
-from lifecircle.coverage.walk import KindAccess
+from lifecircle.coverage.supply import park_green_per_capita
+from lifecircle.coverage.walk import KindAccess, walk_coverage_metric
 from lifecircle.layers.study import Study
 from lifecircle.metrics import ASSUMED, MEASURED, Metric
+from lifecircle.seeds import load_standards
 
 # the presets of the two park indicators (seeds/standards.yaml park_tiers)
 OFFICIAL_PRESET = "gbt50563-2010"
@@ -36,6 +40,28 @@ def as_metric(metric_id: str, entry: dict[str, Any]) -> Metric:
     if unit is not None and unit != metric.unit:
         raise ValueError(f"{metric_id}: produced in {unit}, registered in {metric.unit}")
     return metric
+
+
+def kind_records(study: Study, access: dict[str, KindAccess], kinds: Iterable[str]
+                 ) -> dict[str, Metric]:
+    """``facility_count.<kind>`` of each kind and ``walk_coverage.<kind>`` of those measured
+    (in ``access``)."""
+    pop, frame = study.population, study.facilities
+    records = {}
+    for kind in kinds:
+        if kind in access:
+            records[f"walk_coverage.{kind}"] = as_metric(
+                f"walk_coverage.{kind}",
+                walk_coverage_metric(access[kind], pop.population, pop.source))
+        records[f"facility_count.{kind}"] = Metric(
+            f"facility_count.{kind}", int((frame["kind"] == kind).sum()),
+            "facilities of the kind in the input layers", "none")
+    return records
+
+
+def catchment_kinds(study: Study, access: dict[str, KindAccess]) -> list[str]:
+    """The kinds whose catchments a run measures: catchment kinds measured with facilities."""
+    return [k for k in CATCHMENT_KINDS if k in access and k not in study.absent_kinds]
 
 
 @dataclass
@@ -60,6 +86,9 @@ def park_stage(study: Study, node_index: NodeIndex, max_snap_m: float) -> StageO
     """
     output = StageOutput()
     park_rows = study.facilities[study.facilities["kind"] == "park"]
+    output.metrics["park_green_per_capita_m2"] = as_metric(
+        "park_green_per_capita_m2", park_green_per_capita(park_rows.geometry.values, study.area,
+                                                          study.population.total))
     if park_rows.empty:
         return output
     land, pop, historic = study.residential, study.population, study.historic
@@ -167,12 +196,16 @@ def circle_stage(study: Study, node_index: NodeIndex, access: dict[str, KindAcce
 
 
 def completeness_stage(access: dict[str, KindAccess], population: np.ndarray,
-                       population_source: str, life_circle_set: list[str]) -> StageOutput:
-    """``life_circle_15min_complete`` and, per cell, the kinds reached and missing.
+                       population_source: str, life_circle_set: list[str] | None = None
+                       ) -> StageOutput:
+    """``life_circle_15min_complete`` and, per cell, the kinds reached and missing (default set:
+    the 15-minute life circle of seeds/standards.yaml).
 
     The share is computed only when every kind of the set was measured with data; otherwise it
     is "not measured" and says which kinds are missing (a partial set would inflate it)."""
     output = StageOutput()
+    if life_circle_set is None:
+        life_circle_set = load_standards()["life_circle_sets"]["15min"]
     with warnings.catch_warnings():
         # the run has already warned about kinds without facilities; the metric lists them
         warnings.simplefilter("ignore", UserWarning)

@@ -36,7 +36,7 @@ def apply_interventions(study: Study, interventions: list[Intervention],
     for number, item in enumerate(interventions, start=1):
         label = f"{source}: intervention {number}"
         if item.add is not None:
-            facilities = _add(facilities, item.add, number, study)
+            facilities = add_facility(facilities, item.add, number, study)
         elif item.close is not None:
             facilities = _close(facilities, item.close, label)
         elif item.grow is not None:
@@ -50,7 +50,10 @@ def apply_interventions(study: Study, interventions: list[Intervention],
                                absent_kinds=closed, cost=cost)
 
 
-def _add(facilities: gpd.GeoDataFrame, add: Add, number: int, study: Study) -> gpd.GeoDataFrame:
+def add_facility(facilities: gpd.GeoDataFrame, add: Add, number: int, study: Study
+                 ) -> gpd.GeoDataFrame:
+    """The facilities with ``add`` appended last as ``scenario/<number>`` (the number of its
+    intervention): a point, or for a size (parks) a round site of that area."""
     point = reproject_geometry(shapely.Point(add.lon, add.lat), "EPSG:4326", study.crs)
     # a park needs an area for its service-radius tier: a round site of the given size
     geometry = point.buffer(math.sqrt(add.size_m2 / math.pi), 32) if add.size_m2 else point

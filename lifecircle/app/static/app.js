@@ -9,7 +9,11 @@ const TEXT = {
        "not measured": "未测量", hint: "点击地图新增所选类型的设施；点击已有设施将其关闭。",
        within: "阈值内", twice: "阈值至两倍", beyond: "更远", unreachable: "不可达",
        added: "新增", closed: "关闭", accept: "采纳此选址", working: "计算中…",
-       ready: "就绪", newName: "新建"},
+       ready: "就绪", newName: "新建", moved: "移动",
+       hintDrag: "拖动设施可移动它（关闭后在新位置新增，一步可撤销）。",
+       layerCells: "人口网格（步行距离）", layerCatchments: "服务范围（最近设施）",
+       layerCircles: "服务圈（步行可达）", layerFacilities: "设施", water: "水系",
+       rail: "铁路", streets: "街道", labels: "路名与地名"},
   en: {title: "Life-circle planning workbench", kind: "Kind", undo: "Undo", redo: "Redo",
        suggest: "Suggest sites", suggestN: "how many", export: "Export scenario",
        coverage: "Walk coverage", targets: "Targets", metrics: "Metrics", edits: "Edits",
@@ -18,13 +22,28 @@ const TEXT = {
        hint: "Click the map to add a facility of the chosen kind; click a facility to close it.",
        within: "within threshold", twice: "up to twice", beyond: "farther",
        unreachable: "unreachable", added: "add", closed: "close", accept: "Accept this site",
-       working: "computing…", ready: "ready", newName: "New "},
+       working: "computing…", ready: "ready", newName: "New ", moved: "move",
+       hintDrag: "Drag a facility to move it (closed, then added at the new point: one undo).",
+       layerCells: "Population cells (walking distance)",
+       layerCatchments: "Catchments (nearest facility)",
+       layerCircles: "Service circles (walkable area)", layerFacilities: "Facilities",
+       water: "Water", rail: "Railways", streets: "Streets", labels: "Street and place names"},
 }[LANG];
 const COLOURS = {within: "#2e7d32", twice: "#f9a825", beyond: "#c62828", unreachable: "#9e9e9e"};
 
 let layers, kind, history = [[]], cursor = 0, answer = null, baseline = null;
 const map = L.map("map", {preferCanvas: true});
+// the offline basemap under the analysis (its own pane and canvas), its labels above the cells
+map.createPane("base").style.zIndex = 250;
+map.createPane("labels").style.zIndex = 450;
+map.getPane("labels").style.pointerEvents = "none";
+const baseRenderer = L.canvas({pane: "base"});
+const base = {};
 const cellLayer = L.layerGroup().addTo(map);
+const catchmentLayer = L.geoJSON(null, {interactive: false, style: () => (
+  {color: "#263238", weight: 1.4, opacity: 0.8, fill: false})}).addTo(map);
+const circleLayer = L.geoJSON(null, {interactive: false, style: () => (
+  {color: "#1565c0", weight: 0.8, opacity: 0.6, fillColor: "#64b5f6", fillOpacity: 0.18})});
 const facilityLayer = L.layerGroup().addTo(map);
 const proposalLayer = L.layerGroup().addTo(map);
 let cellRects = [];
@@ -60,9 +79,10 @@ async function apply(items) {
   } catch (error) { say(error.message); return false; }
 }
 
-async function edit(item) {
+async function edit(...items) {
+  // one history step per user action (a move is a close and an add, undone together)
   const saved = [history, cursor];
-  history = history.slice(0, cursor + 1).concat([interventions().concat([item])]);
+  history = history.slice(0, cursor + 1).concat([interventions().concat(items)]);
   cursor += 1;
   if (!await apply(interventions())) { [history, cursor] = saved; drawPanel(); }
 }
@@ -87,25 +107,42 @@ async function redraw() {
     const d = view.distances ? view.distances[i] : -1;
     rect.setStyle({fillColor: colourOf(d, threshold)});
   });
+  catchmentLayer.clearLayers();
+  if (view.catchments) catchmentLayer.addData(view.catchments);
+  circleLayer.clearLayers();
+  if (view.circles) circleLayer.addData(view.circles);
   facilityLayer.clearLayers();
   for (const f of view.facilities) {
-    const chosen = f.kind === kind;
-    if (!chosen) continue;
-    const marker = L.circleMarker([f.lat, f.lon], {
-      radius: f.source === "scenario" ? 8 : 6, weight: 2, color: "#0d47a1",
-      fillColor: f.source === "scenario" ? "#ffeb3b" : "#42a5f5", fillOpacity: 1,
-      bubblingMouseEvents: false,
+    if (f.kind !== kind) continue;
+    const added = f.source === "scenario";
+    const marker = L.marker([f.lat, f.lon], {
+      draggable: true, autoPan: true, bubblingMouseEvents: false, title: f.name || f.id,
+      icon: L.divIcon({className: added ? "facility added" : "facility",
+                       iconSize: added ? [16, 16] : [13, 13]}),
     }).bindTooltip(`${f.name || f.id} (${kindLabel(f.kind)})`);
     marker.on("click", (event) => {
       L.DomEvent.stopPropagation(event);
       edit({close: {id: f.id}});
     });
+    marker.facility = f;  // read by the browser tests
+    marker.on("dragend", () => moveFacility(f, marker.getLatLng()));
     marker.addTo(facilityLayer);
   }
   drawPanel();
 }
 
+function moveFacility(f, latlng) {
+  // a move = close the facility + add the same facility (name, capacity, size) at the new point
+  const add = {kind: f.kind, name: f.name || f.id,
+               lon: Number(latlng.lng.toFixed(6)), lat: Number(latlng.lat.toFixed(6))};
+  if (f.capacity !== null) add.capacity = f.capacity;
+  if (f.size_m2 !== null) add.size_m2 = f.size_m2;
+  else if (f.kind === "park") add.size_m2 = 5000;  // a park needs a size (assumption)
+  return edit({close: {id: f.id}}, {add});
+}
+
 function drawPanel() {
+  findMoves();
   const id = "walk_coverage." + kind;
   const metric = answer.metrics[id];
   const value = metric ? metric.value : null;
@@ -132,11 +169,64 @@ function drawPanel() {
     });
   $("metrics").innerHTML = `<tr><th></th><th>${TEXT.value}</th><th>${TEXT.change}</th></tr>` +
     metricRows.join("");
-  $("edits").innerHTML = interventions().map((i) => i.add ?
-    `<li>${TEXT.added} ${kindLabel(i.add.kind)} ${i.add.lat.toFixed(5)}, ${i.add.lon.toFixed(5)}</li>` :
-    `<li>${TEXT.closed} ${i.close ? (i.close.id || i.close.name || i.close.kind) : "grow"}</li>`).join("");
+  const items = interventions();
+  $("edits").innerHTML = items.map((i, n) => {
+    const next = items[n + 1], prev = items[n - 1];
+    if (i.close && next && next.add && movedPairs.has(n)) return "";
+    const where = i.add ? `${i.add.lat.toFixed(5)}, ${i.add.lon.toFixed(5)}` : "";
+    if (i.add && prev && movedPairs.has(n - 1))
+      return `<li>${TEXT.moved} ${escapeHtml(i.add.name)} → ${where}</li>`;
+    return i.add ? `<li>${TEXT.added} ${kindLabel(i.add.kind)} ${where}</li>` :
+      `<li>${TEXT.closed} ${escapeHtml(i.close ? (i.close.id || i.close.name || i.close.kind) : "grow")}</li>`;
+  }).join("");
   $("undo").disabled = cursor === 0;
   $("redo").disabled = cursor === history.length - 1;
+}
+
+function escapeHtml(text) {
+  const el = document.createElement("span");
+  el.textContent = String(text);
+  return el.innerHTML;
+}
+
+// positions (in the intervention list) of closes that start a move: a close followed by an add
+// of the same kind in the same history step
+let movedPairs = new Set();
+function findMoves() {
+  movedPairs = new Set();
+  for (let step = 1; step <= cursor; step += 1) {
+    const before = history[step - 1].length, now = history[step];
+    if (now.length === before + 2 && now[before].close && now[before + 1].add) movedPairs.add(before);
+  }
+}
+
+async function drawBasemap() {
+  const data = await api("/api/basemap");
+  if (!data.styles) return;
+  const lines = (fc, style) => L.geoJSON(fc, {renderer: baseRenderer, pane: "base",
+                                              interactive: false, style: () => style});
+  if (data.water_areas) {
+    base.water = L.layerGroup([
+      lines(data.water_areas, {color: data.styles.water, weight: 0, fillColor: data.styles.water,
+                               fillOpacity: 0.75}),
+      lines(data.water_lines, {color: data.styles.water_line, weight: 2, opacity: 0.9})]);
+  }
+  if (data.rail) base.rail = lines(data.rail, {color: data.styles.rail, weight: 1.6,
+                                               dashArray: "6 4", opacity: 0.9});
+  if (data.streets) {
+    base.streets = L.layerGroup(Object.entries(data.streets).map(([cls, fc]) => lines(fc, {
+      color: data.styles.streets[cls].colour, weight: data.styles.streets[cls].weight,
+      opacity: 0.9, lineCap: "round"})));
+  }
+  // the minor labels (short streets, neighbourhoods) would crowd a district-wide view
+  const labels = (data["labels_" + LANG] || []).filter((l) => !l[4]);
+  if (labels.length) {
+    base.labels = L.layerGroup(labels.map(([lat, lon, html, size]) => L.marker([lat, lon], {
+      pane: "labels", interactive: false, keyboard: false,
+      icon: L.divIcon({className: "base-label base-label-" + size, iconSize: null,
+                       html: `<span>${html}</span>`})})));
+  }
+  for (const group of Object.values(base)) group.addTo(map);
 }
 
 function newFacility(latlng) {
@@ -173,6 +263,7 @@ async function start() {
   document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = TEXT[el.dataset.t]; });
   layers = await api("/api/layers");
   baseline = await api("/api/baseline");
+  await drawBasemap();
   const select = $("kind");
   for (const k of Object.keys(layers.kinds)) select.add(new Option(kindLabel(k), k));
   kind = layers.kinds.primary_school ? "primary_school" : Object.keys(layers.kinds)[0];
@@ -186,6 +277,10 @@ async function start() {
                                   interactive: false}).addTo(map);
   $("legend").innerHTML = ["within", "twice", "beyond", "unreachable"].map((k) =>
     `<span class="legend-swatch" style="background:${COLOURS[k]}"></span>${TEXT[k]}`).join("");
+  const overlays = {[TEXT.layerCells]: cellLayer, [TEXT.layerCatchments]: catchmentLayer,
+                    [TEXT.layerCircles]: circleLayer, [TEXT.layerFacilities]: facilityLayer};
+  for (const [key, group] of Object.entries(base)) overlays[TEXT[key]] = group;
+  L.control.layers(null, overlays, {collapsed: true}).addTo(map);
   map.on("click", (event) => edit(newFacility(event.latlng)));
   $("undo").onclick = () => move(-1);
   $("redo").onclick = () => move(1);
@@ -195,5 +290,8 @@ async function start() {
   document.body.dataset.ready = "1";
 }
 
-window.workbench = {map, edit, apply};  // for tests and the console
+// for tests and the console
+window.workbench = {map, edit, apply, moveFacility, base,
+                    layers: {cells: cellLayer, catchments: catchmentLayer, circles: circleLayer,
+                             facilities: facilityLayer}};
 start();
