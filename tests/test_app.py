@@ -328,3 +328,61 @@ def test_basemap_is_served_from_the_osm_file(client):
     assert data["streets"]["major"]["features"]
     assert data["water_areas"]["features"]
     assert any(label[3] == "street" for label in data["labels_zh"])
+
+
+PARKS = [{"add": {"kind": "park", "name": "新公园 1", "lon": 104.07569, "lat": 30.71832,
+                  "size_m2": 20000}},
+         {"add": {"kind": "park", "name": "新公园 2", "lon": 104.10, "lat": 30.68,
+                  "size_m2": 3000}},
+         {"add": {"kind": "park", "name": "新公园 3", "lon": 104.06, "lat": 30.69,
+                  "size_m2": 60000}}]
+
+
+def test_park_adds_are_incremental_and_equal_a_full_run(bench, monkeypatch):
+    """Three parks added one by one take the incremental path (the full park figures are never
+    measured) and every metric, park details included, equals a full run to 1e-9."""
+    from lifecircle.app import incremental
+    from lifecircle.pipeline.run import run
+    from lifecircle.scenarios.apply import apply_interventions
+    from lifecircle.scenarios.spec import Intervention
+
+    items = [Intervention.model_validate(i) for i in PARKS]
+    engine = bench.engine
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the park figures were measured in full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(incremental, "park_figures", refuse)
+        state = bench.sessions.baseline
+        for n in range(1, len(items) + 1):
+            state = state.update(engine, engine.study, items[:n])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = run(apply_interventions(engine.study, items, source="workbench"), engine.config)
+    assert set(state.records) == set(full.records)
+    for mid, record in full.records.items():
+        got = state.records[mid]
+        if record.value is None:
+            assert got.value is None, mid
+        else:
+            assert got.value == pytest.approx(record.value, abs=1e-9, rel=0), mid
+        if mid.startswith("park_"):
+            assert got.method == record.method, mid
+            for key, value in record.details.items():
+                if isinstance(value, float):
+                    assert got.details[key] == pytest.approx(value, abs=1e-9, rel=0), (mid, key)
+                else:
+                    assert got.details[key] == value, (mid, key)
+    base = bench.baseline.records["park_service_radius_coverage"].value
+    assert state.records["park_service_radius_coverage"].value > base
+    # closing one of them re-measures the park figures in full: again the full run's figures
+    closed = state.update(engine, engine.study, [*items, Intervention.model_validate(
+        {"close": {"id": "scenario/2"}})])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = run(apply_interventions(engine.study, [items[0], items[2]], source="workbench"),
+                   engine.config)
+    for mid in ("park_service_radius_coverage", "park_service_radius_coverage_walk",
+                "park_service_radius_coverage_population", "park_activity_space_coverage"):
+        assert closed.records[mid].value == pytest.approx(full.records[mid].value, abs=1e-9)

@@ -7,9 +7,11 @@ the smallest search an edit needs.
 - Closing (or undoing an add) recomputes only the kinds whose facility set changed: one
   multi-source Dijkstra each (:func:`lifecircle.coverage.walk.kind_access`).
 - Metrics that rest on those distances (``walk_coverage.<kind>``, the catchment figures,
-  ``life_circle_15min_complete``) and, for parks, the park figures are rebuilt from them with the
-  same functions :func:`lifecircle.pipeline.run` uses, so every value equals ``lifecircle
-  scenario`` on the same interventions.
+  ``life_circle_15min_complete``) are rebuilt from them with the same functions
+  :func:`lifecircle.pipeline.run` uses, so every value equals ``lifecircle scenario`` on the
+  same interventions.
+- Adding a park adds its zones to the park figures (:mod:`lifecircle.app.park_edits`); other
+  park changes re-measure the park figures in full.
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ from lifecircle.coverage.walk import KindAccess, kind_access
 from lifecircle.layers.study import Study
 from lifecircle.metrics import Metric
 from lifecircle.pipeline.stages import (
+    ParkFigures,
     as_metric,
     catchment_kinds,
     completeness_stage,
     kind_records,
-    park_stage,
+    park_figures,
+    park_metrics,
 )
 from lifecircle.seeds.demand import DemandSettings
 
@@ -131,9 +135,12 @@ class Engine:
 
     def update_records(self, study: Study, access: dict[str, KindAccess],
                        records: dict[str, Metric], kinds: set[str],
-                       pairs: dict[str, sparse.csr_matrix]) -> dict[str, Metric]:
+                       pairs: dict[str, sparse.csr_matrix], parks: ParkFigures | None = None
+                       ) -> tuple[dict[str, Metric], ParkFigures | None]:
         """The records after the facilities of ``kinds`` changed (``access`` already updated;
-        ``pairs`` holds the kinds' cell-facility distances already known and is filled in).
+        ``pairs`` holds the kinds' cell-facility distances already known and is filled in), and
+        the park figures after it: ``parks`` when given (already updated, or unchanged when no
+        park changed), else measured in full when the parks changed.
 
         Each figure is rebuilt by the function :func:`lifecircle.pipeline.run` uses; records of
         other kinds are kept.
@@ -158,9 +165,11 @@ class Engine:
         if "park" in kinds:
             for metric_id in [m for m in records if m.startswith("park_")]:
                 del records[metric_id]
-            records.update(park_stage(study, self.index, self.config.snap_m()).metrics)
+            if parks is None:
+                parks = park_figures(study, self.index, self.config.snap_m())
+            records.update(park_metrics(parks, study, self.config.snap_m()))
         pop = study.population
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             records.update(completeness_stage(access, pop.population, pop.source).metrics)
-        return records
+        return records, parks

@@ -47,6 +47,7 @@ from lifecircle.layers.study import Study, load_study
 from lifecircle.metrics import label
 from lifecircle.output import _clean
 from lifecircle.pipeline.run import run
+from lifecircle.pipeline.stages import park_figures
 from lifecircle.seeds.demand import demand_region, demand_settings, guess_population_basis
 
 COOKIE = "lifecircle_session"
@@ -85,6 +86,8 @@ class Workbench:
         self.baseline = baseline
         self.targets = baseline.target_list
         start = ScenarioState.baseline(baseline)
+        # the baseline's park coverages, which a park add extends (the run keeps only metrics)
+        start.parks = park_figures(study, index, config.snap_m())
         for kind in CATCHMENT_KINDS:  # shared by every session's first edit of the kind
             if kind in start.access and kind not in study.absent_kinds:
                 start.pairs[kind] = self.engine.pairs(study, kind)

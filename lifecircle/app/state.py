@@ -13,11 +13,13 @@ from typing import Any
 from scipy import sparse
 
 from lifecircle.app.incremental import Engine, add_pairs_column, add_to_access
+from lifecircle.app.park_edits import add_park
 from lifecircle.coverage.walk import KindAccess
 from lifecircle.layers.study import Study
 from lifecircle.metrics import Metric
 from lifecircle.pipeline.result import RunResult
 from lifecircle.pipeline.run import run
+from lifecircle.pipeline.stages import ParkFigures
 from lifecircle.scenarios.apply import add_facility, apply_interventions
 from lifecircle.scenarios.spec import Intervention
 
@@ -39,6 +41,8 @@ class ScenarioState:
     records: dict[str, Metric]
     #: per catchment kind, cell-facility distances within the threshold (filled on first use)
     pairs: dict[str, sparse.csr_matrix] = dataclasses.field(default_factory=dict)
+    #: the park coverages before they become metrics (None: no parks, or not measured)
+    parks: ParkFigures | None = None
 
     @classmethod
     def baseline(cls, result: RunResult) -> ScenarioState:
@@ -71,8 +75,9 @@ class ScenarioState:
                 access.pop(kind, None)
             else:
                 access[kind] = measured
-        records = engine.update_records(study, access, self.records, changed, pairs)
-        return ScenarioState(items, study, access, records, pairs)
+        records, parks = engine.update_records(study, access, self.records, changed, pairs,
+                                               None if "park" in changed else self.parks)
+        return ScenarioState(items, study, access, records, pairs, parks)
 
     def _append_add(self, engine: Engine, base: Study, items: list[Intervention]
                     ) -> ScenarioState:
@@ -94,8 +99,13 @@ class ScenarioState:
                                                        engine.config.threshold(add.kind))
             else:
                 access[add.kind] = engine.measure_kind(study, add.kind)
-        records = engine.update_records(study, access, self.records, {add.kind}, pairs)
-        return ScenarioState(items, study, access, records, pairs)
+        parks = self.parks
+        if add.kind == "park":  # its zones join the park figures; without figures, measured
+            parks = parks and add_park(parks, study, facilities.iloc[[-1]], engine.index,
+                                       engine.config.snap_m())
+        records, parks = engine.update_records(study, access, self.records, {add.kind}, pairs,
+                                               parks)
+        return ScenarioState(items, study, access, records, pairs, parks)
 
     def result(self, engine: Engine, targets: list) -> RunResult:
         """A RunResult view of the state (for the scorecard's metrics and scored targets)."""

@@ -74,9 +74,25 @@ class StageOutput:
     cell_columns: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def park_stage(study: Study, node_index: NodeIndex, max_snap_m: float) -> StageOutput:
-    """The park indicators (DESIGN §3), the covered/uncovered residential land and the per-park
-    table.
+@dataclass
+class ParkFigures:
+    """The four park coverages a run measures (before they become metrics): the official
+    figure, its walking and population variants, and the activity-space figure over
+    ``n_spaces`` polygons."""
+
+    standard: parks.ParkCoverage
+    walk: parks.ParkCoverage
+    people: parks.ParkPopulationCoverage
+    activity: parks.ParkCoverage
+    n_spaces: int
+
+
+def park_figures(study: Study, node_index: NodeIndex, max_snap_m: float,
+                 park_rows: gpd.GeoDataFrame | None = None, osm_spaces: bool = True
+                 ) -> ParkFigures | None:
+    """The park coverages of ``park_rows`` (default: the study's parks); None without parks.
+    ``osm_spaces=False``: the activity-space figure of the parks alone, without the OSM file's
+    squares and green spaces.
 
     - ``park_service_radius_coverage``: 公园绿地服务半径覆盖率, GB/T 50563-2010 tiers over park
       polygons, with its walking and population variants;
@@ -84,62 +100,87 @@ def park_stage(study: Study, node_index: NodeIndex, max_snap_m: float) -> StageO
       Sichuan's 86 % target names): parks plus squares and green activity spaces, its own tiers
       (an assumption until verified, said in the metric).
     """
-    output = StageOutput()
-    park_rows = study.facilities[study.facilities["kind"] == "park"]
-    output.metrics["park_green_per_capita_m2"] = as_metric(
-        "park_green_per_capita_m2", park_green_per_capita(park_rows.geometry.values, study.area,
-                                                          study.population.total))
+    if park_rows is None:
+        park_rows = study.facilities[study.facilities["kind"] == "park"]
     if park_rows.empty:
-        return output
+        return None
     land, pop, historic = study.residential, study.population, study.historic
     official = parks.park_tiers(OFFICIAL_PRESET)
-    standard = parks.park_service_radius_coverage(park_rows, land, official, historic)
-    walk = parks.park_service_radius_coverage_walk(park_rows, land, study.network, node_index,
-                                                   official, historic, max_snap_m=max_snap_m)
-    people = parks.park_service_radius_coverage_population(park_rows, study.network, pop.x,
-                                                           pop.y, pop.population, node_index,
-                                                           official, historic,
-                                                           max_snap_m=max_snap_m)
+    spaces = activity_spaces(study, park_rows, osm_spaces)
+    return ParkFigures(
+        standard=parks.park_service_radius_coverage(park_rows, land, official, historic),
+        walk=parks.park_service_radius_coverage_walk(park_rows, land, study.network, node_index,
+                                                     official, historic, max_snap_m=max_snap_m),
+        people=parks.park_service_radius_coverage_population(
+            park_rows, study.network, pop.x, pop.y, pop.population, node_index, official,
+            historic, max_snap_m=max_snap_m),
+        activity=parks.park_service_radius_coverage(spaces, land, parks.park_tiers(
+            ACTIVITY_PRESET), historic),
+        n_spaces=len(spaces))
+
+
+def park_metrics(figures: ParkFigures | None, study: Study, max_snap_m: float
+                 ) -> dict[str, Metric]:
+    """The park metrics of a study from its :class:`ParkFigures` (DESIGN §3), and the park green
+    area per resident."""
+    park_rows = study.facilities[study.facilities["kind"] == "park"]
+    metrics = {"park_green_per_capita_m2": as_metric(
+        "park_green_per_capita_m2", park_green_per_capita(park_rows.geometry.values, study.area,
+                                                          study.population.total))}
+    if figures is None:
+        return metrics
+    standard, activity, walk, people = (figures.standard, figures.activity, figures.walk,
+                                        figures.people)
     land_note = "residential land (dissolved) in the study area"
-    output.metrics["park_service_radius_coverage"] = _park_metric(
+    metrics["park_service_radius_coverage"] = _park_metric(
         "park_service_radius_coverage", standard,
         f"straight-line buffers of park polygons, radius by park size tier ({standard.tiers}; "
         "GB/T 50563-2010)", land_note)
-    activity_tiers = parks.park_tiers(ACTIVITY_PRESET)
-    spaces = activity_spaces(study, park_rows)
-    activity = parks.park_service_radius_coverage(spaces, land, activity_tiers, historic)
-    output.metrics["park_activity_space_coverage"] = _park_metric(
+    metrics["park_activity_space_coverage"] = _park_metric(
         "park_activity_space_coverage", activity,
-        f"straight-line buffers of parks, squares and green activity spaces ({len(spaces)} "
+        f"straight-line buffers of parks, squares and green activity spaces ({figures.n_spaces} "
         f"polygons), radius by size tier ({activity.tiers}: 300 m 见绿 / 500 m 见园)", land_note,
-        assumption=parks.tier_assumption(activity_tiers))
-    output.metrics["park_service_radius_coverage_walk"] = _park_metric(
+        assumption=parks.tier_assumption(parks.park_tiers(ACTIVITY_PRESET)))
+    metrics["park_service_radius_coverage_walk"] = _park_metric(
         "park_service_radius_coverage_walk", walk,
         "walking distance from park entrances within the tier radius (streets, then a "
         f"straight leg of at most {max_snap_m:g} m)", land_note)
-    output.metrics["park_service_radius_coverage_population"] = as_metric(
+    metrics["park_service_radius_coverage_population"] = as_metric(
         "park_service_radius_coverage_population", {
             "value": _finite(people.value),
             "method": "population whose walk to a park is within that park's tier radius",
-            "denominator": f"population ({pop.source})",
+            "denominator": f"population ({study.population.source})",
             "population_covered": people.population_covered,
             "population_total": people.population_total,
             "parks_per_tier": people.tier_counts,
             "tiers": people.tiers,
             "reason": people.reason,
         })
-    output.layers["residential"] = standard.residential
-    output.tables["parks.csv"] = standard.parks.merge(
-        walk.parks[["fid", "covered_m2", "unique_m2"]], on="fid", suffixes=("", "_walk"))
-    output.cell_columns["park_within_radius"] = people.within
+    return metrics
+
+
+def park_stage(study: Study, node_index: NodeIndex, max_snap_m: float) -> StageOutput:
+    """The park indicators (:func:`park_figures`, :func:`park_metrics`), the covered/uncovered
+    residential land and the per-park table."""
+    output = StageOutput()
+    figures = park_figures(study, node_index, max_snap_m)
+    output.metrics.update(park_metrics(figures, study, max_snap_m))
+    if figures is None:
+        return output
+    output.layers["residential"] = figures.standard.residential
+    output.tables["parks.csv"] = figures.standard.parks.merge(
+        figures.walk.parks[["fid", "covered_m2", "unique_m2"]], on="fid", suffixes=("", "_walk"))
+    output.cell_columns["park_within_radius"] = figures.people.within
     return output
 
 
-def activity_spaces(study: Study, park_rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def activity_spaces(study: Study, park_rows: gpd.GeoDataFrame, osm_spaces: bool = True
+                    ) -> gpd.GeoDataFrame:
     """Parks plus the squares and green activity spaces the activity-space indicator counts:
-    from the OSM file when the study has one, always with the study's own parks."""
+    from the OSM file when the study has one (and ``osm_spaces``), always with the study's own
+    parks; clipped to the study area."""
     frames = [park_rows[["fid", "name", "geometry"]]]
-    if study.extract is not None:
+    if study.extract is not None and osm_spaces:
         found = parks.parks_from_features(study.extract.features, study.crs, ACTIVITY_PRESET)
         frames.append(found[~found["fid"].isin(park_rows["fid"])])
     spaces = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
