@@ -108,7 +108,7 @@ def test_dem_run_equals_hand_tobler(area):
 def test_flat_dem_and_open_compounds_change_no_figure(area):
     tmp_path, config, flat = area
     base = run(flat, config).scorecard()
-    assert base["walking"] == {"method": "flat network distance"}
+    assert base["walking"]["method"] == "flat network distance"
     dem = _write_dem(tmp_path / "flat.tif", flat, grade_x=0.0, grade_y=0.0)
     square = shapely.Polygon([_ll(3.2, 3.2), _ll(4.8, 3.2), _ll(4.8, 4.8), _ll(3.2, 4.8)])
     gpd.GeoDataFrame({"gated": ["no"]}, geometry=[square], crs="EPSG:4326").to_file(

@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
+from lifecircle.config import minutes_to_metres
 from lifecircle.coverage.engine import NodeIndex, per_facility_distances
 from lifecircle.coverage.strokes import StreetStrokes, street_strokes
 from lifecircle.layers.landuse import dissolve
@@ -118,21 +119,20 @@ class Completeness:
 
 
 def minutes_to_m(minutes: Iterable[float], speed_m_per_min: float | None = None) -> list[float]:
-    """Walking minutes as metres: 5, 10 and 15 minutes are the standard's circles (300, 500 and
-    1,000 m, ``circles_m`` of standards.yaml: GB 50180-2018 §2.0.2-2.0.4), not a speed; other
-    minutes use ``walking.speed_m_per_min`` (an assumption), rounded to the metre.
+    """Walking minutes as metres (:func:`lifecircle.config.minutes_to_metres` for each): 5, 10
+    and 15 minutes are the standard's circles (300, 500 and 1,000 m, ``circles_m`` of
+    standards.yaml: GB 50180-2018 §2.0.2-2.0.4), not a speed; other minutes use
+    ``walking.speed_m_per_min`` (an assumption), rounded to the metre; a user's speed converts
+    all of them.
 
     Examples
     --------
     >>> minutes_to_m([5, 10, 15, 20])
     [300.0, 500.0, 1000.0, 1333.0]
+    >>> minutes_to_m([5, 10], speed_m_per_min=80)
+    [400.0, 800.0]
     """
-    standards = load_standards()
-    circles = {float(k): float(v) for k, v in standards["circles_m"].items()
-               if str(k).isdigit()}
-    speed = (float(standards["walking"]["speed_m_per_min"]) if speed_m_per_min is None
-             else float(speed_m_per_min))
-    return [circles.get(float(m), float(round(m * speed))) for m in minutes]
+    return [minutes_to_metres(m, speed_m_per_min) for m in minutes]
 
 
 def reached_segments(network: WalkNetwork, node_distance_m: np.ndarray | sparse.spmatrix,

@@ -146,11 +146,14 @@ class WalkCost:
         return out
 
 
-def walking_section(cost: WalkCost | None) -> dict:
-    """The scorecard's ``walking`` section (flat network distance without a cost)."""
-    if cost is None:
-        return {"method": "flat network distance"}
-    return cost.describe()
+def walking_section(cost: WalkCost | None, config=None) -> dict:
+    """The scorecard's ``walking`` section (flat network distance without a cost); with a
+    :class:`~lifecircle.config.RunConfig`, its ``minutes``: the speed and conversion that turned
+    minutes into metres, and the thresholds given in minutes."""
+    out = {"method": "flat network distance"} if cost is None else cost.describe()
+    if config is not None:
+        out["minutes"] = config.minutes_section()
+    return out
 
 
 def walk_cost(network: WalkNetwork, *, dem: str | Path | None = None,
