@@ -137,7 +137,7 @@ def cmd_site(args: argparse.Namespace) -> int:
     with console.err.status("optimising (HiGHS)"):
         report = site(study, config, args.kind, target_share=target, add=args.add,
                       objective=args.objective, candidates=args.candidates,
-                      spacing_m=args.spacing, size_m2=args.site_size)
+                      spacing_m=args.spacing, size_m2=args.site_size, gates=args.gates_add)
         write_sites(report, args.out, config.input_paths())
     console.site_summary(report)
     console.out.print(f"wrote {Path(args.out) / 'sites.html'}, sites.csv, .gpkg and .json")
