@@ -136,6 +136,11 @@ class RunConfig(BaseModel):
                                    json_schema_extra=_group("walking"))
     gates: Path | None = Field(None, description="gates of the compounds (points)",
                                json_schema_extra=_group("walking"))
+    osm_compounds: bool = Field(False, description="gated compounds and gates from the OSM file "
+                                                   "(barrier=wall|fence rings on residential "
+                                                   "land, access=private residential land, "
+                                                   "barrier=gate / entrance=* nodes)",
+                                json_schema_extra=_group("walking", flag="--osm-compounds"))
     walk_speed_m_per_min: float | None = Field(
         None, gt=0, le=300, description="walking speed turning minutes into metres (default: "
                                         "5/10/15 min = GB 50180's 300/500/1,000 m, other "
@@ -195,6 +200,8 @@ class RunConfig(BaseModel):
         both = sorted(set(self.thresholds_m) & set(self.thresholds_min))
         if both:
             raise ValueError(f"{both[0]}: give its threshold in metres or in minutes, not both")
+        if self.osm_compounds and self.compounds is not None:
+            raise ValueError("compounds: give --compounds FILE or --osm-compounds, not both")
         return self
 
     # --- accessors: the standard's defaults where the configuration says nothing --------------
