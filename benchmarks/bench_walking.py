@@ -169,15 +169,18 @@ def minutes_table(study, results) -> None:
 def circles_table(results) -> None:
     """The residential land primary-school circles cover, and the circle stage's seconds."""
     print("\n### Service circles with the walking cost (primary schools, 500 m)\n")
-    print("| variant | residential land covered | circles drawn | circle stage |")
-    print("|---|---:|---:|---:|")
+    print("| variant | area covered | residential land covered | circles' area (sum) | "
+          "circle stage |")
+    print("|---|---:|---:|---:|---:|")
     for name, result in results.items():
         gaps = result.layers["uncovered"]
-        row = gaps[(gaps["kind"] == "primary_school") & (gaps["layer"] == "residential")]
+        mine = gaps[gaps["kind"] == "primary_school"].set_index("layer")
+        area = mine.loc["study_area"]
+        area_ha = (area["total_m2"] - area["uncovered_m2"]) / 1e4
         drawn = result.layers["service_circles"]
-        print(f"| {name} | {1 - float(row['uncovered_share'].iloc[0]):.1%} | "
-              f"{int((drawn['kind'] == 'primary_school').sum())} | "
-              f"{result.timings_s['circles']:.2f} s |")
+        circles_ha = drawn[drawn["kind"] == "primary_school"].area.sum() / 1e4
+        print(f"| {name} | {area_ha:.1f} ha | {1 - mine.loc['residential', 'uncovered_share']:.2%}"
+              f" | {circles_ha:.1f} ha | {result.timings_s['circles']:.2f} s |")
 
 
 def gates_table(study, cost, repeat: int) -> None:
@@ -194,6 +197,7 @@ def gates_table(study, cost, repeat: int) -> None:
     path = " → ".join(f"{v:.2%}" for v in [report.before, *report.path])
     print("\n### New gates: `site --kind primary_school --gates-add 3` (30 compounds)\n")
     print(f"{n_cand} candidate gates (path crossings and every 50 m of wall near a street); "
+          f"{len(report.sites)} chosen (a gate bringing nobody new within 500 m is left out); "
           f"walk_coverage.primary_school {path} (exact figure after each gate); "
           f"{best:.2f} s (best of {repeat}; candidates, covers, HiGHS and the exact re-runs); "
           f"solver: {report.solve['status']}.")
