@@ -72,3 +72,15 @@ def test_both_units_for_one_kind_is_refused(tmp_path):
                                       "park=5", "--out", str(tmp_path / "o")])
     with pytest.raises(InputError, match="not both"):
         config_from_args(args)
+
+
+def test_circles_command_in_minutes_at_a_speed(tmp_path):
+    import geopandas as gpd
+
+    osm = write_small_osm(tmp_path / "small.osm")
+    out = tmp_path / "circles"
+    assert main(["circles", "--kind", "health_centre", "--minutes", "5", "10", "--walk-speed",
+                 "40", "--osm", str(osm), "--residential-density", "100", "--out",
+                 str(out)]) == 0
+    drawn = gpd.read_file(out / "circles.gpkg", layer="service_circles")
+    assert sorted(drawn["threshold_m"].unique()) == [200.0, 400.0]
