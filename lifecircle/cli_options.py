@@ -18,6 +18,9 @@ from pydantic import ValidationError
 from lifecircle.config import RunConfig
 from lifecircle.errors import InputError
 
+#: RunConfig fields given as repeated KIND=VALUE flags, and the form they expect
+_PAIRS = {"thresholds_m": "KIND=METRES", "thresholds_min": "KIND=MINUTES"}
+
 #: RunConfig fields that only some commands take (the others get every field).
 OUTPUT_FIELDS = ("name", "lang", "figures", "report")
 
@@ -48,7 +51,7 @@ def add_config_options(parser: argparse.ArgumentParser, *, outputs: bool = True,
         flag = _flag(name)
         if field.annotation is bool:
             kwargs["action"] = "store_false" if flag.startswith("--no-") else "store_true"
-        elif extra.get("action") == "append" or name == "thresholds_m":
+        elif extra.get("action") == "append" or name in _PAIRS:
             kwargs["action"] = "append"
         elif extra.get("nargs"):
             kwargs["nargs"] = extra["nargs"]
@@ -84,7 +87,7 @@ def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) ->
         value = getattr(args, name, None)
         if value is None or (field.annotation is bool and value == field.default):
             continue
-        given[name] = _thresholds(value) if name == "thresholds_m" else value
+        given[name] = _thresholds(value, name) if name in _PAIRS else value
     data = config.model_dump() | given
     try:
         checked = RunConfig.model_validate(data)
@@ -118,14 +121,14 @@ def friendly(error: dict[str, Any]) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def _thresholds(items: list[str]) -> dict[str, float]:
+def _thresholds(items: list[str], name: str = "thresholds_m") -> dict[str, float]:
     out: dict[str, float] = {}
     for item in items:
         kind, _, value = item.partition("=")
         try:
             out[kind] = float(value)
         except ValueError:
-            raise InputError(f"--threshold {item}", "expected KIND=METRES") from None
+            raise InputError(f"{_flag(name)} {item}", f"expected {_PAIRS[name]}") from None
     return out
 
 

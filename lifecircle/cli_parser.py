@@ -77,6 +77,8 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = OneLineParser
     goal.add_argument("--target", help="fewest sites reaching METRIC=SHARE, e.g. "
                                        "park_service_radius_coverage=0.86")
     goal.add_argument("--add", type=int, help="the best K new sites")
+    goal.add_argument("--gates-add", type=int, metavar="K", help="the best K new gates in the "
+                      "gated compounds (needs --compounds, --gates)")
     site.add_argument("--objective", choices=["coverage", "median"], default="coverage",
                       help="coverage: most people within the threshold (MCLP; parks: the "
                            "official figure); median: least walking, with capacities")

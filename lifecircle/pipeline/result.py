@@ -122,7 +122,7 @@ class RunResult:
                 "source": study.population.source,
                 "cells": study.population.n_cells,
             },
-            "walking": walking_section(study.cost),
+            "walking": walking_section(study.cost, self.config),
             "metrics": {mid: m.as_dict() for mid, m in self.records.items()},
             "targets": self.scored_targets(),
             "regions": self.regions,
