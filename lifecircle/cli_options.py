@@ -19,7 +19,7 @@ from lifecircle.config import RunConfig
 from lifecircle.errors import InputError
 
 #: RunConfig fields that only some commands take (the others get every field).
-OUTPUT_FIELDS = ("name", "lang", "figures", "report")
+OUTPUT_FIELDS = ("name", "lang", "figures", "report", "tiles")
 
 
 def _flag(name: str) -> str:

@@ -21,8 +21,6 @@ _TEXT: dict[str, dict[str, str]] = {
     "residential": {"zh": "居住用地 · 公园服务半径覆盖", "en": "Residential land · park coverage"},
     "catchments": {"zh": "服务范围 · {kind}", "en": "Catchments · {kind}"},
     "circles": {"zh": "服务圈（步行可达范围）", "en": "Service circles (reach on foot)"},
-    "base_plain": {"zh": "空白底图（离线）", "en": "Plain background (offline)"},
-    "base_osm": {"zh": "OpenStreetMap 底图（需联网）", "en": "OpenStreetMap tiles (online)"},
     "legend": {"zh": "图例", "en": "Legend"},
     "walk_to": {"zh": "至{kind}步行距离（服务半径 {radius}）",
                 "en": "Walk to {kind} (threshold {radius})"},
