@@ -10,11 +10,13 @@ legend has one "target" entry. Bars are coloured by the judgement of their own t
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib.ticker
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -31,6 +33,10 @@ TARGET_GID = "target"  # gid of every target line (tests and readers find them b
 BAR_HEIGHT = 0.5  # of a 1.0 slot: room above each bar for a target's number
 ROW_IN = 0.42  # inches of figure per bar (assumption: fits 9-point Chinese labels)
 PANEL_IN = 0.75  # inches per panel for its axis, unit label and title
+#: characters per line of a bar's label (assumption: English labels up to ~50 characters would
+#: otherwise take half the figure's width; Chinese ones are at most ~22 characters)
+LABEL_WIDTH = {"zh": 22, "en": 30}
+_HALO = [patheffects.withStroke(linewidth=3, foreground="white")]
 
 
 @dataclass
@@ -156,11 +162,14 @@ def _draw_panel(ax: Any, panel: _Panel, metrics: dict[str, Any],
             format_value(value, panel.unit, lang)
         if (metrics.get(metric_id) or {}).get("status") == "assumed":
             shown += text("assumed_mark", lang)
-        ax.text((value or 0.0) + pad, yi, shown, va="center", fontsize=8)
+        # haloed above the target lines: a value next to a line stays readable
+        ax.text((value or 0.0) + pad, yi, shown, va="center", fontsize=8, zorder=4,
+                path_effects=_HALO)
     for group in _by_rows(panel.marks).values():
         for order, mark in enumerate(sorted(group, key=lambda m: m.value)):
             _target_line(ax, mark, y, order, len(group), panel.unit, lang)
-    ax.set_yticks(y, [metric_label(i, lang) for i in panel.ids], fontsize=9)
+    ax.set_yticks(y, [textwrap.fill(metric_label(i, lang), LABEL_WIDTH[lang])
+                      for i in panel.ids], fontsize=9)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlim(0, right)
     if share:
@@ -206,7 +215,7 @@ def _target_line(ax: Any, mark: _Mark, y: np.ndarray, order: int, count: int, un
                                          "left" if order > (count - 1) / 2 else "center")
     label = f"{text('target', lang)} {format_value(mark.value, unit, lang)}"
     ax.text(mark.value, positions[-1] + half, label, ha=align, va="bottom", fontsize=7,
-            gid=TARGET_GID)
+            gid=TARGET_GID, zorder=4, path_effects=_HALO)
 
 
 def _status(metric_id: str, targets: list[dict[str, Any]]) -> str:
