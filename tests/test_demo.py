@@ -65,6 +65,12 @@ def test_map_in_chinese_with_every_street(demo):
     assert len(streets) > 1000
     assert group_features(html, "streets") == len(streets)
     assert "L.tileLayer(" not in html  # offline by default
+    # the targets' tooltips name kinds in words, not keys ("no data for 室外综合健身场地")
+    from lifecircle.seeds import kind_names
+
+    keys = re.compile(r"\b(" + "|".join(kind_names()) + r")\b")
+    titles = re.findall(r'<tr class="lc-target[^>]* title="([^"]*)"', html)
+    assert titles and [t for t in titles if keys.search(t)] == []
 
 
 def test_report_pdf_holds_the_park_figure_and_86(demo):
