@@ -67,12 +67,12 @@ def cmd_run(args: argparse.Namespace, config=None) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run on the central Chengdu sample shipped with lifecircle (offline, modelled population)."""
-    from lifecircle.config import RunConfig
+    from lifecircle.cli_options import RunConfig, config_from_args
     from lifecircle.console import err
     from lifecircle.data import sample_path
 
-    config = RunConfig(osm=sample_path(), residential_density=400, region="四川",
-                       lang=args.lang or "zh", figures=args.figures is not False)
+    config = config_from_args(args, RunConfig(osm=sample_path(), residential_density=400,
+                                              region="四川"))
     err.print("demo: central Chengdu (© OpenStreetMap contributors, ODbL), 400 people/ha")
     return cmd_run(args, config)
 
@@ -193,7 +193,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     """Draw map.html and figures/*.png of an existing output folder."""
     from lifecircle.maps import screenshot, write_figures, write_map
 
-    path = write_map(args.dir, lang=args.lang or "zh", kind=args.kind, tiles=args.tiles)
+    path = write_map(args.dir, lang=args.lang or "zh", kind=args.kind, tiles=args.tiles or "none")
     figures = [] if args.figures is False else write_figures(args.dir, lang=args.lang or "zh")
     if args.png:
         screenshot(path, args.png)

@@ -22,7 +22,7 @@ from lifecircle.errors import InputError
 _PAIRS = {"thresholds_m": "KIND=METRES", "thresholds_min": "KIND=MINUTES"}
 
 #: RunConfig fields that only some commands take (the others get every field).
-OUTPUT_FIELDS = ("name", "lang", "figures", "report")
+OUTPUT_FIELDS = ("name", "lang", "figures", "report", "tiles")
 
 
 def _flag(name: str) -> str:
@@ -97,11 +97,29 @@ def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) ->
         shown = given.get(name, data.get(name))
         source = f"{_flag(name)} {_shown(shown)}" if name in RunConfig.model_fields else name
         raise InputError(source.strip(), friendly(error)) from None
+    checked = _package_paths(checked)
     if checked.region is not None:  # an unknown region fails now, not after loading the study
         from lifecircle.seeds.targets import load_targets, select_targets
 
         select_targets(load_targets(checked.targets_file), region=checked.region)
     return checked
+
+
+def _package_paths(config: RunConfig) -> RunConfig:
+    """``package:NAME`` on the command line names a sample shipped with lifecircle, as it does
+    in configuration files (``--osm package:chengdu_central.osm.pbf``)."""
+    from lifecircle.config import PACKAGE_PREFIX, PATH_FIELDS
+
+    def fix(path: Path | None) -> Path | None:
+        if path is None or not str(path).startswith(PACKAGE_PREFIX):
+            return path
+        from lifecircle.data import sample_path
+
+        return sample_path(str(path).removeprefix(PACKAGE_PREFIX))
+
+    update: dict[str, Any] = {name: fix(getattr(config, name)) for name in PATH_FIELDS}
+    update["facilities"] = [fix(p) for p in config.facilities]
+    return config.model_copy(update=update)
 
 
 def friendly(error: dict[str, Any]) -> str:

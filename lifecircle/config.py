@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -169,6 +170,11 @@ class RunConfig(BaseModel):
                           json_schema_extra=_group("outputs", flag="--no-figures"))
     report: bool = Field(True, description="write report.html (and report.pdf with figures)",
                          json_schema_extra=_group("outputs", flag="--no-report"))
+    tiles: Literal["none", "osm", "tianditu"] = Field(
+        "none", description="online tiles under the maps, fetched by the browser: none "
+                            "(default, offline basemap from the OSM file), osm, or tianditu "
+                            "(key from the TIANDITU_KEY environment variable; it ends up in "
+                            "map.html)", json_schema_extra=_group("outputs"))
 
     @field_validator("kinds")
     @classmethod
@@ -176,6 +182,16 @@ class RunConfig(BaseModel):
         for kind in kinds or []:
             _check_kind(kind)
         return kinds
+
+    @field_validator("tiles")
+    @classmethod
+    def _tile_key(cls, tiles: str) -> str:
+        if tiles == "tianditu":  # a missing key fails with the configuration, before any work
+            from lifecircle.maps.tiles import TIANDITU_ENV, missing_key_message
+
+            if not os.environ.get(TIANDITU_ENV, "").strip():
+                raise ValueError(missing_key_message())
+        return tiles
 
     @field_validator("thresholds_m")
     @classmethod

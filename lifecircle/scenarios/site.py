@@ -55,6 +55,8 @@ class SitingReport:
     #: the OSM file of the study, for the basemap of ``sites.html``
     osm: Path | None = None
     lang: str = "zh"
+    #: online tiles under ``sites.html`` (``RunConfig.tiles``; the key is never stored here)
+    tiles: str = "none"
 
     def newly_covered_population(self) -> float | None:
         """People in the cells covered only with the new sites (None: not computed)."""
@@ -266,6 +268,7 @@ def site(study: Study, config: RunConfig, kind: str, *, target_share: float | No
     report.layers = map_layers(study, report)
     report.osm = Path(config.osm) if config.osm is not None else None
     report.lang = config.lang
+    report.tiles = config.tiles
     return report
 
 
@@ -382,5 +385,5 @@ def write_sites(report: SitingReport, out: str | Path, inputs: list[Path]) -> Pa
 
             area = report.layers["study_area"].buffer(500.0).to_crs("EPSG:4326").union_all()
             write_layers(staging / "sites.gpkg", basemap_layers(report.osm, clip=area))
-        write_sites_map(staging, lang=report.lang)
+        write_sites_map(staging, lang=report.lang, tiles=report.tiles)
     return Path(out)
