@@ -67,12 +67,12 @@ def cmd_run(args: argparse.Namespace, config=None) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run on the central Chengdu sample shipped with lifecircle (offline, modelled population)."""
-    from lifecircle.config import RunConfig
+    from lifecircle.cli_options import RunConfig, config_from_args
     from lifecircle.console import err
     from lifecircle.data import sample_path
 
-    config = RunConfig(osm=sample_path(), residential_density=400, region="四川",
-                       lang=args.lang or "zh", figures=args.figures is not False)
+    config = config_from_args(args, RunConfig(osm=sample_path(), residential_density=400,
+                                              region="四川"))
     err.print("demo: central Chengdu (© OpenStreetMap contributors, ODbL), 400 people/ha")
     return cmd_run(args, config)
 
@@ -91,8 +91,8 @@ def cmd_circles(args: argparse.Namespace) -> int:
     from lifecircle.pipeline.tools import kind_circles
 
     config = _config(args).model_copy(update={"kinds": [args.kind]})
-    metres = minutes_to_m(args.minutes) if args.minutes else list(args.metres or [])
-    metres = metres or [config.threshold(args.kind)]
+    metres = minutes_to_m(args.minutes, config.walk_speed_m_per_min) if args.minutes else []
+    metres = metres or list(args.metres or []) or [config.threshold(args.kind)]
     if any(not 0 < m <= 20000 for m in metres):
         raise InputError("--minutes/--metres", "walks must be between 0 and 20,000 m")
     stage = kind_circles(_study(config), config, args.kind, metres)
@@ -137,7 +137,7 @@ def cmd_site(args: argparse.Namespace) -> int:
     with console.err.status("optimising (HiGHS)"):
         report = site(study, config, args.kind, target_share=target, add=args.add,
                       objective=args.objective, candidates=args.candidates,
-                      spacing_m=args.spacing, size_m2=args.site_size)
+                      spacing_m=args.spacing, size_m2=args.site_size, gates=args.gates_add)
         write_sites(report, args.out, config.input_paths())
     console.site_summary(report)
     console.out.print(f"wrote {Path(args.out) / 'sites.html'}, sites.csv, .gpkg and .json")
@@ -193,7 +193,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     """Draw map.html and figures/*.png of an existing output folder."""
     from lifecircle.maps import screenshot, write_figures, write_map
 
-    path = write_map(args.dir, lang=args.lang or "zh", kind=args.kind, tiles=args.tiles)
+    path = write_map(args.dir, lang=args.lang or "zh", kind=args.kind, tiles=args.tiles or "none")
     figures = [] if args.figures is False else write_figures(args.dir, lang=args.lang or "zh")
     if args.png:
         screenshot(path, args.png)

@@ -18,8 +18,11 @@ from pydantic import ValidationError
 from lifecircle.config import RunConfig
 from lifecircle.errors import InputError
 
+#: RunConfig fields given as repeated KIND=VALUE flags, and the form they expect
+_PAIRS = {"thresholds_m": "KIND=METRES", "thresholds_min": "KIND=MINUTES"}
+
 #: RunConfig fields that only some commands take (the others get every field).
-OUTPUT_FIELDS = ("name", "lang", "figures", "report")
+OUTPUT_FIELDS = ("name", "lang", "figures", "report", "tiles")
 
 
 def _flag(name: str) -> str:
@@ -48,7 +51,7 @@ def add_config_options(parser: argparse.ArgumentParser, *, outputs: bool = True,
         flag = _flag(name)
         if field.annotation is bool:
             kwargs["action"] = "store_false" if flag.startswith("--no-") else "store_true"
-        elif extra.get("action") == "append" or name == "thresholds_m":
+        elif extra.get("action") == "append" or name in _PAIRS:
             kwargs["action"] = "append"
         elif extra.get("nargs"):
             kwargs["nargs"] = extra["nargs"]
@@ -84,7 +87,7 @@ def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) ->
         value = getattr(args, name, None)
         if value is None or (field.annotation is bool and value == field.default):
             continue
-        given[name] = _thresholds(value) if name == "thresholds_m" else value
+        given[name] = _thresholds(value, name) if name in _PAIRS else value
     data = config.model_dump() | given
     try:
         checked = RunConfig.model_validate(data)
@@ -94,11 +97,29 @@ def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) ->
         shown = given.get(name, data.get(name))
         source = f"{_flag(name)} {_shown(shown)}" if name in RunConfig.model_fields else name
         raise InputError(source.strip(), friendly(error)) from None
+    checked = _package_paths(checked)
     if checked.region is not None:  # an unknown region fails now, not after loading the study
         from lifecircle.seeds.targets import load_targets, select_targets
 
         select_targets(load_targets(checked.targets_file), region=checked.region)
     return checked
+
+
+def _package_paths(config: RunConfig) -> RunConfig:
+    """``package:NAME`` on the command line names a sample shipped with lifecircle, as it does
+    in configuration files (``--osm package:chengdu_central.osm.pbf``)."""
+    from lifecircle.config import PACKAGE_PREFIX, PATH_FIELDS
+
+    def fix(path: Path | None) -> Path | None:
+        if path is None or not str(path).startswith(PACKAGE_PREFIX):
+            return path
+        from lifecircle.data import sample_path
+
+        return sample_path(str(path).removeprefix(PACKAGE_PREFIX))
+
+    update: dict[str, Any] = {name: fix(getattr(config, name)) for name in PATH_FIELDS}
+    update["facilities"] = [fix(p) for p in config.facilities]
+    return config.model_copy(update=update)
 
 
 def friendly(error: dict[str, Any]) -> str:
@@ -118,14 +139,14 @@ def friendly(error: dict[str, Any]) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def _thresholds(items: list[str]) -> dict[str, float]:
+def _thresholds(items: list[str], name: str = "thresholds_m") -> dict[str, float]:
     out: dict[str, float] = {}
     for item in items:
         kind, _, value = item.partition("=")
         try:
             out[kind] = float(value)
         except ValueError:
-            raise InputError(f"--threshold {item}", "expected KIND=METRES") from None
+            raise InputError(f"{_flag(name)} {item}", f"expected {_PAIRS[name]}") from None
     return out
 
 

@@ -77,6 +77,8 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = OneLineParser
     goal.add_argument("--target", help="fewest sites reaching METRIC=SHARE, e.g. "
                                        "park_service_radius_coverage=0.86")
     goal.add_argument("--add", type=int, help="the best K new sites")
+    goal.add_argument("--gates-add", type=int, metavar="K", help="the best K new gates in the "
+                      "gated compounds (needs --compounds, --gates)")
     site.add_argument("--objective", choices=["coverage", "median"], default="coverage",
                       help="coverage: most people within the threshold (MCLP; parks: the "
                            "official figure); median: least walking, with capacities")
@@ -88,13 +90,12 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = OneLineParser
                    "lifecircle (offline)", study=False,
                    out="output folder (default lifecircle-demo)",
                    out_default=Path("lifecircle-demo"))
-    add_config_options(demo, only=("lang", "figures"))
+    add_config_options(demo, only=("lang", "figures", "tiles"))
     mp = command("map", cli.cmd_map, "draw map.html and figures of an existing output folder",
                  study=False, out=None)
     mp.add_argument("dir", type=Path, help="a folder written by lifecircle run")
-    add_config_options(mp, only=("lang", "figures"))
+    add_config_options(mp, only=("lang", "figures", "tiles"))
     mp.add_argument("--kind", help="the kind population cells are coloured by")
-    mp.add_argument("--tiles", action="store_true", help="start on OpenStreetMap tiles (online)")
     mp.add_argument("--png", type=Path, help="also save a screenshot (headless Chromium)")
     from lifecircle.app.cli import add_serve_arguments, cmd_serve
 

@@ -17,11 +17,19 @@ True
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from lifecircle.errors import InputError
 from lifecircle.seeds import kind_names, load_standards
@@ -100,6 +108,11 @@ class RunConfig(BaseModel):
         default_factory=dict, description="override a kind's walking threshold, e.g. "
                                           "primary_school=800",
         json_schema_extra=_group("parameters", flag="--threshold", metavar="KIND=METRES"))
+    thresholds_min: dict[str, float] = Field(
+        default_factory=dict, description="a kind's walking threshold in minutes, e.g. "
+                                          "primary_school=10 (metres by --walk-speed)",
+        json_schema_extra=_group("parameters", flag="--threshold-minutes",
+                                 metavar="KIND=MINUTES"))
     max_snap_m: float | None = Field(
         None, gt=0, le=5000, description="metres from a street beyond which a point is "
                                          "unreachable (default from standards.yaml: 300)",
@@ -124,6 +137,16 @@ class RunConfig(BaseModel):
                                    json_schema_extra=_group("walking"))
     gates: Path | None = Field(None, description="gates of the compounds (points)",
                                json_schema_extra=_group("walking"))
+    osm_compounds: bool = Field(False, description="gated compounds and gates from the OSM file "
+                                                   "(barrier=wall|fence rings on residential "
+                                                   "land, access=private residential land, "
+                                                   "barrier=gate / entrance=* nodes)",
+                                json_schema_extra=_group("walking", flag="--osm-compounds"))
+    walk_speed_m_per_min: float | None = Field(
+        None, gt=0, le=300, description="walking speed turning minutes into metres (default: "
+                                        "5/10/15 min = GB 50180's 300/500/1,000 m, other "
+                                        "minutes 66.7 m/min)",
+        json_schema_extra=_group("walking", flag="--walk-speed", metavar="M_PER_MIN"))
     compound_facilities: Literal["public", "private"] = Field(
         "public", description="facilities inside a compound serve everyone through its gates "
                               "(public) or only its residents (private)",
@@ -147,6 +170,11 @@ class RunConfig(BaseModel):
                           json_schema_extra=_group("outputs", flag="--no-figures"))
     report: bool = Field(True, description="write report.html (and report.pdf with figures)",
                          json_schema_extra=_group("outputs", flag="--no-report"))
+    tiles: Literal["none", "osm", "tianditu"] = Field(
+        "none", description="online tiles under the maps, fetched by the browser: none "
+                            "(default, offline basemap from the OSM file), osm, or tianditu "
+                            "(key from the TIANDITU_KEY environment variable; it ends up in "
+                            "map.html)", json_schema_extra=_group("outputs"))
 
     @field_validator("kinds")
     @classmethod
@@ -154,6 +182,16 @@ class RunConfig(BaseModel):
         for kind in kinds or []:
             _check_kind(kind)
         return kinds
+
+    @field_validator("tiles")
+    @classmethod
+    def _tile_key(cls, tiles: str) -> str:
+        if tiles == "tianditu":  # a missing key fails with the configuration, before any work
+            from lifecircle.maps.tiles import TIANDITU_ENV, missing_key_message
+
+            if not os.environ.get(TIANDITU_ENV, "").strip():
+                raise ValueError(missing_key_message())
+        return tiles
 
     @field_validator("thresholds_m")
     @classmethod
@@ -164,13 +202,42 @@ class RunConfig(BaseModel):
                 raise ValueError(f"threshold for {kind} must be between 0 and 20,000 m")
         return value
 
+    @field_validator("thresholds_min")
+    @classmethod
+    def _known_minutes(cls, value: dict[str, float]) -> dict[str, float]:
+        for kind, minutes in value.items():
+            _check_kind(kind)
+            if not 0 < minutes <= 300:
+                raise ValueError(f"threshold for {kind} must be between 0 and 300 minutes")
+        return value
+
+    @model_validator(mode="after")
+    def _one_threshold_per_kind(self) -> RunConfig:
+        both = sorted(set(self.thresholds_m) & set(self.thresholds_min))
+        if both:
+            raise ValueError(f"{both[0]}: give its threshold in metres or in minutes, not both")
+        if self.osm_compounds and self.compounds is not None:
+            raise ValueError("compounds: give --compounds FILE or --osm-compounds, not both")
+        return self
+
     # --- accessors: the standard's defaults where the configuration says nothing --------------
 
     def threshold(self, kind: str) -> float:
-        """The walking threshold of a kind: the override, else the standard's (metres)."""
+        """The walking threshold of a kind (metres): the override in metres, else the override
+        in minutes converted by :func:`minutes_to_metres`, else the standard's."""
         if kind in self.thresholds_m:
             return float(self.thresholds_m[kind])
+        if kind in self.thresholds_min:
+            return minutes_to_metres(self.thresholds_min[kind], self.walk_speed_m_per_min)
         return float(load_standards()["kinds"][kind]["threshold_m"])
+
+    def minutes_section(self) -> dict[str, Any]:
+        """What the scorecard says about minutes: the speed and conversion, and each threshold
+        given in minutes with its metres."""
+        return {"speed_m_per_min": self.walk_speed_m_per_min,
+                "conversion": conversion_text(self.walk_speed_m_per_min),
+                "thresholds": {kind: {"minutes": minutes, "metres": self.threshold(kind)}
+                               for kind, minutes in self.thresholds_min.items()}}
 
     def snap_m(self) -> float:
         """Largest straight-line distance from a point to the network (metres)."""
@@ -261,6 +328,43 @@ class RunConfig(BaseModel):
                 update[name] = _resolve(value, base)
         update["facilities"] = [_resolve(p, base) for p in self.facilities]
         return self.model_copy(update=update)
+
+
+def minutes_to_metres(minutes: float, speed_m_per_min: float | None = None) -> float:
+    """A walk of ``minutes`` as metres of flat ground.
+
+    Without a speed, 5, 10 and 15 minutes are the standard's circles (``circles_m`` of
+    standards.yaml: 300, 500 and 1,000 m, GB 50180-2018 §2.0.2-2.0.4 / 表 3.0.4), not a speed:
+    the standard fixes the circles by distance and no single speed gives all three (60, 50 and
+    66.7 m/min). Other minutes use ``walking.speed_m_per_min`` (assumption: 1,000 m / 15 min),
+    rounded to the metre. A speed given by the user converts every minute value, 5/10/15
+    included. With a DEM the metres are flat-equivalent, so minutes count slopes too.
+
+    Examples
+    --------
+    >>> [minutes_to_metres(m) for m in (5, 10, 15, 20)]
+    [300.0, 500.0, 1000.0, 1333.0]
+    >>> minutes_to_metres(10, speed_m_per_min=80)
+    800.0
+    """
+    if speed_m_per_min is not None:
+        return float(round(float(minutes) * float(speed_m_per_min), 6))
+    standards = load_standards()
+    circles = {float(k): float(v) for k, v in standards["circles_m"].items()
+               if str(k).isdigit()}
+    speed = float(standards["walking"]["speed_m_per_min"])
+    return circles.get(float(minutes), float(round(float(minutes) * speed)))
+
+
+def conversion_text(speed_m_per_min: float | None) -> str:
+    """One line saying how minutes became metres (the scorecard's)."""
+    if speed_m_per_min is not None:
+        return (f"minutes x {speed_m_per_min:g} m/min (user speed), flat-equivalent metres "
+                "(slopes count when a DEM is given)")
+    speed = float(load_standards()["walking"]["speed_m_per_min"])
+    return ("5/10/15 min = 300/500/1,000 m (GB 50180-2018 表 3.0.4 circles, by distance: no "
+            f"single speed gives all three); other minutes x {speed:g} m/min (assumption: "
+            "1,000 m / 15 min); flat-equivalent metres (slopes count when a DEM is given)")
 
 
 def _resolve(path: Path, base: Path) -> Path:

@@ -109,13 +109,18 @@ def plain_words(text: str, lang: str) -> str:
     Examples
     --------
     >>> plain_words("park_5000: floor; no data for fitness, health_centre", "en")
-    '≥ 5,000 m² → 500 m: floor; no data for fitness, Community health centre'
+    '≥ 5,000 m² → 500 m: floor; no data for Outdoor fitness ground, Community health centre'
+
+    Every item of a "no data for a, b" list is a kind, one-word kinds too.
     """
     words = _plain_words(lang)
+    text = _KIND_LIST.sub(lambda m: m[1] + ", ".join(
+        words.get(k, k) for k in m[2].split(", ")), text)
     return _KEY.sub(lambda m: words.get(m[0], m[0]), text)
 
 
 _KEY = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+_KIND_LIST = re.compile(r"(no data for )([a-z_0-9]+(?:, [a-z_0-9]+)*)")
 
 
 @cache

@@ -90,14 +90,6 @@ def test_console_script_exit_codes(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_demo_runs_offline(tmp_path):
-    out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out)]) == 0
-    card = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))
-    assert card["population"]["total"] > 0
-    assert any(k.startswith("walk_coverage.") for k in card["metrics"])
-
-
 def test_chengdu_scores_every_measurable_target(chengdu_run):
     card = json.loads((chengdu_run / "scorecard.json").read_text(encoding="utf-8"))
     targets = {t["id"]: t for t in card["targets"]}

@@ -234,3 +234,27 @@ def test_chengdu_fifty_compounds(chengdu_network):
     assert out.sum() > 1000
     assert np.all(gated.distance_m[out] >= flat.distance_m[out] - 1e-6)
     assert (gated.distance_m[out] > flat.distance_m[out] + 1).any()
+
+
+def test_circle_through_the_gate_only():
+    """The circle of a school on the east street, west gate only: residents' homes inside are
+    400 m + their walk to the west gate away, so a 290 m circle holds the east street and the
+    north and south streets down to x = 10 (200 + 2 x 190 m), nothing inside the wall; the flat
+    circle crosses the wall along the path."""
+    from lifecircle.coverage.circles import reached_segments
+    from lifecircle.layers.walking import WalkCost
+
+    network = block()
+    cg = compound_graph(network, np.array([WALL], dtype=object),
+                        np.array([WEST_GATE], dtype=object))
+    cost = WalkCost(graph=cg.graph, n_network_nodes=network.n_nodes, compounds=cg)
+    geoms = np.array([shapely.Point(X0 + 200, Y0 + 100)], dtype=object)
+    access = cg.facility_access(node_index(network).facility_access(geoms, 100.0), geoms, 100.0)
+    near = nearest_facility(network, access, cost_graph=cost.graph)
+    seg = reached_segments(network, near.distance_m[:network.n_nodes], 290.0,
+                           cost.edge_rates(network))
+    assert seg.length_m.sum() == pytest.approx(200 + 2 * 190, abs=1e-6)
+    assert not shapely.intersects(WALL, seg.geometry).any()
+    flat = reached_segments(network, nearest_facility(
+        network, node_index(network).facility_access(geoms, 100.0)).distance_m, 290.0)
+    assert shapely.intersects(WALL, flat.geometry).any()

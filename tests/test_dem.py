@@ -336,3 +336,66 @@ def test_chengdu_dem_adds_under_a_second(chengdu_network, tmp_path):
     # 5 % tilt some walks get cheaper, some dearer, and the same nodes stay reached or near it
     reached = np.isfinite(near.distance_m)
     assert reached.any() and (near.distance_m[reached] != flat.distance_m[reached]).any()
+
+
+def test_circles_follow_the_slope(tmp_path):
+    """Service circles with the directed cost: the covered street points are exactly those from
+    which the walk to the facility costs at most T (hand formula of test_coverage_by_hand)."""
+    from lifecircle.coverage.circles import covered_by_kind, reached_segments, service_circles
+    from lifecircle.layers.walking import WalkCost
+
+    network = grid_network()
+    costs = slope_costs(network, write_plane(tmp_path / "dem.tif"))
+    cost = WalkCost(graph=costs.graph, n_network_nodes=network.n_nodes, slope=costs)
+    fx, fy = X0 + 200, Y0 + 200
+    index = node_index(network)
+    access = index.facility_access(shapely.points([fx], [fy]), 10.0)
+    nodes = nearest_facility(network, access, cost_graph=costs.graph).distance_m
+
+    def hand(x, y):
+        dx = fx - x
+        return np.where(dx > 0, dx * np.exp(0.175), -dx * np.exp(-0.175)) + np.abs(fy - y)
+
+    threshold = 150.0
+    seg = reached_segments(network, nodes, threshold, cost.edge_rates(network))
+    lines = seg.geometry
+    # every cut end (not at a node) lies exactly where the walk costs T
+    ends = shapely.get_coordinates(shapely.boundary(lines))
+    at_node = _at_node(network, ends)
+    np.testing.assert_allclose(hand(ends[~at_node, 0], ends[~at_node, 1]), threshold, atol=1e-6)
+    assert (~at_node).sum() >= 8
+    # dense samples along every street: covered iff the hand cost is within T
+    t = np.linspace(0, 1, 201)
+    e = network.edges
+    u, v = e["u"].to_numpy(), e["v"].to_numpy()
+    px = (network.x[u][:, None] + t * (network.x[v] - network.x[u])[:, None]).ravel()
+    py = (network.y[u][:, None] + t * (network.y[v] - network.y[u])[:, None]).ravel()
+    cost_here = hand(px, py)
+    clear = np.abs(cost_here - threshold) > 1e-3
+    covered = shapely.dwithin(shapely.union_all(lines), shapely.points(px, py), 1e-6)
+    np.testing.assert_array_equal(covered[clear], cost_here[clear] <= threshold)
+    # east (downhill homes) reaches farther than west (uphill homes), by the hand factors
+    row = shapely.get_coordinates(lines)
+    on_row = row[np.isclose(row[:, 1], fy)]
+    assert on_row[:, 0].max() - fx == pytest.approx(threshold * np.exp(0.175), abs=1e-6)
+    assert fx - on_row[:, 0].min() == pytest.approx(threshold * np.exp(-0.175), abs=1e-6)
+
+    # the drawn circle and the kind's covered area are these segments' strips
+    expected = shapely.buffer(shapely.union_all(lines), 25.0, quad_segs=8)
+    circle = service_circles(network, index, shapely.points([fx], [fy]), [threshold],
+                             max_snap_m=10.0, cost=cost).geometry.iloc[0]
+    union = covered_by_kind(network, {"k": nodes}, {"k": [threshold]},
+                            rates=cost.edge_rates(network)).geometry.iloc[0]
+    for area in (circle, union):
+        assert shapely.area(shapely.symmetric_difference(area, expected)) < 1e-3 * expected.area
+    flat = service_circles(network, index, shapely.points([fx], [fy]), [threshold],
+                           max_snap_m=10.0).geometry.iloc[0]
+    # the slope moves the circle east (homes downhill walk farther), not just its size
+    assert shapely.area(shapely.symmetric_difference(flat, circle)) > 1000
+
+
+def _at_node(network, xy, tol=1e-6):
+    from scipy.spatial import cKDTree
+
+    gap, _ = cKDTree(np.column_stack([network.x, network.y])).query(xy)
+    return gap <= tol

@@ -275,7 +275,7 @@ def test_english_labels(full):
         assert label in html
     names = layer_names(html)
     assert any(name.endswith("Facilities · Primary school") for name in names), names
-    assert "OpenStreetMap tiles (online)" in names
+    assert not any("tiles" in name for name in names)  # no online tiles unless asked
     assert "步行可达性" not in html and "规划目标" not in html
     assert not any(re.search("[\u4e00-\u9fff]", name) for name in names)
 
@@ -333,13 +333,13 @@ def test_figures_without_targets_or_residential(bare):
 
 
 def test_tiles_are_opt_in(bare):
+    """No tile layer unless asked (more in test_tiles.py)."""
     offline = write_map(bare).read_text(encoding="utf-8")
-    online = write_map(bare, tiles=True).read_text(encoding="utf-8")
-    for html, shown in ((offline, False), (online, True)):
-        tile = re.search(r"var (tile_layer_\w+) = L\.tileLayer\(\s*\"https://tile\.openstreetmap",
-                         html)
-        assert tile, "the OpenStreetMap tile layer is always in the layer control"
-        assert (f"{tile[1]}.addTo(" in html) is shown
+    online = write_map(bare, tiles="osm").read_text(encoding="utf-8")
+    assert "L.tileLayer(" not in offline and "tile.openstreetmap.org" not in offline
+    tile = re.search(r"var (tile_layer_\w+) = L\.tileLayer\(\s*\"https://tile\.openstreetmap",
+                     online)
+    assert tile and f"{tile[1]}.addTo(" in online
 
 
 def test_same_folder_same_page(bare):

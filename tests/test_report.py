@@ -92,3 +92,12 @@ def test_without_chromium_only_html_and_one_warning(folder, monkeypatch):
     assert not (folder / "report.pdf").exists()
     assert report_pdf.chromium_missing() in (None, *([] if CHROMIUM.exists() else [
         f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)"]))
+
+
+def test_chinese_report_has_no_english_status(folder):
+    html, _ = write_report(folder, pdf=False)
+    page = html.read_text(encoding="utf-8")
+    scorecard_section = page.split("规划目标对照", 1)[1].split("</table>", 1)[0]
+    assert "catalogued, not measured" not in scorecard_section
+    assert "已收录，无法用空间数据测算" in scorecard_section and "按假设估算，不作判定" in page
+    assert "OSM 文件声明的范围" in page and "bounds declared" not in page

@@ -108,7 +108,7 @@ def test_dem_run_equals_hand_tobler(area):
 def test_flat_dem_and_open_compounds_change_no_figure(area):
     tmp_path, config, flat = area
     base = run(flat, config).scorecard()
-    assert base["walking"] == {"method": "flat network distance"}
+    assert base["walking"]["method"] == "flat network distance"
     dem = _write_dem(tmp_path / "flat.tif", flat, grade_x=0.0, grade_y=0.0)
     square = shapely.Polygon([_ll(3.2, 3.2), _ll(4.8, 3.2), _ll(4.8, 4.8), _ll(3.2, 4.8)])
     gpd.GeoDataFrame({"gated": ["no"]}, geometry=[square], crs="EPSG:4326").to_file(
@@ -234,3 +234,24 @@ def test_bad_inputs(area, capsys):
     code, err, out = _bad(tmp_path, capsys, "--compounds", str(compounds), "--gates", str(gates))
     assert code == 0
     assert "1 gate(s) farther than 30 m" in err and "with no gate (rows 0)" in err
+
+
+def test_circles_command_walks_the_slope(area):
+    """`lifecircle circles` with --dem draws the slope-aware circles (the run's cost), not the
+    flat ones."""
+    tmp_path, config, flat = area
+    dem = _write_dem(tmp_path / "dem.tif", flat)
+    common = ["circles", "--kind", "health_centre", "--metres", "300", "--osm", str(config.osm),
+              "--residential-density", "100"]
+    assert main([*common, "--out", str(tmp_path / "flat")]) == 0
+    assert main([*common, "--dem", str(dem), "--out", str(tmp_path / "dem")]) == 0
+    shapes = [gpd.read_file(tmp_path / d / "circles.gpkg", layer="service_circles")
+              .geometry.union_all() for d in ("flat", "dem")]
+    assert shapely.area(shapely.symmetric_difference(*shapes)) > 1000
+    from lifecircle.coverage.circles import service_circles
+
+    study = load_study(config.model_copy(update={"dem": dem}))
+    clinics = study.facilities[study.facilities["kind"] == "health_centre"].geometry.to_numpy()
+    direct = service_circles(study.network, node_index(study.network), clinics, [300.0],
+                             max_snap_m=300.0, cost=study.cost).geometry.union_all()
+    assert shapely.area(shapely.symmetric_difference(shapes[1], direct)) < 1.0

@@ -95,7 +95,8 @@ class CircleCache:
                     self._strokes = circles.street_strokes(self.study.network)
                 drawn = circles.service_circles(
                     self.study.network, self.index, facilities.geometry.values[todo],
-                    [threshold_m], max_snap_m=self.max_snap_m, strokes=self._strokes)
+                    [threshold_m], max_snap_m=self.max_snap_m, strokes=self._strokes,
+                    cost=self.study.cost)  # as the run draws them (slopes, compounds)
                 shapes = to_wgs84(gpd.GeoSeries(drawn.geometry.values, crs=self.study.crs),
                                   "service_circles")
                 for i, shape in zip(todo, shapes.values, strict=True):

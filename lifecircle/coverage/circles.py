@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
+from lifecircle.config import minutes_to_metres
 from lifecircle.coverage.engine import NodeIndex, per_facility_distances
 from lifecircle.coverage.strokes import StreetStrokes, street_strokes
 from lifecircle.layers.landuse import dissolve
@@ -118,30 +119,36 @@ class Completeness:
 
 
 def minutes_to_m(minutes: Iterable[float], speed_m_per_min: float | None = None) -> list[float]:
-    """Walking minutes as metres: 5, 10 and 15 minutes are the standard's circles (300, 500 and
-    1,000 m, ``circles_m`` of standards.yaml: GB 50180-2018 §2.0.2-2.0.4), not a speed; other
-    minutes use ``walking.speed_m_per_min`` (an assumption), rounded to the metre.
+    """Walking minutes as metres (:func:`lifecircle.config.minutes_to_metres` for each): 5, 10
+    and 15 minutes are the standard's circles (300, 500 and 1,000 m, ``circles_m`` of
+    standards.yaml: GB 50180-2018 §2.0.2-2.0.4), not a speed; other minutes use
+    ``walking.speed_m_per_min`` (an assumption), rounded to the metre; a user's speed converts
+    all of them.
 
     Examples
     --------
     >>> minutes_to_m([5, 10, 15, 20])
     [300.0, 500.0, 1000.0, 1333.0]
+    >>> minutes_to_m([5, 10], speed_m_per_min=80)
+    [400.0, 800.0]
     """
-    standards = load_standards()
-    circles = {float(k): float(v) for k, v in standards["circles_m"].items()
-               if str(k).isdigit()}
-    speed = (float(standards["walking"]["speed_m_per_min"]) if speed_m_per_min is None
-             else float(speed_m_per_min))
-    return [circles.get(float(m), float(round(m * speed))) for m in minutes]
+    return [minutes_to_metres(m, speed_m_per_min) for m in minutes]
 
 
 def reached_segments(network: WalkNetwork, node_distance_m: np.ndarray | sparse.spmatrix,
-                     threshold_m: float | np.ndarray) -> ReachedSegments:
+                     threshold_m: float | np.ndarray,
+                     rates: tuple[np.ndarray, np.ndarray] | None = None) -> ReachedSegments:
     """The parts of the network edges within ``threshold_m`` of a source.
 
     An edge u-v of length L whose ends are at distances d_u and d_v is reached from u up to
     T - d_u and from v up to T - d_v; it is reached whole when the two sum to L or more. Edges
     are straight, so the cut points are exact.
+
+    With a directed walking cost (slopes, compounds: ``rates``), distances are costs of walking
+    from the node to the facility, and a point t metres from u reaches the facility through u at
+    cost d_u + t * r_vu (walking toward u, the edge's cost per metre in the v -> u direction):
+    the edge is reached from u up to (T - d_u) / r_vu metres and from v up to (T - d_v) / r_uv.
+    A circle is then the homes that can walk to the facility within T.
 
     Parameters
     ----------
@@ -152,6 +159,9 @@ def reached_segments(network: WalkNetwork, node_distance_m: np.ndarray | sparse.
         :func:`lifecircle.coverage.engine.per_facility_distances`); columns beyond ``n_nodes``
         (virtual facility nodes) are ignored
     threshold_m : the distance T, one value or one per source row
+    rates : per edge, the cost per metre of walking u -> v and v -> u (inf where that step is
+        not allowed, e.g. across a compound wall); None: flat, 1 both ways
+        (:meth:`lifecircle.layers.walking.WalkCost.edge_rates`)
 
     Returns
     -------
@@ -160,7 +170,7 @@ def reached_segments(network: WalkNetwork, node_distance_m: np.ndarray | sparse.
     rows = node_distance_m.shape[0] if np.ndim(node_distance_m) == 2 else 1
     limits = np.broadcast_to(np.asarray(threshold_m, dtype=np.float64), (rows,))
     source, node, dist = _reached_entries(node_distance_m, limits, network.n_nodes)
-    return ReachedSegments(network, *_pieces(network, source, node, dist, limits))
+    return ReachedSegments(network, *_pieces(network, source, node, dist, limits, rates))
 
 
 def reached_area(network: WalkNetwork, segments: ReachedSegments, n_sources: int,
@@ -209,7 +219,7 @@ def reached_area(network: WalkNetwork, segments: ReachedSegments, n_sources: int
 def service_circles(network: WalkNetwork, node_index: NodeIndex, facilities_geometry: np.ndarray,
                     thresholds_m: Sequence[float], half_width_m: float = STREET_HALF_WIDTH_M,
                     max_snap_m: float | None = None, workers: int = 1,
-                    strokes: StreetStrokes | None = None) -> gpd.GeoDataFrame:
+                    strokes: StreetStrokes | None = None, cost=None) -> gpd.GeoDataFrame:
     """Service circles of every facility at every threshold.
 
     One bounded Dijkstra per facility (from its access points, at the largest threshold); the
@@ -227,6 +237,9 @@ def service_circles(network: WalkNetwork, node_index: NodeIndex, facilities_geom
     max_snap_m : facilities farther from the network are unreachable (default standards.yaml)
     workers : threads dissolving circles (GEOS releases the GIL); 1 runs in the caller's thread
     strokes : the network's :func:`street_strokes`, when the caller already has them
+    cost : the study's :class:`~lifecircle.layers.walking.WalkCost` (slopes, compounds): the
+        circle is then the homes that can walk to the facility within the threshold (searched
+        on the transposed directed graph, edges cut in cost); None: flat network distance
 
     Returns
     -------
@@ -241,8 +254,15 @@ def service_circles(network: WalkNetwork, node_index: NodeIndex, facilities_geom
     n_fac = geometries.size
     if max_snap_m is None:
         max_snap_m = float(load_standards()["snapping"]["max_snap_m"])
-    access = node_index.facility_access(geometries, max_snap_m)
-    distances = per_facility_distances(network, access, limit_m=float(thresholds.max()))
+    if cost is None:
+        access = node_index.facility_access(geometries, max_snap_m)
+        distances = per_facility_distances(network, access, limit_m=float(thresholds.max()))
+        rates = None
+    else:
+        access = cost.facility_access(node_index, geometries, max_snap_m)
+        distances = per_facility_distances(network, access, limit_m=float(thresholds.max()),
+                                           cost_graph=cost.graph)
+        rates = cost.edge_rates(network)
     strokes = street_strokes(network) if strokes is None else strokes
 
     def batch(start: int) -> np.ndarray:
@@ -250,7 +270,7 @@ def service_circles(network: WalkNetwork, node_index: NodeIndex, facilities_geom
         nested = None
         circles = []
         for threshold in thresholds:
-            area = reached_area(network, reached_segments(network, rows, threshold),
+            area = reached_area(network, reached_segments(network, rows, threshold, rates),
                                 rows.shape[0], half_width_m, strokes)
             nested = area if nested is None else shapely.union(area, nested)
             circles.append(nested)
@@ -300,7 +320,8 @@ def union_by_kind(circles: gpd.GeoDataFrame, kinds: Sequence[str] | np.ndarray) 
 def covered_by_kind(network: WalkNetwork, node_distance_m: Mapping[str, np.ndarray],
                     thresholds_m: Mapping[str, Sequence[float]],
                     half_width_m: float = STREET_HALF_WIDTH_M,
-                    strokes: StreetStrokes | None = None, crs=None) -> gpd.GeoDataFrame:
+                    strokes: StreetStrokes | None = None, crs=None,
+                    rates: tuple[np.ndarray, np.ndarray] | None = None) -> gpd.GeoDataFrame:
     """The area covered by each kind at each threshold, from the kind's ONE multi-source pass.
 
     A point of an edge u-v lies within T of some facility exactly when it lies within T of the
@@ -318,6 +339,9 @@ def covered_by_kind(network: WalkNetwork, node_distance_m: Mapping[str, np.ndarr
     half_width_m : street half-width of the strips (see :data:`STREET_HALF_WIDTH_M`)
     strokes : the network's :func:`street_strokes`, when the caller already has them
     crs : CRS of the result (default the network's)
+    rates : per edge, directed cost per metre (see :func:`reached_segments`) when the
+        distances are a directed walking cost's; the argument above holds for them too (each
+        point's cost to the facility is a minimum over its edge's two ends)
 
     Returns
     -------
@@ -328,7 +352,7 @@ def covered_by_kind(network: WalkNetwork, node_distance_m: Mapping[str, np.ndarr
     kinds, limits, geometry = [], [], []
     for kind in sorted(node_distance_m):
         for threshold in np.unique(np.asarray(thresholds_m[kind], dtype=np.float64)):
-            segments = reached_segments(network, node_distance_m[kind], threshold)
+            segments = reached_segments(network, node_distance_m[kind], threshold, rates)
             geometry.append(reached_area(network, segments, 1, half_width_m, strokes)[0])
             kinds.append(kind)
             limits.append(float(threshold))
@@ -462,10 +486,11 @@ _INCIDENCE: weakref.WeakKeyDictionary[WalkNetwork, tuple[np.ndarray, np.ndarray,
 
 
 def _pieces(network: WalkNetwork, row: np.ndarray, node: np.ndarray, dist: np.ndarray,
-            limits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            limits: np.ndarray, rates: tuple[np.ndarray, np.ndarray] | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Reached pieces (source, edge, start, end) from the reached (row, node, distance) entries:
     each entry reaches into its node's incident edges (work follows the entries, never
-    rows x edges)."""
+    rows x edges); ``rates`` as in :func:`reached_segments`."""
     indptr, inc_edge, inc_end = _incidence(network)
     length = network.edges["length"].to_numpy()
     degree = indptr[node + 1] - indptr[node]
@@ -474,7 +499,12 @@ def _pieces(network: WalkNetwork, row: np.ndarray, node: np.ndarray, dist: np.nd
         node][entry]
     edge, end = inc_edge[slot], inc_end[slot]
     source = row[entry]
-    reach = np.minimum(limits[source] - dist[entry], length[edge])
+    left = limits[source] - dist[entry]
+    if rates is not None:  # walking toward u is the edge's v -> u direction, and back
+        rate = np.where(end == 0, rates[1][edge], rates[0][edge])
+        with np.errstate(invalid="ignore"):
+            left = np.where(np.isinf(rate), 0.0, left / rate)
+    reach = np.minimum(left, length[edge])
     # one row per (source, edge), ordered as the former row-major scan: reach from u and from v
     key = source * max(length.size, 1) + edge
     pairs, inverse = np.unique(key, return_inverse=True)

@@ -334,19 +334,38 @@ def _place_gates(polygons: np.ndarray, gated: np.ndarray, gates: np.ndarray, rea
     return idx[wall_i], on_wall
 
 
-def _open_gates(network: WalkNetwork, comp: np.ndarray, eu: np.ndarray, ev: np.ndarray,
-                crossing: np.ndarray, gate_comp: np.ndarray, gate_pt: np.ndarray,
-                reach: float) -> tuple[np.ndarray, np.ndarray, tuple | None]:
-    """Which ends of crossing edges gates open, and connectors for gates with no path nearby.
+@dataclass(frozen=True)
+class GateLinks:
+    """How each gate joins its compound's inside to the street: the crossing edge it opens
+    (``edge`` >= 0), or, with no crossing path within reach, a connector from the nearest
+    inside node to the nearest outside node through the gate point (``edge`` = -1; ``length``
+    the two straight legs). ``inside``/``outside``: the two nodes (-1 where no connector could
+    be made)."""
 
-    Returns (open_u, open_v, connectors): per edge, the ``u`` (``v``) end's compound opened it;
-    connectors = (inside node, outside node, length through the gate) or None.
+    edge: np.ndarray
+    inside: np.ndarray
+    outside: np.ndarray
+    length: np.ndarray
+
+
+def gate_links(network: WalkNetwork, comp: np.ndarray, gate_comp: np.ndarray,
+               gate_pt: np.ndarray, reach: float = GATE_REACH_M) -> GateLinks:
+    """Per gate (on the wall of compound ``gate_comp``), what it opens (see :class:`GateLinks`).
+
+    Parameters
+    ----------
+    network : the walk network
+    comp : per network node, the gated compound containing it (-1 outside)
+    gate_comp, gate_pt : per gate, its compound and its point on the wall
+    reach : a gate opens only a crossing path within this distance
     """
-    open_u = np.zeros(eu.size, dtype=bool)
-    open_v = np.zeros(eu.size, dtype=bool)
-    if gate_comp.size == 0:
-        return open_u, open_v, None
-    cross = np.flatnonzero(crossing)
+    eu, ev = network.edges["u"].to_numpy(), network.edges["v"].to_numpy()
+    n_gates = gate_comp.size
+    out = GateLinks(np.full(n_gates, -1, np.int64), np.full(n_gates, -1, np.int64),
+                    np.full(n_gates, -1, np.int64), np.full(n_gates, np.nan))
+    if n_gates == 0:
+        return out
+    cross = np.flatnonzero(comp[eu] != comp[ev])
     geoms = network.edges.geometry.to_numpy()[cross]
     g_i, e_j = shapely.STRtree(geoms).query(gate_pt, predicate="dwithin", distance=reach) \
         if cross.size else (np.empty(0, np.int64), np.empty(0, np.int64))
@@ -359,13 +378,16 @@ def _open_gates(network: WalkNetwork, comp: np.ndarray, eu: np.ndarray, ev: np.n
     first = np.ones(g_i.size, dtype=bool)
     first[1:] = g_i[1:] != g_i[:-1]
     g_i, edge = g_i[first], edge[first]
-    open_u[edge[comp[eu[edge]] == gate_comp[g_i]]] = True
-    open_v[edge[comp[ev[edge]] == gate_comp[g_i]]] = True
+    out.edge[g_i] = edge
+    u_in = comp[eu[edge]] == gate_comp[g_i]
+    out.inside[g_i] = np.where(u_in, eu[edge], ev[edge])
+    out.outside[g_i] = np.where(u_in, ev[edge], eu[edge])
+    out.length[g_i] = network.edges["length"].to_numpy()[edge]
 
     # gates with no crossing path within reach: connect nearest inside and outside nodes
-    lone = np.setdiff1d(np.arange(gate_comp.size), g_i)
+    lone = np.setdiff1d(np.arange(n_gates), g_i)
     if lone.size == 0:
-        return open_u, open_v, None
+        return out
     gx, gy = shapely.get_x(gate_pt[lone]), shapely.get_y(gate_pt[lone])
     outside = np.flatnonzero((comp < 0) & network.in_largest)
     out_d, out_p = cKDTree(np.column_stack([network.x[outside], network.y[outside]])).query(
@@ -375,7 +397,31 @@ def _open_gates(network: WalkNetwork, comp: np.ndarray, eu: np.ndarray, ev: np.n
     in_d, in_p = cKDTree(np.column_stack([network.x[inner], network.y[inner], key])).query(
         np.column_stack([gx, gy, gate_comp[lone] * _KEY_M]), distance_upper_bound=_KEY_M / 2)
     ok = np.isfinite(in_d) & np.isfinite(out_d)
-    return open_u, open_v, (inner[in_p[ok]], outside[out_p[ok]], in_d[ok] + out_d[ok])
+    out.inside[lone[ok]] = inner[in_p[ok]]
+    out.outside[lone[ok]] = outside[out_p[ok]]
+    out.length[lone[ok]] = in_d[ok] + out_d[ok]
+    return out
+
+
+def _open_gates(network: WalkNetwork, comp: np.ndarray, eu: np.ndarray, ev: np.ndarray,
+                crossing: np.ndarray, gate_comp: np.ndarray, gate_pt: np.ndarray,
+                reach: float) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+    """Which ends of crossing edges gates open, and connectors for gates with no path nearby.
+
+    Returns (open_u, open_v, connectors): per edge, the ``u`` (``v``) end's compound opened it;
+    connectors = (inside node, outside node, length through the gate) or None.
+    """
+    open_u = np.zeros(eu.size, dtype=bool)
+    open_v = np.zeros(eu.size, dtype=bool)
+    links = gate_links(network, comp, gate_comp, gate_pt, reach)
+    by_edge = links.edge >= 0
+    edge, g_comp = links.edge[by_edge], gate_comp[by_edge]
+    open_u[edge[comp[eu[edge]] == g_comp]] = True
+    open_v[edge[comp[ev[edge]] == g_comp]] = True
+    lone = ~by_edge & (links.inside >= 0)
+    if not lone.any():
+        return open_u, open_v, None
+    return open_u, open_v, (links.inside[lone], links.outside[lone], links.length[lone])
 
 
 def _pair_lookup(u: np.ndarray, v: np.ndarray, value: np.ndarray, a: np.ndarray, b: np.ndarray,

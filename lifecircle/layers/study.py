@@ -3,6 +3,7 @@ projected to one local metric CRS."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,22 +257,45 @@ def load_study(config: RunConfig, extract: OsmExtract | None = None,
 
     population = _population(config, extract, residential, area, crs)
     historic = read_vector(config.historic).to_crs(crs) if config.historic else None
-    cost = _walk_cost(config, network, extract)
+    cost = _walk_cost(config, network, extract, residential)
     return Study(config=config, network=network, area=area, area_source=area_source,
                  facilities=facilities, facility_report=report, residential=residential,
                  population=population, extract=extract, notes=notes, historic=historic,
                  cost=cost)
 
 
-def _walk_cost(config: RunConfig, network: WalkNetwork,
-               extract: OsmExtract | None) -> WalkCost | None:
+def _walk_cost(config: RunConfig, network: WalkNetwork, extract: OsmExtract | None,
+               residential: gpd.GeoDataFrame | None = None) -> WalkCost | None:
     """Slopes and gated compounds of the configuration (None: flat network distance)."""
     compounds = read_vector(config.compounds).to_crs(network.crs) if config.compounds else None
     gates = read_vector(config.gates).to_crs(network.crs) if config.gates else None
+    source = config.compounds.name if config.compounds else "compounds"
+    if config.osm_compounds:
+        compounds, gates, source = _osm_compounds(config, network, extract, residential, gates)
     return walk_cost(network, dem=config.dem, dem_units=config.dem_units, extract=extract,
-                     compounds=compounds, gates=gates,
-                     compounds_source=config.compounds.name if config.compounds else "compounds",
+                     compounds=compounds, gates=gates, compounds_source=source,
                      private=config.compound_facilities == "private")
+
+
+def _osm_compounds(config: RunConfig, network: WalkNetwork, extract: OsmExtract | None,
+                   residential: gpd.GeoDataFrame | None, gates: gpd.GeoDataFrame | None):
+    """Compounds and gates from the OSM file (``--osm-compounds``); a ``--gates`` file adds
+    its gates to the mapped ones."""
+    from lifecircle.layers.osm_compounds import compounds_from_osm
+
+    if config.compounds is not None:
+        raise InputError("--osm-compounds", "give --compounds FILE or --osm-compounds, not both")
+    if extract is None:
+        raise InputError("--osm-compounds", "needs an OSM file (--osm)")
+    compounds, mapped = compounds_from_osm(extract.source, network.crs, residential)
+    if compounds.empty:
+        warnings.warn(f"{extract.source.name}: no gated compound mapped (barrier=wall|fence "
+                      "rings on residential land, access=private residential land); walks "
+                      "stay open", stacklevel=3)
+        return None, None, "OSM"
+    if gates is not None:
+        mapped = pd.concat([mapped[["geometry"]], gates[["geometry"]]], ignore_index=True)
+    return compounds, mapped, f"{extract.source.name} (OSM walls)"
 
 
 def _population(config: RunConfig, extract: OsmExtract | None, residential: gpd.GeoDataFrame,

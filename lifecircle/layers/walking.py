@@ -117,6 +117,26 @@ class WalkCost:
             return self.compounds.at_cells(nearest, cells)
         return at_points(nearest, cells)
 
+    def edge_rates(self, network: WalkNetwork) -> tuple[np.ndarray, np.ndarray]:
+        """Per edge of ``network``, the cost per metre of walking it u -> v and v -> u, for
+        cutting service circles in cost (:func:`lifecircle.coverage.circles.reached_segments`).
+
+        Slopes give each direction its own cost; an edge the compound graph does not carry
+        between network nodes in a direction (a wall without a gate) costs inf that way. Edges
+        are costed uniformly along their length (a bent profile is cut at its mean rate).
+        """
+        edges = network.edges
+        u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+        length = edges["length"].to_numpy(dtype=np.float64)
+        forward = length.copy() if self.slope is None else self.slope.forward.copy()
+        backward = length.copy() if self.slope is None else self.slope.backward.copy()
+        if self.compounds is not None:
+            forward[np.asarray(self.graph[u, v]).ravel() <= 0] = np.inf
+            backward[np.asarray(self.graph[v, u]).ravel() <= 0] = np.inf
+        with np.errstate(invalid="ignore", divide="ignore"):
+            flat = length <= 0  # coincident nodes: nothing to cut
+            return (np.where(flat, 1.0, forward / length), np.where(flat, 1.0, backward / length))
+
     def method(self) -> str:
         """One line for the scorecard: the distance every metric measures."""
         parts = []
@@ -146,11 +166,14 @@ class WalkCost:
         return out
 
 
-def walking_section(cost: WalkCost | None) -> dict:
-    """The scorecard's ``walking`` section (flat network distance without a cost)."""
-    if cost is None:
-        return {"method": "flat network distance"}
-    return cost.describe()
+def walking_section(cost: WalkCost | None, config=None) -> dict:
+    """The scorecard's ``walking`` section (flat network distance without a cost); with a
+    :class:`~lifecircle.config.RunConfig`, its ``minutes``: the speed and conversion that turned
+    minutes into metres, and the thresholds given in minutes."""
+    out = {"method": "flat network distance"} if cost is None else cost.describe()
+    if config is not None:
+        out["minutes"] = config.minutes_section()
+    return out
 
 
 def walk_cost(network: WalkNetwork, *, dem: str | Path | None = None,

@@ -94,7 +94,8 @@ class _Labels(MacroElement):
 
 
 def draw_basemap(m: folium.Map, layers: dict[str, gpd.GeoDataFrame],
-                 wgs84: dict[str, gpd.GeoSeries], lang: str) -> dict[str, folium.FeatureGroup]:
+                 wgs84: dict[str, gpd.GeoSeries], lang: str, show: bool = True
+                 ) -> dict[str, folium.FeatureGroup]:
     """Add the basemap groups the folder has (water, rail, streets, labels), bottom to top.
 
     Parameters
@@ -103,6 +104,7 @@ def draw_basemap(m: folium.Map, layers: dict[str, gpd.GeoDataFrame],
     layers : the folder's layers (``base_*`` among them, any CRS)
     wgs84 : the same layers' geometries in WGS84
     lang : "zh" or "en" (``name_en`` when present, else ``name``)
+    show : shown on opening (False over online tiles, which draw their own streets and names)
 
     Returns
     -------
@@ -112,7 +114,7 @@ def draw_basemap(m: folium.Map, layers: dict[str, gpd.GeoDataFrame],
     groups: dict[str, folium.FeatureGroup] = {}
 
     def group(key: str) -> folium.FeatureGroup:
-        groups[key] = folium.FeatureGroup(name=NAMES[key][lang], show=True).add_to(m)
+        groups[key] = folium.FeatureGroup(name=NAMES[key][lang], show=show).add_to(m)
         return groups[key]
 
     if "base_water" in layers:

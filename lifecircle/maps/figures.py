@@ -4,7 +4,8 @@
   marked in the legend, the kind's facilities on top;
 - ``figures/residential_uncovered.png``: residential land outside park service radii (when the
   folder has the residential layer);
-- ``figures/metrics_targets.png``: share metrics as bars, plan targets marked.
+- ``figures/metrics_targets.png``: the metrics as bars against the region's plan targets, one
+  panel per unit (:mod:`lifecircle.maps.chart`).
 
 Maps draw the folder's basemap layers (``base_*``: water, railways, streets by class) underneath
 and are framed on the populated cells.
@@ -29,6 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
 
+from lifecircle.maps.chart import metrics_chart
 from lifecircle.maps.folder import OutputFolder, read_folder
 from lifecircle.maps.fonts import figure_rc
 from lifecircle.maps.labels import (
@@ -92,7 +94,8 @@ def write_figures(out_dir: str | Path, lang: str = "zh") -> list[Path]:
         if "residential" in folder.layers:
             jobs.append((partial(_residential_figure, folder, lang, base),
                          target / "residential_uncovered.png"))
-        jobs.append((partial(_metrics_figure, folder, lang), target / "metrics_targets.png"))
+        jobs.append((partial(metrics_chart, folder.scorecard, folder.kinds, lang),
+                     target / "metrics_targets.png"))
         # Each figure is its own Figure + Agg canvas (matplotlib's object API, no pyplot state),
         # sharing only read-only inputs (cell and basemap paths); rcParams are read inside the
         # one rc_context above. PNG encoding (zlib in Pillow) releases the GIL, so two threads
@@ -349,54 +352,3 @@ def _scale_bar(ax: Any) -> None:
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length} m"
     ax.text(x + length / 2, y + (y1 - y0) * 0.012, label, ha="center", va="bottom", fontsize=8,
             path_effects=halo, zorder=10)
-
-
-# -- bar chart ----------------------------------------------------------------------------------
-
-
-def _metrics_figure(folder: OutputFolder, lang: str) -> Figure | None:
-    metrics = folder.scorecard.get("metrics", {})
-    targets = [t for t in folder.scorecard.get("targets") or []
-               if t.get("metric") and t.get("unit") == "share"]
-    ids = [f"walk_coverage.{k}" for k in folder.kinds if f"walk_coverage.{k}" in metrics]
-    ids += sorted({str(t["metric"]) for t in targets} - set(ids))
-    if not ids:
-        return None
-    values = [metrics.get(i, {}).get("value") for i in ids]
-    fig = Figure(figsize=(8.0, 1.2 + 0.42 * len(ids)), layout="constrained")
-    ax = fig.add_subplot()
-    y = np.arange(len(ids))[::-1]
-    by_metric: dict[str, list[dict[str, Any]]] = {}
-    for t in targets:
-        by_metric.setdefault(str(t["metric"]), []).append(t)
-    colours = []
-    for metric_id in ids:
-        met = [t.get("met") for t in by_metric.get(metric_id, [])]
-        colours.append("#1a9850" if met and all(m is True for m in met)
-                       else "#d73027" if any(m is False for m in met) else "#4d7fb3")
-    shown = [0.0 if v is None else float(v) for v in values]
-    ax.barh(y, shown, color=colours, height=0.62)
-    for yi, value in zip(y, values, strict=True):
-        ax.text((value or 0.0) + 0.01, yi, format_value(value, "share", lang), va="center",
-                fontsize=8)
-    for yi, metric_id in zip(y, ids, strict=True):
-        for t in by_metric.get(metric_id, []):
-            ax.plot([t["target"], t["target"]], [yi - 0.4, yi + 0.4], color="black",
-                    linewidth=2)
-            ax.text(t["target"], yi + 0.42,
-                    f"{text('target', lang)} {format_value(t['target'], 'share', lang)}",
-                    ha="center", va="bottom", fontsize=7)
-    ax.set_yticks(y, [metric_label(i, lang) for i in ids], fontsize=9)
-    ax.set_xlim(0, 1.1)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(xmax=1.0))
-    ax.set_xlabel(text("share_axis", lang))
-    ax.set_title(text("metrics_figure", lang), loc="left", fontsize=12)
-    ax.spines[["top", "right"]].set_visible(False)
-    if targets:
-        legend = [Patch(color="#1a9850", label=text("met", lang)),
-                  Patch(color="#d73027", label=text("not_met", lang)),
-                  Patch(color="#4d7fb3", label=text("no_target", lang)),
-                  Line2D([], [], color="black", linewidth=2, label=text("target", lang))]
-        ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
-                  frameon=False)
-    return fig

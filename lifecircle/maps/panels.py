@@ -203,7 +203,8 @@ def _targets_table(targets: list[dict[str, Any]], lang: str) -> str:
         unit = str(target.get("unit", ""))
         goal = _nobreak_number(f"{comparator(str(target.get('comparator', '')))} "
                                f"{format_value(target.get('target'), unit, lang)}")
-        tip = " · ".join(str(target[k]) for k in ("source", "year", "reason") if target.get(k))
+        tip = " · ".join(_plain(str(target[k]), lang) for k in ("source", "year", "reason")
+                         if target.get(k))
         gap = format_gap(target.get("gap"), unit, lang) if status == "not-met" else "—"
         value_cell = format_value(target.get("value"), unit, lang)
         state = text("assumed_status" if status == "assumed" else status.replace("-", "_"), lang)
@@ -294,3 +295,10 @@ def _catalogue_indicators() -> dict[str, str]:
     from lifecircle.seeds.targets import load_targets
 
     return {t.id: t.indicator for t in load_targets()}
+
+
+def _plain(text_: str, lang: str) -> str:
+    """Kind keys and park tier codes of a target's reason in words (the console's reading)."""
+    from lifecircle.console import plain_words
+
+    return plain_words(text_, lang)

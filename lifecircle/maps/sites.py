@@ -33,8 +33,8 @@ from lifecircle.maps.labels import (
 )
 from lifecircle.maps.panels import PAGE_CSS, LegendSection, fac_badge, legend_html
 from lifecircle.maps.styles import STUDY_AREA_COLOUR
+from lifecircle.maps.tiles import OSM_CREDIT_HTML, add_tiles, check_tiles
 from lifecircle.maps.webmap import (
-    OSM_CREDIT_HTML,
     SCORECARD_PX,
     OfflineMap,
     _PageScript,
@@ -76,13 +76,14 @@ def _t(key: str, lang: str, **fields: object) -> str:
     return _TEXT[key][lang].format(**fields)
 
 
-def write_sites_map(out_dir: str | Path, lang: str = "zh") -> Path:
+def write_sites_map(out_dir: str | Path, lang: str = "zh", tiles: str = "none") -> Path:
     """Write ``out_dir/sites.html`` from ``sites.json`` and ``sites.gpkg`` (atomically).
 
     Parameters
     ----------
     out_dir : folder written by ``lifecircle site`` (or its staging folder)
     lang : ``"zh"`` or ``"en"``
+    tiles : ``"none"`` (offline), ``"osm"`` or ``"tianditu"`` (:mod:`lifecircle.maps.tiles`)
 
     Returns
     -------
@@ -95,6 +96,7 @@ def write_sites_map(out_dir: str | Path, lang: str = "zh") -> Path:
         The folder has no ``sites.json`` / ``sites.gpkg``.
     """
     lang = check_lang(lang)
+    check_tiles(tiles)
     folder = Path(out_dir)
     gpkg, summary_path = folder / "sites.gpkg", folder / "sites.json"
     if not summary_path.exists():
@@ -104,12 +106,12 @@ def write_sites_map(out_dir: str | Path, lang: str = "zh") -> Path:
     if gpkg.exists():
         for name, _ in pyogrio.list_layers(gpkg):
             layers[str(name)] = gpd.read_file(gpkg, layer=str(name), engine="pyogrio")
-    html = render_page(build_sites_map(summary, layers, lang))
+    html = render_page(build_sites_map(summary, layers, lang, tiles))
     return atomic_file(folder / "sites.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))
 
 
 def build_sites_map(summary: dict[str, Any], layers: dict[str, gpd.GeoDataFrame],
-                    lang: str) -> folium.Map:
+                    lang: str, tiles: str = "none") -> folium.Map:
     """The folium map of a siting run; ``window.lifecircle.layers`` holds ``sites``,
     ``service_radius``, ``existing``, ``newly_covered`` and ``study_area`` when present."""
     kind = str(summary["kind"])
@@ -130,7 +132,8 @@ def build_sites_map(summary: dict[str, Any], layers: dict[str, gpd.GeoDataFrame]
     root.header.add_child(raw_element(inline_head()), name="leaflet")
     root.header.add_child(raw_element(f"<style>{PAGE_CSS}{SITES_CSS}</style>"),
                           name="lifecircle_css")
-    base = draw_basemap(m, layers, wgs84, lang)
+    online = add_tiles(m, tiles, lang, page="sites.html")
+    base = draw_basemap(m, layers, wgs84, lang, show=not online)
     groups: dict[str, folium.FeatureGroup] = {}
     legend: list[LegendSection] = []
 

@@ -1,9 +1,8 @@
 """The interactive map ``DIR/map.html``: a folium map of a run's output folder that works offline.
 
-Leaflet is inlined (``assets``); no element asks for anything outside the file. The OpenStreetMap
-tile layer is listed in the layer control but not shown unless ``tiles=True``: a page opened from
-disk sends no Referer, which OSM's tile usage policy may refuse, and an offline machine would log
-failed requests. The plain background and the drawn layers need nothing from the network.
+Leaflet is inlined (``assets``); by default no element asks for anything outside the file: the
+basemap is drawn from the run's own OSM file. Online tiles are opt-in (``tiles="osm"`` or
+``"tianditu"``, :mod:`lifecircle.maps.tiles`); the browser fetches them, never Python.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from lifecircle.maps.basemap import draw_basemap
 from lifecircle.maps.folder import OutputFolder, read_folder
 from lifecircle.maps.geojson import feature_collection, to_wgs84
 from lifecircle.maps.labels import (
-    OSM_CREDIT,
     check_lang,
     kind_glyph,
     kind_label,
@@ -55,6 +53,7 @@ from lifecircle.maps.styles import (
     load_colours,
     load_labels,
 )
+from lifecircle.maps.tiles import OSM_CREDIT_HTML, add_tiles, check_tiles
 from lifecircle.output import atomic_file
 
 # folium's element ids: "_" and 32 hex digits after a name (map_, feature_group_, ...)
@@ -71,9 +70,6 @@ MAX_VECTOR_CIRCLES = 2_000
 #: 300 m radius; enlarged to keep the image within overlay.MAX_SIDE_PX)
 CIRCLE_PIXEL_M = 30.0
 SCORECARD_PX = 460  # the panels' width and left offset, in CSS pixels
-OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-OSM_CREDIT_HTML = OSM_CREDIT.replace(
-    "OpenStreetMap", '<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>')
 
 
 class OfflineMap(folium.Map):
@@ -116,7 +112,7 @@ class _PageScript(MacroElement):
 
 
 def write_map(out_dir: str | Path, lang: str = "zh", kind: str | None = None, *,
-              tiles: bool = False) -> Path:
+              tiles: str = "none") -> Path:
     """Write ``out_dir/map.html``, the interactive map of a run's output folder.
 
     Draws what the folder holds: population cells coloured by walking distance to ``kind`` (blue
@@ -134,10 +130,10 @@ def write_map(out_dir: str | Path, lang: str = "zh", kind: str | None = None, *,
     kind : str or None
         Facility kind the population cells are coloured by; default ``primary_school`` when
         measured, else the first measured kind.
-    tiles : bool
-        Show OpenStreetMap tiles under the layers on opening (needs the internet). Off by default:
-        the page then makes no request outside its own file; the tiles stay one click away in the
-        layer control.
+    tiles : str
+        ``"none"`` (default: the page makes no request outside its own file), ``"osm"`` or
+        ``"tianditu"``: online tiles under the layers, fetched by the browser
+        (:mod:`lifecircle.maps.tiles`; Tianditu's key is read from ``TIANDITU_KEY``).
 
     Returns
     -------
@@ -147,9 +143,11 @@ def write_map(out_dir: str | Path, lang: str = "zh", kind: str | None = None, *,
     Raises
     ------
     InputError
-        When the folder is not an output folder, ``lang`` is unknown, or ``kind`` was not measured.
+        When the folder is not an output folder, ``lang`` or ``tiles`` is unknown, ``kind`` was
+        not measured, or Tianditu's key is missing.
     """
     lang = check_lang(lang)
+    check_tiles(tiles)  # a missing key fails before the folder is read
     folder = read_folder(out_dir)
     if kind is not None and kind not in folder.kinds:
         measured = ", ".join(folder.kinds) or "none"
@@ -159,7 +157,8 @@ def write_map(out_dir: str | Path, lang: str = "zh", kind: str | None = None, *,
                         lambda tmp: tmp.write_text(html, encoding="utf-8"))
 
 
-def build_map(folder: OutputFolder, lang: str, kind: str | None, tiles: bool) -> folium.Map:
+def build_map(folder: OutputFolder, lang: str, kind: str | None, tiles: str = "none"
+              ) -> folium.Map:
     """The folium map of an output folder (see ``write_map``); ``window.lifecircle`` in the page
     holds the Leaflet map and each named layer, keyed by a stable id such as ``facilities:park``.
 
@@ -171,8 +170,8 @@ def build_map(folder: OutputFolder, lang: str, kind: str | None, tiles: bool) ->
         ``"zh"`` or ``"en"``.
     kind : str or None
         Kind the population cells are coloured by (None: no population layer drawn).
-    tiles : bool
-        Show OpenStreetMap tiles on opening.
+    tiles : str
+        ``"none"``, ``"osm"`` or ``"tianditu"`` (see ``write_map``).
 
     Returns
     -------
@@ -187,10 +186,8 @@ def build_map(folder: OutputFolder, lang: str, kind: str | None, tiles: bool) ->
     root.header.add_child(raw_element(inline_head()), name="leaflet")
     root.header.add_child(raw_element(f"<style>{PAGE_CSS}</style>"), name="lifecircle_css")
 
-    folium.FeatureGroup(name=text("base_plain", lang), overlay=False, show=not tiles).add_to(m)
-    folium.TileLayer(OSM_TILES, attr=OSM_CREDIT_HTML, name=text("base_osm", lang), overlay=False,
-                     show=tiles, max_zoom=19).add_to(m)
-    drawer.draw(m)
+    online = add_tiles(m, tiles, lang)
+    drawer.draw(m, basemap=not online)
     folium.LayerControl(collapsed=True).add_to(m)
     # Keep the data clear of the scorecard and legend panels (left) where the window allows.
     m.fit_bounds([[south, west], [north, east]], padding_top_left=(SCORECARD_PX, 10),
@@ -244,10 +241,11 @@ class _Drawer:
         return (float(boxes[:, 1].min()), float(boxes[:, 0].min()),
                 float(boxes[:, 3].max()), float(boxes[:, 2].max()))
 
-    def draw(self, m: folium.Map) -> None:
-        """Add every layer the folder has, bottom to top."""
+    def draw(self, m: folium.Map, basemap: bool = True) -> None:
+        """Add every layer the folder has, bottom to top; the vector basemap hidden (listed in
+        the layer control) when ``basemap`` is False, i.e. over online tiles."""
         layers = self.folder.layers
-        self.base = draw_basemap(m, layers, self.wgs84, self.lang)
+        self.base = draw_basemap(m, layers, self.wgs84, self.lang, show=basemap)
         if "study_area" in layers:
             self._study_area(m)
         if "population" in layers and self.kind is not None:

@@ -126,7 +126,7 @@ class RunResult:
                 "source": study.population.source,
                 "cells": study.population.n_cells,
             },
-            "walking": walking_section(study.cost),
+            "walking": walking_section(study.cost, self.config),
             "metrics": {mid: m.as_dict() for mid, m in self.records.items()},
             "targets": self.scored_targets(),
             "regions": self.regions,
@@ -167,7 +167,7 @@ class RunResult:
         for name, table in self.tables.items():
             if not table.empty:
                 write_csv(folder / name, table)
-        write_map(folder, lang=lang)
+        write_map(folder, lang=lang, tiles=self.config.tiles)
         if figures:
             write_figures(folder, lang=lang)
         if self.config.report:
@@ -188,7 +188,8 @@ class RunResult:
             folder = Path(tmp)
             write_json(folder / "scorecard.json", self.scorecard())
             write_layers(folder / "coverage.gpkg", self.layers)
-            return build_map(read_folder(folder), lang or self.config.lang, kind, tiles=False)
+            return build_map(read_folder(folder), lang or self.config.lang, kind,
+                             tiles=self.config.tiles)
 
 
 def study_name(config: RunConfig) -> str | None:

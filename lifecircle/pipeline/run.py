@@ -16,7 +16,7 @@ from lifecircle.coverage.walk import KindAccess, kind_access
 from lifecircle.layers.regions import regions_at
 from lifecircle.layers.study import Study
 from lifecircle.layers.walking import compounds_layer
-from lifecircle.metrics import Metric
+from lifecircle.metrics import Metric, kind_label
 from lifecircle.pipeline.data_check import data_coverage
 from lifecircle.pipeline.result import RunResult
 from lifecircle.pipeline.stages import (
@@ -81,7 +81,8 @@ def run(study: Study, config: RunConfig | None = None,
         access[kind] = kind_access(index, study.facilities, cells, kind, config.threshold(kind),
                                    config.snap_m(), config.cap_m(), cost=cost)
     if missing:
-        warnings.warn(f"no facilities of kind(s) {', '.join(missing)} in the study area: "
+        names = ", ".join(f"{kind_label(k, config.lang)} ({k})" for k in missing)
+        warnings.warn(f"no facilities of kind(s) {names} in the study area: "
                       "reported as missing layers, not as zero coverage", stacklevel=2)
     lap("distances")  # snapping and one multi-source search per kind, the stage benchmarked
     coverage_warnings = data_coverage(study.facilities, pop.total, config.measured_kinds())

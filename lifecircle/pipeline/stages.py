@@ -209,7 +209,8 @@ def circle_stage(study: Study, node_index: NodeIndex, access: dict[str, KindAcce
                  max_snap_m: float, thresholds: dict[str, list[float]] | None = None
                  ) -> StageOutput:
     """Service circles of every facility at its kind's threshold(s), their union per kind and
-    the uncovered study area and residential land per kind."""
+    the uncovered study area and residential land per kind (with the study's walking cost when
+    it has one: the homes that can walk to the facility)."""
     output = StageOutput()
     frames = []
     strokes = circles.street_strokes(study.network)
@@ -217,7 +218,8 @@ def circle_stage(study: Study, node_index: NodeIndex, access: dict[str, KindAcce
         of_kind = study.facilities[study.facilities["kind"] == kind]
         wanted = (thresholds or {}).get(kind, [kind_access.threshold_m])
         drawn = circles.service_circles(study.network, node_index, of_kind.geometry.values,
-                                        wanted, max_snap_m=max_snap_m, strokes=strokes)
+                                        wanted, max_snap_m=max_snap_m, strokes=strokes,
+                                        cost=study.cost)
         drawn.insert(0, "facility_id", of_kind["fid"].to_numpy()[drawn["facility"].to_numpy()])
         drawn.insert(0, "kind", kind)
         frames.append(drawn[~drawn.geometry.is_empty].drop(columns="facility"))
@@ -230,7 +232,8 @@ def circle_stage(study: Study, node_index: NodeIndex, access: dict[str, KindAcce
     union = circles.covered_by_kind(
         study.network, {k: a.node_distance_m for k, a in access.items()},
         {k: (thresholds or {}).get(k, [a.threshold_m]) for k, a in access.items()},
-        strokes=strokes, crs=study.crs)
+        strokes=strokes, crs=study.crs,
+        rates=None if study.cost is None else study.cost.edge_rates(study.network))
     output.layers["uncovered"] = circles.uncovered_by_kind(union, study.area,
                                                            study.residential)
     return output

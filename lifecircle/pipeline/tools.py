@@ -23,9 +23,11 @@ def kind_circles(study: Study, config: RunConfig, kind: str, metres: list[float]
     if not (study.facilities["kind"] == kind).any():
         raise InputError(f"--kind {kind}", "no facility of this kind in the study area")
     index = node_index(study.network)
-    cells = index.snap(study.population.x, study.population.y, config.snap_m())
+    pop, cost = study.population, study.cost
+    cells = (index.snap(pop.x, pop.y, config.snap_m()) if cost is None
+             else cost.snap(index, pop.x, pop.y, config.snap_m()))
     access = {kind: kind_access(index, study.facilities, cells, kind, max(metres),
-                                config.snap_m(), config.cap_m())}
+                                config.snap_m(), config.cap_m(), cost=cost)}
     return circle_stage(study, index, access, config.snap_m(), {kind: metres})
 
 

@@ -64,7 +64,7 @@ def context(folder: OutputFolder, lang: str, figures: list[Path]) -> dict[str, A
         "title": word("title", lang, name=name),
         "area_line": word("area_line", lang, area=_num(area.get("area_ha"), 0.01, ",.1f"),
                           network=_num(area.get("network_length_km"), 1, ",.0f"),
-                          source=area.get("source") or "—"),
+                          source=area_source(str(area.get("source") or ""), lang)),
         "osm_file": (card.get("inputs") or {}).get("osm") or "—",
         "population_line": word(
             "population_line", lang, total=_num(population.get("total"), 1, ",.0f"),
@@ -83,6 +83,26 @@ def context(folder: OutputFolder, lang: str, figures: list[Path]) -> dict[str, A
     }
 
 
+def area_source(source: str, lang: str) -> str:
+    """Where the study area comes from (scorecard ``study_area.source``) in the report's words.
+
+    Examples
+    --------
+    >>> area_source("bounds declared by the OSM file", "zh")
+    'OSM 文件声明的范围'
+    >>> area_source("county:渠县", "en")
+    'county 渠县'
+    """
+    if source.startswith("bounds declared"):
+        return word("area_osm_bounds", lang)
+    if source.startswith("extent of the data"):
+        return word("area_extent", lang)
+    kind, _, value = source.partition(":")
+    if value and kind in ("boundary", "adcode", "county"):
+        return word(f"area_{kind}", lang, value=value)
+    return source or "—"
+
+
 def _target_row(target: dict[str, Any], lang: str) -> dict[str, str]:
     unit = str(target.get("unit", ""))
     status = str(target.get("status") or {True: "met", False: "not met"}.get(
@@ -99,7 +119,8 @@ def _target_row(target: dict[str, Any], lang: str) -> dict[str, str]:
         "gap": format_gap(target.get("gap"), unit, lang) if target.get("met") is False else "—",
         "plan": source,
         "status": word(status, lang) if status in ("met", "not met", "not measured",
-                                                   "assumed — not judged") else status,
+                                                   "assumed — not judged",
+                                                   "catalogued, not measured") else status,
         "css": status.replace(" ", "-").replace("—", "").replace("--", "-"),
         "flags": "、".join(flags) if lang == "zh" else ", ".join(flags),
     }

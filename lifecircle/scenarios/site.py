@@ -55,6 +55,8 @@ class SitingReport:
     #: the OSM file of the study, for the basemap of ``sites.html``
     osm: Path | None = None
     lang: str = "zh"
+    #: online tiles under ``sites.html`` (``RunConfig.tiles``; the key is never stored here)
+    tiles: str = "none"
 
     def newly_covered_population(self) -> float | None:
         """People in the cells covered only with the new sites (None: not computed)."""
@@ -210,7 +212,7 @@ def site(study: Study, config: RunConfig, kind: str, *, target_share: float | No
          add: int | None = None, objective: str = "coverage",
          candidates: gpd.GeoDataFrame | str | Path | None = None,
          spacing_m: float = GRID_SPACING_M,
-         size_m2: float | None = None) -> SitingReport:
+         size_m2: float | None = None, gates: int | None = None) -> SitingReport:
     """Where new facilities of ``kind`` go: the fewest reaching ``target_share``, or the best
     ``add`` sites, among ``candidates`` (default: OSM land plus a grid near the streets).
 
@@ -223,12 +225,25 @@ def site(study: Study, config: RunConfig, kind: str, *, target_share: float | No
         capacities; needs ``add``)
     candidates : candidate sites (any CRS; ``candidate_id``, ``size_m2``), or a vector file
     spacing_m, size_m2 : the grid of default candidates
+    gates : instead of new facilities, the best ``gates`` new gates in the study's gated
+        compounds (:func:`lifecircle.scenarios.gates.site_gates`)
 
     Raises
     ------
     InputError
         No candidate in the study area, or ``objective="median"`` without ``add``.
     """
+    if gates is not None:
+        from lifecircle.scenarios.gates import site_gates
+
+        report = site_gates(study, config, kind, gates)
+        report.layers = map_layers(study, report)
+        report.layers["compounds"] = gpd.GeoDataFrame(
+            {"id": study.cost.inputs.ids}, geometry=list(study.cost.inputs.polygons),
+            crs=study.crs)
+        report.osm = Path(config.osm) if config.osm is not None else None
+        report.lang = config.lang
+        return report
     if candidates is None:
         candidates = study_candidates(study, kind, spacing_m, size_m2)
     else:
@@ -253,6 +268,7 @@ def site(study: Study, config: RunConfig, kind: str, *, target_share: float | No
     report.layers = map_layers(study, report)
     report.osm = Path(config.osm) if config.osm is not None else None
     report.lang = config.lang
+    report.tiles = config.tiles
     return report
 
 
@@ -369,5 +385,5 @@ def write_sites(report: SitingReport, out: str | Path, inputs: list[Path]) -> Pa
 
             area = report.layers["study_area"].buffer(500.0).to_crs("EPSG:4326").union_all()
             write_layers(staging / "sites.gpkg", basemap_layers(report.osm, clip=area))
-        write_sites_map(staging, lang=report.lang)
+        write_sites_map(staging, lang=report.lang, tiles=report.tiles)
     return Path(out)
