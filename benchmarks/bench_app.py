@@ -25,10 +25,13 @@ from lifecircle.app.state import ScenarioState
 from lifecircle.scenarios.spec import Intervention, load_scenario
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "chengdu-three-primary-schools.yaml"
+#: Parks added in the in-process measurement: lon, lat, m² (sites inside central Chengdu).
+PARKS = [(104.07569, 30.71832, 20000.0), (104.10, 30.68, 3000.0), (104.06, 30.69, 60000.0)]
 
 
 def in_process(bench: Workbench, items: list[Intervention], repeat: int = 5) -> dict:
-    """Milliseconds per add (incremental) and per close (the kind remeasured)."""
+    """Milliseconds per add (incremental) and per close (the kind remeasured), and per park
+    add and close."""
     engine, base = bench.engine, bench.engine.study
     adds, closes = [], []
     for _ in range(repeat):
@@ -41,8 +44,25 @@ def in_process(bench: Workbench, items: list[Intervention], repeat: int = 5) -> 
         t = time.perf_counter()
         state.update(engine, base, [*items, close])
         closes.append(1000 * (time.perf_counter() - t))
+    park_adds, park_closes = [], []
+    parks = [Intervention.model_validate({"add": {
+        "kind": "park", "name": f"park {n}", "lon": lon, "lat": lat, "size_m2": size}})
+        for n, (lon, lat, size) in enumerate(PARKS)]
+    for _ in range(3):  # a park add extends the park figures; a close re-measures them
+        state = bench.sessions.baseline
+        for n in range(1, len(parks) + 1):
+            t = time.perf_counter()
+            state = state.update(engine, base, parks[:n])
+            park_adds.append(1000 * (time.perf_counter() - t))
+        close = Intervention.model_validate({"close": {"id": "scenario/2"}})
+        t = time.perf_counter()
+        state.update(engine, base, [*parks, close])
+        park_closes.append(1000 * (time.perf_counter() - t))
     return {"add_ms_median": statistics.median(adds), "add_ms_max": max(adds),
-            "close_ms_median": statistics.median(closes), "close_ms_max": max(closes)}
+            "close_ms_median": statistics.median(closes), "close_ms_max": max(closes),
+            "park_add_ms_median": statistics.median(park_adds),
+            "park_add_ms_max": max(park_adds),
+            "park_close_ms_median": statistics.median(park_closes)}
 
 
 def _post(port: int, body: dict, token: str | None) -> tuple[dict, str, float]:
