@@ -84,7 +84,10 @@ async function edit(...items) {
   const saved = [history, cursor];
   history = history.slice(0, cursor + 1).concat([interventions().concat(items)]);
   cursor += 1;
-  if (!await apply(interventions())) { [history, cursor] = saved; drawPanel(); }
+  if (!await apply(interventions())) {
+    [history, cursor] = saved;
+    redraw().catch(() => drawPanel());  // a refused move puts the marker back
+  }
 }
 
 async function move(step) {
