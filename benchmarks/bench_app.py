@@ -31,38 +31,36 @@ PARKS = [(104.07569, 30.71832, 20000.0), (104.10, 30.68, 3000.0), (104.06, 30.69
 
 def in_process(bench: Workbench, items: list[Intervention], repeat: int = 5) -> dict:
     """Milliseconds per add (incremental) and per close (the kind remeasured), and per park
-    add and close."""
+    add (its zones join the park figures) and close (the park figures re-measured)."""
+    adds, closes = _timed_edits(bench, items, "scenario/1", repeat)
+    parks = [Intervention.model_validate({"add": {
+        "kind": "park", "name": f"park {n}", "lon": lon, "lat": lat, "size_m2": size}})
+        for n, (lon, lat, size) in enumerate(PARKS)]
+    park_adds, park_closes = _timed_edits(bench, parks, "scenario/2", 3)
+    return {"add_ms_median": statistics.median(adds), "add_ms_max": max(adds),
+            "close_ms_median": statistics.median(closes), "close_ms_max": max(closes),
+            "park_add_ms_median": statistics.median(park_adds),
+            "park_add_ms_max": max(park_adds),
+            "park_close_ms_median": statistics.median(park_closes)}
+
+
+def _timed_edits(bench: Workbench, items: list[Intervention], close_id: str, repeat: int
+                 ) -> tuple[list[float], list[float]]:
+    """Milliseconds of each add of ``items`` one by one from the baseline, then of closing
+    ``close_id``; ``repeat`` times."""
     engine, base = bench.engine, bench.engine.study
     adds, closes = [], []
+    close = Intervention.model_validate({"close": {"id": close_id}})
     for _ in range(repeat):
         state: ScenarioState = bench.sessions.baseline
         for n in range(1, len(items) + 1):
             t = time.perf_counter()
             state = state.update(engine, base, items[:n])
             adds.append(1000 * (time.perf_counter() - t))
-        close = Intervention.model_validate({"close": {"id": "scenario/1"}})
         t = time.perf_counter()
         state.update(engine, base, [*items, close])
         closes.append(1000 * (time.perf_counter() - t))
-    park_adds, park_closes = [], []
-    parks = [Intervention.model_validate({"add": {
-        "kind": "park", "name": f"park {n}", "lon": lon, "lat": lat, "size_m2": size}})
-        for n, (lon, lat, size) in enumerate(PARKS)]
-    for _ in range(3):  # a park add extends the park figures; a close re-measures them
-        state = bench.sessions.baseline
-        for n in range(1, len(parks) + 1):
-            t = time.perf_counter()
-            state = state.update(engine, base, parks[:n])
-            park_adds.append(1000 * (time.perf_counter() - t))
-        close = Intervention.model_validate({"close": {"id": "scenario/2"}})
-        t = time.perf_counter()
-        state.update(engine, base, [*parks, close])
-        park_closes.append(1000 * (time.perf_counter() - t))
-    return {"add_ms_median": statistics.median(adds), "add_ms_max": max(adds),
-            "close_ms_median": statistics.median(closes), "close_ms_max": max(closes),
-            "park_add_ms_median": statistics.median(park_adds),
-            "park_add_ms_max": max(park_adds),
-            "park_close_ms_median": statistics.median(park_closes)}
+    return adds, closes
 
 
 def _post(port: int, body: dict, token: str | None) -> tuple[dict, str, float]:
