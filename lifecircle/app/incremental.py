@@ -36,6 +36,7 @@ from lifecircle.coverage.engine import (
 )
 from lifecircle.coverage.walk import KindAccess, kind_access
 from lifecircle.layers.study import Study
+from lifecircle.layers.walking import WalkCost
 from lifecircle.metrics import Metric
 from lifecircle.pipeline.stages import (
     ParkFigures,
@@ -113,6 +114,15 @@ class Engine:
     cells: Snap
     settings: DemandSettings
     regions: list[str]
+    #: slopes and gated compounds (:attr:`Study.cost`); None: flat network distance
+    cost: WalkCost | None = None
+
+    @property
+    def incremental(self) -> bool:
+        """Whether an add can take the one-facility search: on a directed cost (slopes,
+        compounds) an add re-measures its kind with one multi-source search instead, which is
+        exact and still one search."""
+        return self.cost is None
 
     def limit(self, kind: str) -> float:
         """The Dijkstra bound of a kind in a run (:func:`lifecircle.pipeline.run.run`)."""
@@ -124,14 +134,14 @@ class Engine:
             return None
         return kind_access(self.index, study.facilities, self.cells, kind,
                            self.config.threshold(kind), self.config.snap_m(),
-                           self.config.cap_m())
+                           self.config.cap_m(), cost=self.cost)
 
     def pairs(self, study: Study, kind: str) -> sparse.csr_matrix:
         """Cell-facility walking distances of a kind within its threshold (as the catchments
         of a run compute them)."""
         rows = (study.facilities["kind"] == kind).to_numpy()
         return cost_pairs(self.index, study.facilities.geometry.values[rows], self.cells,
-                          self.config.threshold(kind), self.config.snap_m())
+                          self.config.threshold(kind), self.config.snap_m(), cost=self.cost)
 
     def update_records(self, study: Study, access: dict[str, KindAccess],
                        records: dict[str, Metric], kinds: set[str],
@@ -160,7 +170,8 @@ class Engine:
                     pairs[kind] = self.pairs(study, kind)
                 figures = catchment.kind_catchments(
                     self.index, study.facilities, study.population, self.cells, access[kind],
-                    self.config.snap_m(), self.settings, pairs=pairs[kind], layers=False)
+                    self.config.snap_m(), self.settings, cost=self.cost, pairs=pairs[kind],
+                    layers=False)
                 records.update({k: as_metric(k, v) for k, v in figures.metrics.items()})
         if "park" in kinds:
             for metric_id in [m for m in records if m.startswith("park_")]:

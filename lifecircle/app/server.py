@@ -77,8 +77,10 @@ class Workbench:
             baseline = run(study, config)
         index = node_index(study.network)
         pop = study.population
-        self.engine = Engine(study=study, config=config, index=index,
-                             cells=index.snap(pop.x, pop.y, config.snap_m()),
+        cost = study.cost  # slopes and gated compounds, as the run walks
+        cells = (index.snap(pop.x, pop.y, config.snap_m()) if cost is None
+                 else cost.snap(index, pop.x, pop.y, config.snap_m()))
+        self.engine = Engine(study=study, config=config, index=index, cells=cells, cost=cost,
                              settings=demand_settings(
                                  population_basis=guess_population_basis(pop.source),
                                  region=demand_region(baseline.regions)),

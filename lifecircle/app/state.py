@@ -88,7 +88,7 @@ class ScenarioState:
         access = dict(self.access)
         pairs = {k: v for k, v in self.pairs.items() if k != add.kind}
         if add.kind in engine.config.measured_kinds():
-            if add.kind in access:
+            if add.kind in access and engine.incremental:
                 row = facilities.iloc[-1]
                 access[add.kind], node_dist = add_to_access(
                     engine.index, access[add.kind], row.geometry, row["fid"], engine.cells,
@@ -100,9 +100,10 @@ class ScenarioState:
             else:
                 access[add.kind] = engine.measure_kind(study, add.kind)
         parks = self.parks
-        if add.kind == "park":  # its zones join the park figures; without figures, measured
-            parks = parks and add_park(parks, study, facilities.iloc[[-1]], engine.index,
-                                       engine.config.snap_m())
+        if add.kind == "park":  # its zones join the park figures; else measured in full
+            parks = (add_park(parks, study, facilities.iloc[[-1]], engine.index,
+                              engine.config.snap_m())
+                     if parks is not None and engine.incremental else None)
         records, parks = engine.update_records(study, access, self.records, {add.kind}, pairs,
                                                parks)
         return ScenarioState(items, study, access, records, pairs, parks)
