@@ -2,14 +2,19 @@
 
 The region's OSM file is read once; each area's cut (its polygon buffered by the longest walk
 any metric looks at) travels to a worker, which builds that area's network, runs every metric
-counting only the area's own population and land, and writes the area's output folder.
+counting only the area's own population and land, and writes the area's output folder. The
+cuts are made as workers free up (two per worker thread in flight), so neither the driver nor
+the scheduler holds a province's cuts at once, and the first area starts after one cut.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,18 +66,17 @@ def read_areas(path: str | Path, name_column: str | None = None) -> gpd.GeoDataF
     return frame.reset_index(drop=True)
 
 
-def area_tasks(areas: gpd.GeoDataFrame, extract: OsmExtract, buffer_m: float) -> list[AreaTask]:
-    """Cut the region once per area, with the area buffered by ``buffer_m`` metres."""
-    tasks = []
+def area_tasks(areas: gpd.GeoDataFrame, extract: OsmExtract, buffer_m: float,
+               ) -> Iterator[AreaTask]:
+    """Cut the region once per area, with the area buffered by ``buffer_m`` metres; each cut
+    is made when the next task is asked for."""
     for name, polygon in zip(areas["name"], areas.geometry.values, strict=True):
         centre = polygon.centroid
         local = choose_local_crs(centre.x, centre.y)
         buffered = reproject_geometry(
             reproject_geometry(polygon, "EPSG:4326", local).buffer(buffer_m), local, "EPSG:4326"
         )
-        tasks.append(AreaTask(name=name, polygon=polygon, extract=clip_extract(extract,
-                                                                               buffered)))
-    return tasks
+        yield AreaTask(name=name, polygon=polygon, extract=clip_extract(extract, buffered))
 
 
 def run_area(task: AreaTask, config: RunConfig, out_dir: Path,
@@ -114,13 +118,13 @@ def _where(started: float) -> dict[str, Any]:
 
 
 def batch_tasks(areas_path: str | Path, config: RunConfig, name_column: str | None = None,
-                ) -> tuple[gpd.GeoDataFrame, list[AreaTask], tuple[str, ...]]:
+                ) -> tuple[gpd.GeoDataFrame, Iterator[AreaTask], tuple[str, ...]]:
     """Read the areas and the region once and cut every area's task.
 
     Returns
     -------
     areas : the areas (WGS84, ``name`` column)
-    tasks : one :class:`AreaTask` per area, in the areas' order
+    tasks : one :class:`AreaTask` per area, in the areas' order, cut as it is iterated
     region_kinds : facility kinds the region has (an area lacking one scores zero for it)
     """
     if config.osm is None:
@@ -167,13 +171,27 @@ def run_batch(areas_path: str | Path, config: RunConfig, out: str | Path,
         cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
                                                        processes=True, dashboard_address=None)
         with Client(scheduler or cluster) as client:
-            futures = [client.submit(run_area, task, config, staging, region_kinds, pure=False,
-                                     key=f"area-{i}") for i, task in enumerate(tasks)]
+            # keys unique to this batch: two batches may share a long-running cluster
+            token = uuid.uuid4().hex[:12]
+            pending = enumerate(tasks)
+            running = as_completed()
+
+            def top_up() -> None:
+                # two areas per worker thread in flight (one running, one waiting), so workers
+                # never wait for the driver's next cut; workers joining later widen the window
+                room = max(2 * sum(client.nthreads().values()), 2) - running.count()
+                for i, task in itertools.islice(pending, max(room, 0)):
+                    running.add(client.submit(run_area, task, config, staging, region_kinds,
+                                              pure=False, key=f"area-{i}-{token}"))
+
+            top_up()
             rows = []
-            for done, future in enumerate(as_completed(futures), start=1):
+            for future in running:
                 rows.append(future.result())
+                future.release()
                 if progress:
-                    progress(done, len(futures), rows[-1]["name"])
+                    progress(len(rows), len(areas), rows[-1]["name"])
+                top_up()
         if cluster is not None:
             cluster.close()
         order = {name: i for i, name in enumerate(areas["name"])}
