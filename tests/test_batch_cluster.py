@@ -99,7 +99,8 @@ def areas_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def cluster_run(tmp_path_factory, areas_file, request):
-    """The recipe run on 127.0.0.1: (batch output folder, addresses of the workers)."""
+    """The recipe run on 127.0.0.1: (batch output folder, addresses of the workers,
+    scheduler address); the processes live until the module's tests end."""
     from dask.distributed import Client
 
     scheduler_cmd, worker_cmd, batch_cmd = readme_recipe()
@@ -143,7 +144,7 @@ def cluster_run(tmp_path_factory, areas_file, request):
                            env=env, cwd=tmp, timeout=BATCH_S, check=False)
     assert batch.returncode == 0, batch.stderr[-2000:]
     assert f"--scheduler {address}" in shlex.join(substitute(batch_cmd, values))
-    return out, workers
+    return out, workers, address
 
 
 def test_the_recipe_turns_the_dashboard_off_and_names_the_scheduler():
@@ -154,7 +155,7 @@ def test_the_recipe_turns_the_dashboard_off_and_names_the_scheduler():
 
 
 def test_both_workers_ran_areas(cluster_run):
-    out, workers = cluster_run
+    out, workers, _ = cluster_run
     summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
     assert list(summary["name"]) == list(QUADRANTS)
     assert summary["error"].isna().all()
@@ -163,7 +164,7 @@ def test_both_workers_ran_areas(cluster_run):
 
 
 def test_cluster_figures_equal_the_areas_run_without_dask(cluster_run, areas_file, tmp_path):
-    out, _ = cluster_run
+    out, _, _ = cluster_run
     config = RunConfig(osm=CHENGDU_PBF, residential_density=400)
     areas, tasks, region_kinds = batch_tasks(areas_file, config)
     assert list(areas["name"]) == list(QUADRANTS)
@@ -187,3 +188,38 @@ def test_cluster_figures_equal_the_areas_run_without_dask(cluster_run, areas_fil
                                                                   rel=1e-9), metric_id
             else:
                 assert there[metric_id]["value"] == metric["value"], metric_id
+
+
+def test_two_batches_at_once_on_one_cluster_keep_their_own_areas(cluster_run, tmp_path):
+    """Task keys are unique per batch: a second batch never receives the first one's areas."""
+    _, _, address = cluster_run
+    batches = {"a": {"甲": (104.070, 30.670), "乙": (104.100, 30.670)},
+               "b": {"丙": (104.070, 30.700), "丁": (104.100, 30.700)}}
+    procs = {}
+    try:
+        for key, centres in batches.items():
+            areas = tmp_path / f"{key}.gpkg"
+            gpd.GeoDataFrame({"name": list(centres)},
+                             geometry=[shapely.box(x - 0.004, y - 0.004, x + 0.004, y + 0.004)
+                                       for x, y in centres.values()],
+                             crs="EPSG:4326").to_file(areas)
+            with open(tmp_path / f"{key}.log", "wb") as log:  # files: pipes could fill up
+                procs[key] = subprocess.Popen(
+                    [str(BIN / "lifecircle"), "batch", str(areas), "--osm", str(CHENGDU_PBF),
+                     "--residential-density", "400", "--out", str(tmp_path / key),
+                     "--scheduler", address], stdout=log, stderr=subprocess.STDOUT)
+        for key, proc in procs.items():
+            assert proc.wait(BATCH_S) == 0, (tmp_path / f"{key}.log").read_text()[-2000:]
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    found = {key: pd.read_csv(tmp_path / key / "summary.csv", encoding="utf-8-sig")
+             for key in batches}
+    for key, centres in batches.items():
+        assert list(found[key]["name"]) == list(centres)
+        assert found[key]["error"].isna().all()
+        assert (found[key]["population"] > 0).all()
+        assert {p.name for p in (tmp_path / key / "areas").iterdir()} == set(centres)
+    assert set(found["a"]["population"]).isdisjoint(found["b"]["population"])
