@@ -2,13 +2,19 @@
 
 The region's OSM file is read once; each area's cut (its polygon buffered by the longest walk
 any metric looks at) travels to a worker, which builds that area's network, runs every metric
-counting only the area's own population and land, and writes the area's output folder.
+counting only the area's own population and land, and writes the area's output folder. The
+cuts are made as workers free up (two per worker thread in flight), so neither the driver nor
+the scheduler holds a province's cuts at once, and the first area starts after one cut.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
+import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,24 +66,25 @@ def read_areas(path: str | Path, name_column: str | None = None) -> gpd.GeoDataF
     return frame.reset_index(drop=True)
 
 
-def area_tasks(areas: gpd.GeoDataFrame, extract: OsmExtract, buffer_m: float) -> list[AreaTask]:
-    """Cut the region once per area, with the area buffered by ``buffer_m`` metres."""
-    tasks = []
+def area_tasks(areas: gpd.GeoDataFrame, extract: OsmExtract, buffer_m: float,
+               ) -> Iterator[AreaTask]:
+    """Cut the region once per area, with the area buffered by ``buffer_m`` metres; each cut
+    is made when the next task is asked for."""
     for name, polygon in zip(areas["name"], areas.geometry.values, strict=True):
         centre = polygon.centroid
         local = choose_local_crs(centre.x, centre.y)
         buffered = reproject_geometry(
             reproject_geometry(polygon, "EPSG:4326", local).buffer(buffer_m), local, "EPSG:4326"
         )
-        tasks.append(AreaTask(name=name, polygon=polygon, extract=clip_extract(extract,
-                                                                               buffered)))
-    return tasks
+        yield AreaTask(name=name, polygon=polygon, extract=clip_extract(extract, buffered))
 
 
 def run_area(task: AreaTask, config: RunConfig, out_dir: Path,
              region_kinds: tuple[str, ...] = ()) -> dict:
-    """Run one area and write its folder; returns its headline row (``error`` on failure)."""
+    """Run one area and write its folder; returns its headline row (``error`` on failure),
+    with the Dask worker that ran it (None outside a cluster) and its seconds."""
     row: dict[str, Any] = {"name": task.name}
+    started = time.perf_counter()
     try:
         study = load_study(config, extract=task.extract, area=(task.polygon, f"area:{task.name}"))
         # a kind the region has but this area's cut lacks is a zero here, not a missing layer
@@ -87,14 +94,51 @@ def run_area(task: AreaTask, config: RunConfig, out_dir: Path,
         result = run(study, config)
         result.write_files(out_dir / "areas" / safe_name(task.name), figures=False)
     except InputError as exc:
-        return row | {"error": f"{task.name}: {exc}"}
+        return row | {"error": f"{task.name}: {exc}"} | _where(started)
     except Exception as exc:  # noqa: BLE001 - one area's failure must not stop the others
-        return row | {"error": f"{task.name}: internal error {type(exc).__name__}: {exc}"}
+        return row | {"error": f"{task.name}: internal error {type(exc).__name__}: {exc}"} \
+            | _where(started)
     row["population"] = study.population.total
     for metric_id in HEADLINE:
         row[metric_id] = result.value(metric_id)
     row["error"] = None
-    return row
+    return row | _where(started)
+
+
+def _where(started: float) -> dict[str, Any]:
+    """Which worker ran an area and for how long: a slow county or a lost machine shows in
+    summary.csv without the dashboard."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker().address
+    except (ImportError, ValueError):  # ValueError: not running inside a Dask worker
+        worker = None
+    return {"worker": worker, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def batch_tasks(areas_path: str | Path, config: RunConfig, name_column: str | None = None,
+                ) -> tuple[gpd.GeoDataFrame, Iterator[AreaTask], tuple[str, ...]]:
+    """Read the areas and the region once and cut every area's task.
+
+    Returns
+    -------
+    areas : the areas (WGS84, ``name`` column)
+    tasks : one :class:`AreaTask` per area, in the areas' order, cut as it is iterated
+    region_kinds : facility kinds the region has (an area lacking one scores zero for it)
+    """
+    if config.osm is None:
+        raise InputError("batch", "needs --osm REGION.pbf")
+    areas = read_areas(areas_path, name_column)
+    extract = read_osm(config.osm)
+    tasks = area_tasks(areas, extract, buffer_m=config.reach_m())
+    region_kinds: tuple[str, ...] = ()
+    if config.osm_facilities:
+        from lifecircle.layers.facilities import facilities_from_osm
+
+        found, _ = facilities_from_osm(extract.features, extract.features.estimate_utm_crs())
+        region_kinds = tuple(sorted(set(found["kind"])))
+    return areas, tasks, region_kinds
 
 
 def run_batch(areas_path: str | Path, config: RunConfig, out: str | Path,
@@ -122,35 +166,41 @@ def run_batch(areas_path: str | Path, config: RunConfig, out: str | Path,
     except ImportError:
         raise InputError("batch", "needs dask: pip install 'lifecircle[dask]'") from None
 
-    if config.osm is None:
-        raise InputError("batch", "needs --osm REGION.pbf")
-    areas = read_areas(areas_path, name_column)
-    extract = read_osm(config.osm)
-    tasks = area_tasks(areas, extract, buffer_m=config.reach_m())
-    region_kinds = ()
-    if config.osm_facilities:
-        from lifecircle.layers.facilities import facilities_from_osm
-
-        found, _ = facilities_from_osm(extract.features, extract.features.estimate_utm_crs())
-        region_kinds = tuple(sorted(set(found["kind"])))
+    areas, tasks, region_kinds = batch_tasks(areas_path, config, name_column)
     with atomic_directory(out, inputs=[*config.input_paths(), Path(areas_path)]) as staging:
         cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
                                                        processes=True, dashboard_address=None)
         with Client(scheduler or cluster) as client:
-            futures = [client.submit(run_area, task, config, staging, region_kinds, pure=False,
-                                     key=f"area-{i}") for i, task in enumerate(tasks)]
+            # keys unique to this batch: two batches may share a long-running cluster
+            token = uuid.uuid4().hex[:12]
+            pending = enumerate(tasks)
+            running = as_completed()
+
+            def top_up() -> None:
+                # two areas per worker thread in flight (one running, one waiting), so workers
+                # never wait for the driver's next cut; workers joining later widen the window
+                room = max(2 * sum(client.nthreads().values()), 2) - running.count()
+                for i, task in itertools.islice(pending, max(room, 0)):
+                    running.add(client.submit(run_area, task, config, staging, region_kinds,
+                                              pure=False, key=f"area-{i}-{token}"))
+
+            top_up()
             rows = []
-            for done, future in enumerate(as_completed(futures), start=1):
+            for future in running:
                 rows.append(future.result())
+                future.release()
                 if progress:
-                    progress(done, len(futures), rows[-1]["name"])
+                    progress(len(rows), len(areas), rows[-1]["name"])
+                top_up()
         if cluster is not None:
             cluster.close()
         order = {name: i for i, name in enumerate(areas["name"])}
         summary = pd.DataFrame(rows).sort_values("name", key=lambda s: s.map(order))
         summary = summary.reset_index(drop=True)
         write_csv(staging / "summary.csv", summary)
-        write_overview(staging, areas, summary, colour_by=HEADLINE[0])
+        # the overview's popups show measures; who ran an area and how long stay in the CSV
+        write_overview(staging, areas, summary.drop(columns=["worker", "seconds"]),
+                       colour_by=HEADLINE[0])
         write_layers(staging / "areas.gpkg", {
             "areas": gpd.GeoDataFrame(summary.drop(columns=["error"]).assign(
                 error=summary["error"].fillna("")),
