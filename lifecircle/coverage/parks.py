@@ -34,8 +34,9 @@ from lifecircle.coverage.engine import (
     per_facility_distances,
 )
 from lifecircle.coverage.engine import node_index as shared_index
+from lifecircle.coverage import park_geometry
 from lifecircle.errors import InputError
-from lifecircle.layers.landuse import dissolve, polygon_parts
+from lifecircle.layers.landuse import polygon_parts
 from lifecircle.layers.network import WalkNetwork
 from lifecircle.layers.osm import tag_column
 from lifecircle.seeds import load_standards
@@ -432,8 +433,8 @@ def _result(method: str, spec: ParkTiers, table: gpd.GeoDataFrame, zones: np.nda
             union: shapely.Geometry, land: np.ndarray, target_share: float | None) -> ParkCoverage:
     """Assemble a ParkCoverage from the parks' zones, their union and the dissolved land."""
     total = float(shapely.area(land).sum())
-    covered_parts = shapely.intersection(land, union)
-    parts = np.concatenate([covered_parts, shapely.difference(land, union)])
+    covered_parts, uncovered_parts = park_geometry.split_land(land, union)
+    parts = np.concatenate([covered_parts, uncovered_parts])
     flags = np.repeat([True, False], land.size)
     keep = shapely.area(parts) > 0
     residential = gpd.GeoDataFrame(
@@ -530,7 +531,7 @@ def _common_crs(residential: gpd.GeoDataFrame | None, parks: gpd.GeoDataFrame,
         if crs is not None and CRS.from_user_input(crs).is_geographic:
             raise InputError("residential land", "is in degrees; project it to a metric CRS first")
         residential = _to(residential, crs)
-        land = dissolve(residential.geometry).to_numpy()
+        land = park_geometry.dissolve_land(residential.geometry)
     else:
         land = np.empty(0, dtype=object)
     return land, _to(parks, crs)
