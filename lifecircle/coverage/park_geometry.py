@@ -20,7 +20,7 @@ from lifecircle.layers.landuse import polygon_parts
 #: a zone union with more vertices than this is diced before it meets the land (below it one
 #: GEOS call per land polygon is cheap); an assumption tuned on the synthetic cities of
 #: benchmarks/bench_city.py, not a standard
-MAX_TILE_COORDS = 4_000
+MAX_TILE_COORDS = 1_000
 #: quadtree depth bound (a 50 km city at depth 16 has tiles under 1 m: never reached in practice)
 MAX_DEPTH = 16
 
@@ -132,10 +132,30 @@ def split_land(land: np.ndarray, union: shapely.Geometry,
     which, tile = shapely.STRtree(rects).query(land, predicate="intersects")
     order = np.lexsort((tile, which))
     which, tile = which[order], tile[order]
-    base = shapely.intersection(land[which], rects[tile])
-    inside = shapely.intersection(base, pieces[tile])
-    outside = shapely.difference(base, pieces[tile])
+    # the cheap cases first: a land polygon inside one tile needs no cut to the tile, a tile
+    # the union leaves empty covers nothing, a tile wholly inside the union covers it all
+    lx0, ly0, lx1, ly1 = shapely.bounds(land[which]).T
+    rx0, ry0, rx1, ry1 = shapely.bounds(rects[tile]).T
+    inner = (lx0 >= rx0) & (ly0 >= ry0) & (lx1 <= rx1) & (ly1 <= ry1)
+    base = land[which].copy()
+    base[~inner] = shapely.intersection(base[~inner], rects[tile[~inner]])
+    empty = shapely.is_empty(pieces)[tile]
+    full = _full(pieces, rects)[tile]
+    inside = np.array([shapely.Polygon()] * which.size, dtype=object)
+    outside = inside.copy()
+    inside[full] = base[full]
+    outside[empty] = base[empty]
+    cut = ~(empty | full)
+    inside[cut] = shapely.intersection(base[cut], pieces[tile[cut]])
+    outside[cut] = shapely.difference(base[cut], pieces[tile[cut]])
     return _regroup(inside, which, land.size), _regroup(outside, which, land.size)
+
+
+def _full(pieces: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """Tiles whose piece is the whole rectangle (a 5-vertex ring of the rectangle's area)."""
+    area = shapely.area(rects)
+    return (shapely.get_num_coordinates(pieces) == 5) & (shapely.get_type_id(pieces) == 3) & (
+        np.abs(shapely.area(pieces) - area) <= 1e-9 * area)
 
 
 def _regroup(pieces: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
