@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from scipy import sparse
 
 from lifecircle.coverage import park_geometry
 from lifecircle.coverage.engine import NodeIndex
@@ -110,3 +111,70 @@ def test_dissolve_land_counts_no_area_twice():
     assert shapely.area(land).sum() == pytest.approx(9.0)
     assert shapely.area(shapely.union_all(land)) == pytest.approx(9.0)
     assert all(g.geom_type == "Polygon" for g in land)
+
+
+def _cells(land: gpd.GeoDataFrame, size: float = 150.0):
+    x0, y0, x1, y1 = land.total_bounds
+    gx, gy = np.meshgrid(np.arange(x0, x1, size) + size / 2, np.arange(y0, y1, size) + size / 2)
+    keep = shapely.contains_xy(shapely.union_all(land.geometry.to_numpy()), gx, gy)
+    return gx[keep], gy[keep], np.ones(int(keep.sum()))
+
+
+def test_a_cost_equal_to_the_flat_network_changes_no_park_figure(chengdu):
+    from lifecircle.coverage.parks import park_service_radius_coverage_population
+    from lifecircle.layers.walking import WalkCost
+
+    net, parks, land = chengdu
+    index = NodeIndex(net)
+    flat = WalkCost(graph=net.graph.tocsr(), n_network_nodes=net.n_nodes)
+    x, y, w = _cells(land)
+    for cost in (None, flat):
+        walk = park_service_radius_coverage_walk(parks, land, net, index, max_snap_m=300.0,
+                                                 cost=cost)
+        people = park_service_radius_coverage_population(parks, net, x, y, w, index,
+                                                         max_snap_m=300.0, cost=cost)
+        if cost is None:
+            base_walk, base_people = walk, people
+    assert walk.value == pytest.approx(base_walk.value, abs=1e-9)
+    assert walk.covered_ha == pytest.approx(base_walk.covered_ha, rel=1e-4)
+    np.testing.assert_array_equal(people.within, base_people.within)
+
+
+def test_park_population_walks_on_the_directed_cost(chengdu):
+    """Walks costing 1.5x uphill-or-not (a directed graph: a -> b 1.5x, b -> a 1x on half the
+    edges) against a brute-force search per park on the reversed graph, from its access nodes."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from lifecircle.coverage.parks import classify_parks, park_service_radius_coverage_population
+    from lifecircle.layers.walking import WalkCost
+
+    net, parks, land = chengdu
+    index = NodeIndex(net)
+    coo = net.graph.tocoo()
+    factor = np.where(coo.row < coo.col, 1.5, 1.0)
+    graph = sparse.csr_matrix((coo.data * factor, (coo.row, coo.col)), shape=coo.shape)
+    cost = WalkCost(graph=graph, n_network_nodes=net.n_nodes)
+    x, y, w = _cells(land)
+    people = park_service_radius_coverage_population(parks, net, x, y, w, index,
+                                                     max_snap_m=300.0, cost=cost)
+    flat = park_service_radius_coverage_population(parks, net, x, y, w, index,
+                                                   max_snap_m=300.0)
+    # brute force: each park alone, walks home -> park = searches from the park on graph.T
+    table = classify_parks(parks)
+    radius = table["radius_m"].to_numpy()
+    access = index.facility_access(table.geometry.to_numpy(), 300.0)
+    snap = index.snap(x, y, 300.0)
+    within = np.zeros(x.size, dtype=bool)
+    reversed_graph = graph.T.tocsr()
+    for park in np.flatnonzero(radius > 0):
+        mine = access.facility == park
+        if not mine.any():
+            continue
+        d = dijkstra(reversed_graph, indices=access.node[mine], limit=radius[park])
+        best = (d + access.offset_m[mine][:, None]).min(axis=0)
+        ok = snap.node >= 0
+        reach = np.full(x.size, np.inf)
+        reach[ok] = best[snap.node[ok]] + snap.access_m[ok]
+        within |= reach <= radius[park]
+    np.testing.assert_array_equal(people.within, within)
+    assert people.value <= flat.value and (people.within != flat.within).any()

@@ -11,11 +11,17 @@ overlap, so areas add up exactly; a land polygon spread over several tiles is re
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import geopandas as gpd
 import numpy as np
 import shapely
 
 from lifecircle.layers.landuse import polygon_parts
+from lifecircle.layers.network import WalkNetwork
+
+if TYPE_CHECKING:
+    from lifecircle.layers.walking import WalkCost
 
 #: a zone union with more vertices than this is diced before it meets the land (below it one
 #: GEOS call per land polygon is cheap); an assumption tuned on the synthetic cities of
@@ -168,4 +174,93 @@ def _regroup(pieces: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     out[single] = pieces[first[single]]
     for i in np.flatnonzero(counts > 1):
         out[i] = shapely.union_all(pieces[first[i]:first[i] + counts[i]])
+    return out
+
+
+def walk_zones(network: WalkNetwork, distances, radius: np.ndarray,
+                max_leg_m: float, cost: WalkCost | None = None) -> np.ndarray:
+    """Per park, the union of discs around the nodes it reaches within its radius, each disc
+    the distance left (at most ``max_leg_m``). With gated compounds the graph's node copies sit
+    on their original node, and a disc covers only its own side of the compound walls.
+
+    Parameters
+    ----------
+    network : the walk network (its node coordinates ``x``, ``y``)
+    distances : sparse (parks x graph nodes) walking distances, e.g. from
+        :func:`lifecircle.coverage.engine.per_facility_distances`
+    radius : per park, its service radius
+    max_leg_m : the longest straight leg from a node
+    cost : the walking cost the distances were measured on (its compounds), or None
+
+    Returns
+    -------
+    object array, one (Multi)Polygon per park (empty where it reaches nothing)
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from scipy import sparse
+    >>> net = SimpleNamespace(x=np.array([0.0, 100.0]), y=np.array([0.0, 0.0]))  # two nodes
+    >>> zone = walk_zones(net, sparse.csr_matrix([[10.0, 100.0]]), np.array([150.0]), 30.0)[0]
+    >>> zone.bounds  # 30 m around node 0, 30 m around node 1 (150 - 100 = 50, capped at 30)
+    (-30.0, -30.0, 130.0, 30.0)
+    """
+    pairs = distances.tocoo()
+    left = radius[pairs.row] - pairs.data
+    keep = left > 0
+    rows, nodes = pairs.row[keep], pairs.col[keep]
+    walls = None if cost is None else cost.compounds
+    if walls is not None:
+        nodes = walls.node_of[nodes]
+    discs = shapely.buffer(shapely.points(network.x[nodes], network.y[nodes]),
+                           np.minimum(left[keep], max_leg_m), quad_segs=4)
+    if walls is not None:
+        discs = own_side(discs, walls.compound_of[nodes], walls.polygons[walls.gated],
+                          np.flatnonzero(walls.gated))
+    order = np.argsort(rows, kind="stable")
+    bounds = np.searchsorted(rows[order], np.arange(radius.size + 1))
+    return np.array([shapely.union_all(discs[order[a:b]]) for a, b in
+                     zip(bounds[:-1], bounds[1:], strict=True)], dtype=object)
+
+
+def own_side(discs: np.ndarray, compound: np.ndarray, walls: np.ndarray,
+              wall_ids: np.ndarray) -> np.ndarray:
+    """Discs kept on their node's side of gated compound walls: inside its compound for a node
+    inside one, outside every gated compound for the others (walls only gates cross).
+
+    Parameters
+    ----------
+    discs : one polygon per node
+    compound : per disc, the gated compound id of its node (-1 outside every one)
+    walls : the gated compounds' polygons
+    wall_ids : the compound id of each of ``walls``
+
+    Returns
+    -------
+    the discs clipped to their side
+
+    Examples
+    --------
+    >>> discs = shapely.buffer(shapely.points([0.0, 10.0], [0.0, 0.0]), 5.0)
+    >>> kept = own_side(discs, np.array([-1, 0]), np.array([shapely.box(8, -9, 20, 9)]),
+    ...                 np.array([0]))
+    >>> kept[0].bounds[2] <= 5.0, kept[1].bounds[0] == 8.0
+    (True, True)
+    """
+    out = discs.copy()
+    slot = np.full(int(max(compound.max(initial=-1), wall_ids.max(initial=-1))) + 2, -1)
+    slot[wall_ids] = np.arange(wall_ids.size)
+    inside = compound >= 0
+    out[inside] = shapely.intersection(discs[inside], walls[slot[compound[inside]]])
+    if walls.size:
+        disc, wall = shapely.STRtree(walls).query(discs, predicate="intersects")
+        outer = ~inside[disc]
+        disc, wall = disc[outer], wall[outer]
+        # a disc may meet several compounds: cut one wall per disc per round
+        while disc.size:
+            first = np.unique(disc, return_index=True)[1]
+            out[disc[first]] = shapely.difference(out[disc[first]], walls[wall[first]])
+            rest = np.ones(disc.size, dtype=bool)
+            rest[first] = False
+            disc, wall = disc[rest], wall[rest]
     return out

@@ -70,12 +70,15 @@ def park_stage(study: Study, node_index: NodeIndex, max_snap_m: float) -> StageO
     land, pop, historic = study.residential, study.population, study.historic
     official = parks.park_tiers(OFFICIAL_PRESET)
     standard = parks.park_service_radius_coverage(park_rows, land, official, historic)
+    # walks on the study's directed cost when it has one (slopes, gated compounds)
     walk = parks.park_service_radius_coverage_walk(park_rows, land, study.network, node_index,
-                                                   official, historic, max_snap_m=max_snap_m)
+                                                   official, historic, max_snap_m=max_snap_m,
+                                                   cost=study.cost)
     people = parks.park_service_radius_coverage_population(park_rows, study.network, pop.x,
                                                            pop.y, pop.population, node_index,
                                                            official, historic,
-                                                           max_snap_m=max_snap_m)
+                                                           max_snap_m=max_snap_m,
+                                                           cost=study.cost)
     land_note = "residential land (dissolved) in the study area"
     output.metrics["park_service_radius_coverage"] = _park_metric(
         "park_service_radius_coverage", standard,
