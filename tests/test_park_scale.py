@@ -178,3 +178,29 @@ def test_park_population_walks_on_the_directed_cost(chengdu):
         within |= reach <= radius[park]
     np.testing.assert_array_equal(people.within, within)
     assert people.value <= flat.value and (people.within != flat.within).any()
+
+
+@pytest.mark.parametrize("max_coords", [park_geometry.MAX_TILE_COORDS, 150])
+def test_uncovered_by_kind_equals_the_earlier_overlay(monkeypatch, max_coords):
+    """Gaps of residential land and of the study area outside each kind's area, against the
+    earlier computation: one union of the land, one difference per kind."""
+    import pandas as pd
+
+    from lifecircle.coverage.circles import uncovered_by_kind
+
+    monkeypatch.setattr(park_geometry, "MAX_TILE_COORDS", max_coords)
+    area = shapely.box(0, 0, 1000, 1000)
+    land = gpd.GeoDataFrame(geometry=list(_blobs(3, 150, 1100)), crs="EPSG:32648")
+    covered = gpd.GeoDataFrame(
+        {"kind": ["a", "b"], "threshold_m": [300.0, 500.0]},
+        geometry=[shapely.union_all(_blobs(seed, 60)) for seed in (7, 8)], crs="EPSG:32648")
+    gaps = uncovered_by_kind(covered, area, land)
+    whole = shapely.intersection(shapely.union_all(dissolve(land.geometry).to_numpy()), area)
+    for layer, total in (("study_area", area), ("residential", whole)):
+        rows = gaps[gaps["layer"] == layer].reset_index(drop=True)
+        old = shapely.difference(total, covered.geometry.to_numpy())
+        np.testing.assert_allclose(rows["total_m2"], total.area, rtol=1e-9)
+        np.testing.assert_allclose(rows["uncovered_m2"], shapely.area(old), rtol=1e-9)
+        np.testing.assert_allclose(shapely.area(shapely.symmetric_difference(
+            shapely.make_valid(rows.geometry.to_numpy()), old)), 0.0, atol=1e-6)
+        assert isinstance(rows, pd.DataFrame) and list(rows["kind"]) == ["a", "b"]
