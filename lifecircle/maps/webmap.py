@@ -225,7 +225,8 @@ class _Drawer:
         self.groups: dict[str, folium.FeatureGroup] = {}
         self.base: dict[str, folium.FeatureGroup] = {}
         self.legend: list[LegendSection] = []
-        self.wgs84 = {name: to_wgs84(frame.geometry, name)
+        # each kind's covered area is drawn as an image (see _circles): not simplified
+        self.wgs84 = {name: to_wgs84(frame.geometry, name, simplify=name != "service_areas")
                       for name, frame in folder.layers.items()}
 
     def bounds(self) -> tuple[float, float, float, float]:
