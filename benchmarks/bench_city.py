@@ -57,11 +57,11 @@ def _tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run_cli(pbf: Path, out: Path, code: Path) -> dict:
+def run_cli(pbf: Path, out: Path, code: Path, extra: tuple[str, ...] = ()) -> dict:
     """Run the whole CLI once (the ``lifecircle`` package found in ``code``); wall time and the
-    peak resident memory of its process tree."""
+    peak resident memory of its process tree. ``extra``: more CLI flags (e.g. ``--no-figures``)."""
     cmd = [sys.executable, "-m", "lifecircle.cli", "run", "--osm", str(pbf),
-           "--residential-density", "400", "--out", str(out)]
+           "--residential-density", "400", "--out", str(out), *extra]
     load = os.getloadavg()
     log = out.parent / f"{out.name}.log"
     started = time.perf_counter()
@@ -109,8 +109,9 @@ def open_map(html: Path) -> dict:
     return {"map_open_s": seconds, "browser_rss_bytes": memory}
 
 
-def measure(scale: float, code: Path = HERE.parent) -> dict:
-    """Generate (or reuse) the SYNTHETIC city at ``scale`` and measure one whole run."""
+def measure(scale: float, code: Path = HERE.parent, extra: tuple[str, ...] = ()) -> dict:
+    """Generate (or reuse) the SYNTHETIC city at ``scale`` and measure one whole run (with the
+    CLI flags ``extra``)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     pbf = CACHE / f"SYNTHETIC_city_{scale:g}x.osm.pbf"
     if not pbf.exists():
@@ -118,7 +119,9 @@ def measure(scale: float, code: Path = HERE.parent) -> dict:
     out = CACHE / f"out_{scale:g}x"
     # a fresh folder: the CLI refuses one holding files it did not write (an earlier run's)
     shutil.rmtree(out, ignore_errors=True)
-    result = {"scale": scale, **run_cli(pbf, out, code)}
+    result = {"scale": scale, **run_cli(pbf, out, code, extra)}
+    if extra:
+        result["flags"] = " ".join(extra)
     card = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))
     timings = out / "timings.json"  # seconds per stage, written by the run
     result["timings_s"] = (json.loads(timings.read_text(encoding="utf-8")) if timings.exists()
@@ -161,7 +164,8 @@ def section(results: dict[str, dict[str, dict]]) -> str:
             sizes = r.get("sizes", {})
             issue = ISSUE_TABLE.get(float(r["scale"]), ("", ""))
             lines.append(
-                f"| {label} | {r['scale']:g}× | {_fmt_s(r['wall_s'])} | "
+                f"| {label}{' (' + r['flags'] + ')' if r.get('flags') else ''} | "
+                f"{r['scale']:g}× | {_fmt_s(r['wall_s'])} | "
                 f"{_fmt_s(r['cpu_s']) if 'cpu_s' in r else '-'} | "
                 f"{_gib(r['peak_rss_bytes'])} | {sizes.get('map.html', 0) / 1e6:.1f} MB | "
                 f"{sizes.get('coverage.gpkg', 0) / 1e6:.1f} MB | "
@@ -219,6 +223,8 @@ def main(argv: list[str]) -> int:
                         help="folder holding the lifecircle package to run (e.g. a copy of an "
                              "earlier commit, so edits during a long run cannot leak in)")
     parser.add_argument("--note", help="what the labelled code is (kept in RESULTS.md)")
+    parser.add_argument("--no-figures", action="store_true",
+                        help="run the CLI with --no-figures (no PNG figures, no report.pdf)")
     parser.add_argument("--render-only", action="store_true",
                         help="rewrite the RESULTS.md section from stored results, run nothing")
     args = parser.parse_args(argv)
@@ -228,7 +234,7 @@ def main(argv: list[str]) -> int:
         results.setdefault("_notes", {})[args.label] = args.note
     for scale in [] if args.render_only else args.scales:
         print(f"scale {scale:g} ...", file=sys.stderr, flush=True)
-        r = measure(scale, args.code.resolve())
+        r = measure(scale, args.code.resolve(), ("--no-figures",) if args.no_figures else ())
         print(json.dumps(r), file=sys.stderr, flush=True)
         results.setdefault(args.label, {})[f"{scale:g}"] = r
         write_results(results)

@@ -30,7 +30,7 @@ from scipy import sparse
 from lifecircle.config import minutes_to_metres
 from lifecircle.coverage.engine import NodeIndex, per_facility_distances
 from lifecircle.coverage.strokes import StreetStrokes, street_strokes
-from lifecircle.layers.landuse import dissolve
+from lifecircle.layers.landuse import polygon_parts
 from lifecircle.layers.network import WalkNetwork
 from lifecircle.seeds import load_standards
 
@@ -211,7 +211,10 @@ def reached_area(network: WalkNetwork, segments: ReachedSegments, n_sources: int
         order = np.argsort(owner, kind="stable")
         bounds = np.searchsorted(owner[order], many)
         ends = np.searchsorted(owner[order], many, side="right")
-        out[many] = [shapely.union_all(strips[order[a:b]]) for a, b in
+        # GEOS' disjoint-subset union: the clusters of strips that do not touch each other are
+        # unioned apart (2.4x faster on a 10x SYNTHETIC city's primary schools, same area to
+        # 1e-14; no slower when everything is one cluster)
+        out[many] = [shapely.disjoint_subset_union_all(strips[order[a:b]]) for a, b in
                      zip(bounds, ends, strict=True)]
     return out
 
@@ -379,11 +382,12 @@ def uncovered_by_kind(covered: gpd.GeoDataFrame, study_area: shapely.Geometry,
     "residential"), ``total_m2`` (the layer's area), ``uncovered_m2``, ``uncovered_share`` (NaN
     for an empty layer) and the uncovered geometry
     """
+    # one overlay of the whole land with each kind's area: GEOS overlays two large polygons in
+    # about (vertices x log vertices); cutting the land into pieces first was 8x slower here
     layers = {"study_area": study_area}
     if residential is not None:
-        land = dissolve(residential.geometry)
-        layers["residential"] = shapely.intersection(
-            shapely.union_all(land.to_numpy()), study_area)
+        parts = polygon_parts(residential.geometry).to_numpy()
+        layers["residential"] = shapely.intersection(shapely.union_all(parts), study_area)
     frames = []
     for name, layer in layers.items():
         gaps = shapely.difference(layer, covered.geometry.to_numpy())

@@ -18,6 +18,7 @@ Tiers come from ``park_tiers`` in standards.yaml (presets ``gbt50563-2010`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +26,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from lifecircle.coverage import park_geometry
 from lifecircle.coverage.engine import (
     FacilityAccess,
     Nearest,
@@ -35,10 +37,13 @@ from lifecircle.coverage.engine import (
 )
 from lifecircle.coverage.engine import node_index as shared_index
 from lifecircle.errors import InputError
-from lifecircle.layers.landuse import dissolve, polygon_parts
+from lifecircle.layers.landuse import polygon_parts
 from lifecircle.layers.network import WalkNetwork
 from lifecircle.layers.osm import tag_column
 from lifecircle.seeds import load_standards
+
+if TYPE_CHECKING:
+    from lifecircle.layers.walking import WalkCost
 
 NOT_COUNTED = "not_counted"
 #: Segments per quarter circle of the straight-line service zones: with 64, a buffer's area is
@@ -331,7 +336,8 @@ def park_service_radius_coverage_walk(parks: gpd.GeoDataFrame, residential: gpd.
                                       tiers: str | ParkTiers | None = None,
                                       historic: gpd.GeoDataFrame | None = None,
                                       target_share: float | None = None,
-                                      max_snap_m: float | None = None) -> ParkCoverage:
+                                      max_snap_m: float | None = None,
+                                      cost: WalkCost | None = None) -> ParkCoverage:
     """Residential land within each park's tier radius by walking.
 
     A point of residential land is covered when a walk from the park reaches it within the
@@ -348,6 +354,10 @@ def park_service_radius_coverage_walk(parks: gpd.GeoDataFrame, residential: gpd.
     node_index : its snapping index (built when None)
     max_snap_m : the longest straight leg from a street, and farther parks are unreachable
         (default standards.yaml)
+    cost : the study's directed walking cost (slopes, gated compounds;
+        :attr:`lifecircle.layers.study.Study.cost`): walks are then measured from home to the
+        park on it, and a gated compound's land is reached only from its own inside paths.
+        None: flat network distance
 
     Returns
     -------
@@ -358,30 +368,15 @@ def park_service_radius_coverage_walk(parks: gpd.GeoDataFrame, residential: gpd.
     table = classify_parks(parks, tiers, historic)
     straight = _straight_zones(table)
     radius = table["radius_m"].to_numpy()
-    access = _access(node_index, table, max_snap_m)
+    access = _access(node_index, table, max_snap_m, cost)
     zones = np.array([shapely.Polygon()] * len(table), dtype=object)
     if access.node.size:
-        per_park = per_facility_distances(network, access, limit_m=float(radius.max()))
-        zones = shapely.intersection(
-            _walk_zones(network, per_park, radius, _max_snap(max_snap_m)), straight)
+        per_park = per_facility_distances(network, access, limit_m=float(radius.max()),
+                                          cost_graph=None if cost is None else cost.graph)
+        discs = park_geometry.walk_zones(network, per_park, radius, _max_snap(max_snap_m), cost)
+        zones = shapely.intersection(discs, straight)
     union = shapely.union_all(zones)
     return _result("walk", park_tiers(tiers), table, zones, union, land, target_share)
-
-
-def _walk_zones(network: WalkNetwork, distances, radius: np.ndarray,
-                max_leg_m: float) -> np.ndarray:
-    """Per park, the union of discs around the nodes it reaches within its radius, each disc
-    the distance left (at most ``max_leg_m``)."""
-    pairs = distances.tocoo()
-    left = radius[pairs.row] - pairs.data
-    keep = left > 0
-    rows, nodes = pairs.row[keep], pairs.col[keep]
-    discs = shapely.buffer(shapely.points(network.x[nodes], network.y[nodes]),
-                           np.minimum(left[keep], max_leg_m), quad_segs=4)
-    order = np.argsort(rows, kind="stable")
-    bounds = np.searchsorted(rows[order], np.arange(radius.size + 1))
-    return np.array([shapely.union_all(discs[order[a:b]]) for a, b in
-                     zip(bounds[:-1], bounds[1:], strict=True)], dtype=object)
 
 
 def park_service_radius_coverage_population(parks: gpd.GeoDataFrame, network: WalkNetwork,
@@ -389,7 +384,8 @@ def park_service_radius_coverage_population(parks: gpd.GeoDataFrame, network: Wa
                                             node_index: NodeIndex | None = None,
                                             tiers: str | ParkTiers | None = None,
                                             historic: gpd.GeoDataFrame | None = None,
-                                            max_snap_m: float | None = None
+                                            max_snap_m: float | None = None,
+                                            cost: WalkCost | None = None
                                             ) -> ParkPopulationCoverage:
     """Population share within each park's tier radius by walking.
 
@@ -403,6 +399,7 @@ def park_service_radius_coverage_population(parks: gpd.GeoDataFrame, network: Wa
     x, y, weight : population cell centres (network CRS) and people per cell
     node_index : the network's snapping index (built when None)
     max_snap_m : farther cells and parks are unreachable (default standards.yaml)
+    cost : the study's directed walking cost (see :func:`park_service_radius_coverage_walk`)
 
     Returns
     -------
@@ -412,11 +409,14 @@ def park_service_radius_coverage_population(parks: gpd.GeoDataFrame, network: Wa
     table = classify_parks(_to(parks, network.crs), tiers, historic)
     radius = table["radius_m"].to_numpy()
     weight = np.asarray(weight, dtype=np.float64)
-    access = _access(node_index, table, max_snap_m)
+    access = _access(node_index, table, max_snap_m, cost)
     within = np.zeros(weight.size, dtype=bool)
     if access.node.size:
-        nearest = _nearest_within_own_radius(network, access, radius)
-        cells = at_points(nearest, node_index.snap(x, y, _max_snap(max_snap_m)))
+        nearest = _nearest_within_own_radius(network, access, radius, cost)
+        if cost is None:
+            cells = at_points(nearest, node_index.snap(x, y, _max_snap(max_snap_m)))
+        else:
+            cells = cost.at_cells(nearest, cost.snap(node_index, x, y, _max_snap(max_snap_m)))
         within = cells.distance_m <= radius.max()
     total = float(weight.sum())
     spec = park_tiers(tiers)
@@ -432,8 +432,8 @@ def _result(method: str, spec: ParkTiers, table: gpd.GeoDataFrame, zones: np.nda
             union: shapely.Geometry, land: np.ndarray, target_share: float | None) -> ParkCoverage:
     """Assemble a ParkCoverage from the parks' zones, their union and the dissolved land."""
     total = float(shapely.area(land).sum())
-    covered_parts = shapely.intersection(land, union)
-    parts = np.concatenate([covered_parts, shapely.difference(land, union)])
+    covered_parts, uncovered_parts = park_geometry.split_land(land, union)
+    parts = np.concatenate([covered_parts, uncovered_parts])
     flags = np.repeat([True, False], land.size)
     keep = shapely.area(parts) > 0
     residential = gpd.GeoDataFrame(
@@ -530,7 +530,7 @@ def _common_crs(residential: gpd.GeoDataFrame | None, parks: gpd.GeoDataFrame,
         if crs is not None and CRS.from_user_input(crs).is_geographic:
             raise InputError("residential land", "is in degrees; project it to a metric CRS first")
         residential = _to(residential, crs)
-        land = dissolve(residential.geometry).to_numpy()
+        land = park_geometry.dissolve_land(residential.geometry)
     else:
         land = np.empty(0, dtype=object)
     return land, _to(parks, crs)
@@ -548,17 +548,22 @@ def _max_snap(max_snap_m: float | None) -> float:
         else float(max_snap_m)
 
 
-def _access(node_index: NodeIndex, table: gpd.GeoDataFrame,
-            max_snap_m: float | None) -> FacilityAccess:
-    """Access points of the counting parks (nodes within 20 m of the boundary, or nearest)."""
+def _access(node_index: NodeIndex, table: gpd.GeoDataFrame, max_snap_m: float | None,
+            cost: WalkCost | None = None) -> FacilityAccess:
+    """Access points of the counting parks (nodes within 20 m of the boundary, or nearest;
+    through gates into compounds when ``cost`` has them)."""
     counted = table["radius_m"].to_numpy() > 0
-    access = node_index.facility_access(table.geometry.to_numpy(), _max_snap(max_snap_m))
+    geoms = table.geometry.to_numpy()
+    access = (node_index.facility_access(geoms, _max_snap(max_snap_m)) if cost is None else
+              cost.facility_access(node_index, geoms, _max_snap(max_snap_m)))
     return access.subset(counted)
 
 
 def _nearest_within_own_radius(network: WalkNetwork, access: FacilityAccess,
-                               radius: np.ndarray) -> Nearest:
+                               radius: np.ndarray, cost: WalkCost | None = None) -> Nearest:
     """One Dijkstra in which "distance <= largest radius" means "within the park's own radius":
-    each park starts at an offset of (largest radius - its radius)."""
+    each park starts at an offset of (largest radius - its radius). On the directed cost graph
+    when given (searched on its transpose: home -> park)."""
     largest = float(radius.max())
-    return nearest_facility(network, access.with_extra_offset(largest - radius), limit_m=largest)
+    return nearest_facility(network, access.with_extra_offset(largest - radius), limit_m=largest,
+                            cost_graph=None if cost is None else cost.graph)

@@ -25,7 +25,7 @@ from lifecircle.seeds import kind_names, load_standards
 #: Layers of coverage.gpkg the maps draw (DESIGN §4), in drawing order; the ``base_*`` layers
 #: (streets, water, railways, place names; WGS84, ``lifecircle.layers.basemap``) lie underneath.
 LAYERS = ("base_water", "base_rail", "base_streets", "base_places", "study_area", "population",
-          "residential", "catchments", "service_circles", "facilities")
+          "residential", "catchments", "service_circles", "service_areas", "facilities")
 
 _WORLDPOP = re.compile(r"worldpop|^[a-z]{3}_(ppp|pd|[fm]_\d+)_\d{4}", re.IGNORECASE)
 

@@ -18,7 +18,7 @@ DECIMALS = 6
 TOLERANCE_M = 1.0
 
 
-def to_wgs84(geometry: gpd.GeoSeries, name: str) -> gpd.GeoSeries:
+def to_wgs84(geometry: gpd.GeoSeries, name: str, simplify: bool = True) -> gpd.GeoSeries:
     """Simplify in the projected CRS, reproject to WGS84 and round coordinates.
 
     Parameters
@@ -27,6 +27,9 @@ def to_wgs84(geometry: gpd.GeoSeries, name: str) -> gpd.GeoSeries:
         A layer's geometries in the run's projected CRS.
     name : str
         The layer's name, for the error message.
+    simplify : bool
+        False: no simplification (layers drawn as images, where a topology-preserving
+        simplification of a city-wide polygon costs minutes and changes no pixel).
 
     Returns
     -------
@@ -40,7 +43,7 @@ def to_wgs84(geometry: gpd.GeoSeries, name: str) -> gpd.GeoSeries:
     """
     if geometry.crs is None:
         raise InputError(f"coverage.gpkg layer {name}", "has no coordinate reference system")
-    if geometry.crs.is_projected:
+    if geometry.crs.is_projected and simplify:
         geometry = geometry.simplify(TOLERANCE_M, preserve_topology=True)
     wgs84 = geometry.to_crs(4326)
     rounded = shapely.transform(wgs84.values, lambda xy: np.round(xy, DECIMALS))

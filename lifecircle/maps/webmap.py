@@ -222,7 +222,8 @@ class _Drawer:
         self.groups: dict[str, folium.FeatureGroup] = {}
         self.base: dict[str, folium.FeatureGroup] = {}
         self.legend: list[LegendSection] = []
-        self.wgs84 = {name: to_wgs84(frame.geometry, name)
+        # each kind's covered area is drawn as an image (see _circles): not simplified
+        self.wgs84 = {name: to_wgs84(frame.geometry, name, simplify=name != "service_areas")
                       for name, frame in folder.layers.items()}
 
     def bounds(self) -> tuple[float, float, float, float]:
@@ -254,8 +255,10 @@ class _Drawer:
             self._residential(m)
         for kind in self._kinds("catchments"):
             self._catchments(m, kind)
-        for kind in self._kinds("service_circles"):
-            self._circles(m, kind)
+        # per-facility circles when the run drew them, else each kind's covered area (city scale)
+        circle_layer = "service_circles" if "service_circles" in layers else "service_areas"
+        for kind in self._kinds(circle_layer):
+            self._circles(m, kind, circle_layer)
         for kind in self._kinds("facilities"):
             self._facilities(m, kind)
 
@@ -418,8 +421,8 @@ class _Drawer:
                 load.add_fill(colour, label)
         load.layers.append(f"catchments:{kind}")
 
-    def _circles(self, m: folium.Map, kind: str) -> None:
-        frame, geometry = self._rows("service_circles", kind)
+    def _circles(self, m: folium.Map, kind: str, layer: str = "service_circles") -> None:
+        frame, geometry = self._rows(layer, kind)
         radii = sorted({r for r in map(_float, frame.get("threshold_m", [])) if r is not None})
         label = "/".join(f"{r:,.0f}" for r in radii) + " m" if radii else ""
         group = self._group(m, f"service_circles:{kind}",
@@ -428,7 +431,7 @@ class _Drawer:
         colour = kind_colour(kind)
         style = {"color": colour, "weight": 0.8, "opacity": 0.8, "fillColor": colour,
                  "fillOpacity": 0.12, "interactive": False}
-        if len(self.folder.layers["service_circles"]) > MAX_VECTOR_CIRCLES:
+        if layer == "service_areas" or len(self.folder.layers[layer]) > MAX_VECTOR_CIRCLES:
             # city scale: the kind's circles as one image of their union (no outlines), not
             # thousands of inlined polygons
             image_overlay(geometry, np.zeros(len(geometry), dtype=np.uint8), [colour],

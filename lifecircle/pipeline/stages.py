@@ -22,6 +22,11 @@ from lifecircle.layers.study import Study
 from lifecircle.metrics import ASSUMED, MEASURED, Metric
 from lifecircle.seeds import load_standards
 
+#: at most this many service circles (facilities x thresholds) are drawn per facility in a run:
+#: the map shows them as polygons up to the same count (``maps.webmap.MAX_VECTOR_CIRCLES``,
+#: an assumption) and as each kind's covered area above it
+MAX_FACILITY_CIRCLES = 2_000
+
 # the presets of the two park indicators (seeds/standards.yaml park_tiers)
 OFFICIAL_PRESET = "gbt50563-2010"
 ACTIVITY_PRESET = "activity-space-2021"
@@ -110,10 +115,11 @@ def park_figures(study: Study, node_index: NodeIndex, max_snap_m: float,
     return ParkFigures(
         standard=parks.park_service_radius_coverage(park_rows, land, official, historic),
         walk=parks.park_service_radius_coverage_walk(park_rows, land, study.network, node_index,
-                                                     official, historic, max_snap_m=max_snap_m),
+                                                     official, historic, max_snap_m=max_snap_m,
+                                                     cost=study.cost),
         people=parks.park_service_radius_coverage_population(
             park_rows, study.network, pop.x, pop.y, pop.population, node_index, official,
-            historic, max_snap_m=max_snap_m),
+            historic, max_snap_m=max_snap_m, cost=study.cost),
         activity=parks.park_service_radius_coverage(spaces, land, parks.park_tiers(
             ACTIVITY_PRESET), historic),
         n_spaces=len(spaces))
@@ -206,34 +212,46 @@ def _park_metric(metric_id: str, result: parks.ParkCoverage, method: str,
 
 
 def circle_stage(study: Study, node_index: NodeIndex, access: dict[str, KindAccess],
-                 max_snap_m: float, thresholds: dict[str, list[float]] | None = None
-                 ) -> StageOutput:
-    """Service circles of every facility at its kind's threshold(s), their union per kind and
-    the uncovered study area and residential land per kind (with the study's walking cost when
-    it has one: the homes that can walk to the facility)."""
+                 max_snap_m: float, thresholds: dict[str, list[float]] | None = None,
+                 per_facility: bool | None = None) -> StageOutput:
+    """Each kind's covered area (``service_areas``) and the uncovered study area and residential
+    land per kind, from the kind's one multi-source pass (with the study's walking cost when it has
+    one: the homes that can walk to the facility); and, where asked, the service circle
+    of every facility (``service_circles``).
+
+    ``per_facility`` None draws the per-facility circles only while the map shows them as
+    polygons (at most :data:`MAX_FACILITY_CIRCLES` circles); above that the map draws each
+    kind's ``service_areas`` as an image, and the circles would cost one search and one buffer
+    per facility for nothing. The ``circles`` command asks for them explicitly.
+    """
     output = StageOutput()
-    frames = []
-    strokes = circles.street_strokes(study.network)
-    for kind, kind_access in access.items():
-        of_kind = study.facilities[study.facilities["kind"] == kind]
-        wanted = (thresholds or {}).get(kind, [kind_access.threshold_m])
-        drawn = circles.service_circles(study.network, node_index, of_kind.geometry.values,
-                                        wanted, max_snap_m=max_snap_m, strokes=strokes,
-                                        cost=study.cost)
-        drawn.insert(0, "facility_id", of_kind["fid"].to_numpy()[drawn["facility"].to_numpy()])
-        drawn.insert(0, "kind", kind)
-        frames.append(drawn[~drawn.geometry.is_empty].drop(columns="facility"))
-    if not frames:
+    wanted = {k: (thresholds or {}).get(k, [a.threshold_m]) for k, a in access.items()}
+    if not access:
         return output
-    drawn = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
-                             crs=study.crs)
-    output.layers["service_circles"] = drawn
+    strokes = circles.street_strokes(study.network)
+    if per_facility is None:
+        n_circles = sum(int((study.facilities["kind"] == k).sum()) * len(set(wanted[k]))
+                        for k in access)
+        per_facility = n_circles <= MAX_FACILITY_CIRCLES
+    if per_facility:
+        frames = []
+        for kind in access:
+            of_kind = study.facilities[study.facilities["kind"] == kind]
+            drawn = circles.service_circles(study.network, node_index, of_kind.geometry.values,
+                                            wanted[kind], max_snap_m=max_snap_m,
+                                            strokes=strokes, cost=study.cost)
+            drawn.insert(0, "facility_id",
+                         of_kind["fid"].to_numpy()[drawn["facility"].to_numpy()])
+            drawn.insert(0, "kind", kind)
+            frames.append(drawn[~drawn.geometry.is_empty].drop(columns="facility"))
+        output.layers["service_circles"] = gpd.GeoDataFrame(
+            pd.concat(frames, ignore_index=True), geometry="geometry", crs=study.crs)
     # each kind's covered area from its one multi-source pass, not from unioning every circle
     union = circles.covered_by_kind(
-        study.network, {k: a.node_distance_m for k, a in access.items()},
-        {k: (thresholds or {}).get(k, [a.threshold_m]) for k, a in access.items()},
+        study.network, {k: a.node_distance_m for k, a in access.items()}, wanted,
         strokes=strokes, crs=study.crs,
         rates=None if study.cost is None else study.cost.edge_rates(study.network))
+    output.layers["service_areas"] = union
     output.layers["uncovered"] = circles.uncovered_by_kind(union, study.area,
                                                            study.residential)
     return output

@@ -28,7 +28,8 @@ def kind_circles(study: Study, config: RunConfig, kind: str, metres: list[float]
              else cost.snap(index, pop.x, pop.y, config.snap_m()))
     access = {kind: kind_access(index, study.facilities, cells, kind, max(metres),
                                 config.snap_m(), config.cap_m(), cost=cost)}
-    return circle_stage(study, index, access, config.snap_m(), {kind: metres})
+    return circle_stage(study, index, access, config.snap_m(), {kind: metres},
+                        per_facility=True)
 
 
 def park_figures(study: Study, config: RunConfig) -> StageOutput:
