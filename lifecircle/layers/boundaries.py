@@ -128,7 +128,7 @@ def boundary_by_name(name: str) -> BaseGeometry:
     source = f"--county {name}"
     query = re.sub(r"\s+", "", name)
     units = _admin_units(source)
-    by_name = _units_by_qualified_name()
+    by_name = _units_by_qualified_name(units)
     matches = by_name.get(query, [])
     if not matches:
         found = {id(u) for suffix in _NAME_SUFFIXES for u in by_name.get(query + suffix, [])}
@@ -231,14 +231,20 @@ def _admin_units(source: str) -> tuple[AdminUnit, ...]:
         raise InputError(source, INSTALL_HINT) from None
 
 
-@functools.cache
-def _units_by_qualified_name() -> dict[str, list[AdminUnit]]:
-    """Every qualified name (:attr:`AdminUnit.qualified_names`) and its units, in index order."""
-    by_name: dict[str, list[AdminUnit]] = {}
-    for unit in _load_index():
-        for name in unit.qualified_names:
-            by_name.setdefault(name, []).append(unit)
-    return by_name
+#: the name index of the last unit index read: (units, by qualified name)
+_NAME_INDEX: list[tuple[tuple[AdminUnit, ...], dict[str, list[AdminUnit]]]] = []
+
+
+def _units_by_qualified_name(units: tuple[AdminUnit, ...]) -> dict[str, list[AdminUnit]]:
+    """Every qualified name (:attr:`AdminUnit.qualified_names`) of ``units`` and its units, in
+    index order; built once per unit index (a fresh read of the index builds it again)."""
+    if not _NAME_INDEX or _NAME_INDEX[0][0] is not units:
+        by_name: dict[str, list[AdminUnit]] = {}
+        for unit in units:
+            for name in unit.qualified_names:
+                by_name.setdefault(name, []).append(unit)
+        _NAME_INDEX[:] = [(units, by_name)]
+    return _NAME_INDEX[0][1]
 
 
 @functools.cache
