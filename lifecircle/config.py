@@ -27,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -193,22 +194,16 @@ class RunConfig(BaseModel):
                 raise ValueError(missing_key_message())
         return tiles
 
-    @field_validator("thresholds_m")
+    @field_validator("thresholds_m", "thresholds_min")
     @classmethod
-    def _known_thresholds(cls, value: dict[str, float]) -> dict[str, float]:
-        for kind, metres in value.items():
+    def _known_thresholds(cls, value: dict[str, float], info: ValidationInfo
+                          ) -> dict[str, float]:
+        top, words = {"thresholds_m": (20000, "20,000 m"),
+                      "thresholds_min": (300, "300 minutes")}[info.field_name]
+        for kind, amount in value.items():
             _check_kind(kind)
-            if not 0 < metres <= 20000:
-                raise ValueError(f"threshold for {kind} must be between 0 and 20,000 m")
-        return value
-
-    @field_validator("thresholds_min")
-    @classmethod
-    def _known_minutes(cls, value: dict[str, float]) -> dict[str, float]:
-        for kind, minutes in value.items():
-            _check_kind(kind)
-            if not 0 < minutes <= 300:
-                raise ValueError(f"threshold for {kind} must be between 0 and 300 minutes")
+            if not 0 < amount <= top:
+                raise ValueError(f"threshold for {kind} must be between 0 and {words}")
         return value
 
     @model_validator(mode="after")
