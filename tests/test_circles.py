@@ -182,6 +182,41 @@ def test_strokes_do_not_change_the_polygons(chengdu_circles):
     assert shapely.hausdorff_distance(merged, plain).max() < 0.5
 
 
+def _stroke_ends(strokes, net):
+    """Each edge's two ends read back from the stroke axis, and the nodes they must be."""
+    length = net.edges["length"].to_numpy()
+    v_at = strokes.u_at + np.where(strokes.forward, length, -length)
+    u, v = net.edges["u"].to_numpy(), net.edges["v"].to_numpy()
+    return (strokes.point_at(strokes.u_at), strokes.point_at(v_at),
+            np.column_stack([net.x[u], net.y[u]]), np.column_stack([net.x[v], net.y[v]]))
+
+
+def test_strokes_axis_puts_every_edge_between_its_nodes(chengdu_circles):
+    net = chengdu_circles[0]
+    got_u, got_v, want_u, want_v = _stroke_ends(street_strokes(net), net)
+    # 0.1 mm: the axis runs over every stroke end to end (tens of km), summed segment by segment
+    assert np.abs(got_u - want_u).max() < 1e-4
+    assert np.abs(got_v - want_v).max() < 1e-4
+
+
+def test_strokes_place_reversed_and_zero_length_edges():
+    # a street with a zero-length edge in it (two nodes at one point, drawn 2 -> 1) and a
+    # branch at the junction
+    net = _network([(0, 0), (100, 0), (100, 0), (200, 0), (100, 100)],
+                   [(0, 1), (2, 1), (2, 3), (1, 4)], densify_m=1e9)
+    zero = int(np.flatnonzero(net.edges["length"].to_numpy() < 1e-3)[0])
+    branch = int(np.flatnonzero(net.edges["v"].to_numpy() == 4)[0])
+    strokes = street_strokes(net)
+    got_u, got_v, want_u, want_v = _stroke_ends(strokes, net)
+    assert np.abs(got_u - want_u).max() < 1e-9
+    # (the network gives a zero-length edge a 1e-6 m length, so its far end is 1e-6 m along)
+    assert np.abs(got_v - want_v).max() < 2e-6
+    # the street is one stroke, the zero-length edge inside it; the branch is another
+    street = np.setdiff1d(np.arange(4), [branch])
+    assert np.unique(strokes.label[street]).size == 1
+    assert strokes.label[zero] != strokes.label[branch]
+
+
 def test_union_and_uncovered_by_kind(chengdu_circles):
     _, _, points, _, circles = chengdu_circles
     kinds = np.where(np.arange(points.size) % 2 == 0, "health_centre", "market")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
@@ -122,45 +123,101 @@ def street_strokes(network: WalkNetwork) -> StreetStrokes:
     merged = shapely.line_merge(shapely.multilinestrings(geoms[by_label],
                                                          indices=label[by_label]))
     parts, part_stroke = shapely.get_parts(merged, return_index=True)
-    # each edge on the merged polyline of its stroke (the only one, but for rare split strokes)
-    mid = shapely.line_interpolate_point(geoms, 0.5, normalized=True)
-    n_parts = np.bincount(part_stroke, minlength=label.max(initial=-1) + 1)
-    part = (np.cumsum(n_parts) - n_parts)[label]
-    split = np.flatnonzero(n_parts[label] > 1)
-    hit_edge, hit_part = shapely.STRtree(parts).query(mid[split], predicate="dwithin",
-                                                      distance=_TOUCH_M)
-    own = part_stroke[hit_part] == label[split][hit_edge]
-    found, first = np.unique(hit_edge[own], return_index=True)
-    part[split[found]] = hit_part[own][first]
-    lonely = np.setdiff1d(split, split[found])  # never expected: such an edge is its own stroke
+    # each edge on the merged polyline of its stroke (the only one, but for rare split strokes):
+    # found by its first segment among the polyline's segments (a sort, not a search along
+    # every polyline per edge, which grew with the square of the strokes' length)
+    head = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    second = shapely.get_coordinates(shapely.get_point(geoms, 1))
+    part, at_head, with_part = _edge_on_part(parts, part_stroke, label, head, second)
+    lonely = np.flatnonzero(part < 0)  # never expected: such an edge is its own stroke
     part[lonely] = parts.size + np.arange(lonely.size)
+    at_head[lonely] = 0.0
+    with_part[lonely] = True
     parts = np.concatenate([parts, geoms[lonely]])
     length = edges["length"].to_numpy()
-    centre = shapely.line_locate_point(parts[part], mid)
-    # (a negative distance would count from the far end)
-    start = shapely.line_interpolate_point(parts[part], np.maximum(centre - length / 2, 0.0))
-    start_xy = shapely.get_coordinates(start)
     u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
-    forward = (np.hypot(start_xy[:, 0] - network.x[u], start_xy[:, 1] - network.y[u])
-               <= np.hypot(start_xy[:, 0] - network.x[v], start_xy[:, 1] - network.y[v]))
+    # the axis runs from u to v when the edge's geometry, drawn from u, runs with its polyline
+    from_u = (np.hypot(head[:, 0] - network.x[u], head[:, 1] - network.y[u])
+              <= np.hypot(head[:, 0] - network.x[v], head[:, 1] - network.y[v]))
+    forward = with_part == from_u
+    u_at_part = np.where(from_u, at_head, np.where(with_part, at_head + length,
+                                                   at_head - length))
     base = np.cumsum(shapely.length(parts) + _STROKE_GAP_M) - shapely.length(parts) - _STROKE_GAP_M
     # drop the collinear vertices densification inserted: same lines, fewer vertices to offset
     lines = shapely.simplify(parts, _COLLINEAR_TOL_M, preserve_topology=False)
     collapsed = shapely.get_num_coordinates(lines) < 2
     lines[collapsed] = parts[collapsed]
     xy, vertex_part = shapely.get_coordinates(lines, return_index=True)
-    starts = np.r_[True, vertex_part[1:] != vertex_part[:-1]]
-    step = np.r_[0.0, np.hypot(*np.diff(xy, axis=0).T)]
-    step[starts] = 0.0
-    along = np.cumsum(step)
-    along -= along[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+    along = _along(xy, vertex_part)
     return StreetStrokes(
         label=label,
-        u_at=base[part] + np.where(forward, centre - length / 2, centre + length / 2),
+        u_at=base[part] + u_at_part,
         forward=forward,
         vertex_xy=xy,
         vertex_at=base[vertex_part] + along,
     )
+
+
+def _along(xy: np.ndarray, vertex_part: np.ndarray) -> np.ndarray:
+    """Distance of each vertex from the start of its polyline (vertices grouped by polyline)."""
+    starts = np.r_[True, vertex_part[1:] != vertex_part[:-1]]
+    step = np.r_[0.0, np.hypot(*np.diff(xy, axis=0).T)]
+    step[starts] = 0.0
+    along = np.cumsum(step)
+    return along - along[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+
+
+def _edge_on_part(parts: np.ndarray, part_stroke: np.ndarray, label: np.ndarray,
+                  head: np.ndarray, second: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each edge lies on the merged polylines of its stroke.
+
+    An edge's first segment (its ``head`` vertex to its ``second``) is a segment of exactly one
+    polyline of its stroke, drawn one way or the other (line merging keeps coordinates).
+
+    Returns
+    -------
+    (part, at_head, with_part) per edge: the polyline (-1 where none holds the segment), the
+    distance of the edge's head vertex along it, and whether the edge runs the polyline's way
+    """
+    xy, vertex_part = shapely.get_coordinates(parts, return_index=True)
+    along = _along(xy, vertex_part)
+    j = np.flatnonzero(vertex_part[:-1] == vertex_part[1:])  # segment j: vertex j to j + 1
+    stroke = part_stroke[vertex_part[j]]
+    # each segment both ways: (stroke, from, to) -> (part, position of `from`, drawn forward)
+    table = pd.DataFrame({
+        "stroke": np.r_[stroke, stroke],
+        "x0": np.r_[xy[j, 0], xy[j + 1, 0]], "y0": np.r_[xy[j, 1], xy[j + 1, 1]],
+        "x1": np.r_[xy[j + 1, 0], xy[j, 0]], "y1": np.r_[xy[j + 1, 1], xy[j, 1]],
+        "part": np.r_[vertex_part[j], vertex_part[j]],
+        "at": np.r_[along[j], along[j + 1]],
+        "with_part": np.r_[np.ones(j.size, bool), np.zeros(j.size, bool)],
+    })
+    edges = pd.DataFrame({"stroke": label, "x0": head[:, 0], "y0": head[:, 1],
+                          "x1": second[:, 0], "y1": second[:, 1], "edge": np.arange(label.size)})
+    found = edges.merge(table, on=["stroke", "x0", "y0", "x1", "y1"], how="inner")
+    # a zero-length edge (line merging drops it) lies at a vertex of its stroke's polyline,
+    # pointing into the polyline (never off its end, into the gap to the next stroke)
+    lost = edges[~edges["edge"].isin(found["edge"])]
+    if not lost.empty:
+        last = np.r_[vertex_part[1:] != vertex_part[:-1], True]
+        length = np.zeros(parts.size)
+        length[vertex_part[last]] = along[last]
+        vertices = pd.DataFrame({"stroke": part_stroke[vertex_part], "x0": xy[:, 0],
+                                 "y0": xy[:, 1], "part": vertex_part, "at": along,
+                                 "with_part": along < length[vertex_part]})
+        found = pd.concat([found, lost.drop(columns=["x1", "y1"]).merge(
+            vertices, on=["stroke", "x0", "y0"], how="inner")], ignore_index=True)
+    # an edge drawn twice on one stroke (two ways with the same geometry) takes its first place
+    found = found.drop_duplicates("edge")
+    part = np.full(label.size, -1, dtype=np.int64)
+    at_head = np.zeros(label.size)
+    with_part = np.ones(label.size, dtype=bool)
+    edge = found["edge"].to_numpy()
+    part[edge] = found["part"].to_numpy()
+    at_head[edge] = found["at"].to_numpy()
+    with_part[edge] = found["with_part"].to_numpy()
+    return part, at_head, with_part
 
 
 def _stroke_labels(network: WalkNetwork) -> np.ndarray:
