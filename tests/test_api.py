@@ -26,12 +26,26 @@ NOT_RUN_OPTIONS = {"out", "config", "print_config", "func", "command", "help", "
 
 
 @pytest.fixture(scope="module")
-def cli_run(tmp_path_factory):
-    """The CLI on the packaged Chengdu sample, once for the module."""
+def cli_out(tmp_path_factory) -> Path:
+    """The CLI on the packaged Chengdu sample, once for the module: its output folder."""
     out = tmp_path_factory.mktemp("cli") / "out"
     assert main(["run", "--osm", str(sample_path()), "--residential-density", "400",
                  "--no-figures", "--out", str(out)]) == 0
-    return json.loads((out / "scorecard.json").read_text(encoding="utf-8"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def cli_run(cli_out):
+    return json.loads((cli_out / "scorecard.json").read_text(encoding="utf-8"))
+
+
+def test_timings_cover_the_study_the_stages_and_each_output(cli_out):
+    timings = json.loads((cli_out / "timings.json").read_text(encoding="utf-8"))
+    stages = ["study", "distances", "coverage_metrics", "catchments", "parks", "circles", "tables"]
+    writers = ["write_layers", "write_map", "write_report"]  # --no-figures: no write_figures
+    assert set(timings) == {*stages, *writers, "writing"}
+    assert all(seconds >= 0 for seconds in timings.values())
+    assert timings["writing"] >= sum(timings[w] for w in writers)
 
 
 @pytest.fixture(scope="module")

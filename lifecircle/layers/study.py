@@ -3,6 +3,7 @@ projected to one local metric CRS."""
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,8 @@ class Study:
     #: slopes (``--dem``) and gated compounds (``--compounds``): the directed cost every walk is
     #: measured with; None is flat network distance
     cost: WalkCost | None = None
+    #: seconds spent reading and projecting the layers (``{"study": s}`` from :func:`load_study`)
+    timings_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def crs(self) -> CRS:
@@ -232,6 +235,7 @@ def load_study(config: RunConfig, extract: OsmExtract | None = None,
     InputError
         For any input that is missing, unreadable or inconsistent (one line each).
     """
+    started = time.perf_counter()
     network, extract = load_network(config, extract)
     area, area_source = study_area(config, network, extract, area)
     crs = network.crs
@@ -261,7 +265,7 @@ def load_study(config: RunConfig, extract: OsmExtract | None = None,
     return Study(config=config, network=network, area=area, area_source=area_source,
                  facilities=facilities, facility_report=report, residential=residential,
                  population=population, extract=extract, notes=notes, historic=historic,
-                 cost=cost)
+                 cost=cost, timings_s={"study": time.perf_counter() - started})
 
 
 def _walk_cost(config: RunConfig, network: WalkNetwork, extract: OsmExtract | None,

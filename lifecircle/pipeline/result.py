@@ -153,6 +153,11 @@ class RunResult:
         lang = lang or self.config.lang
         figures = self.config.figures if figures is None else figures
         started = time.perf_counter()
+        laps: dict[str, float] = {}
+
+        def lap(name: str) -> None:
+            laps[name] = time.perf_counter() - started - sum(laps.values())
+
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "scorecard.json", self.scorecard())
         (folder / CONFIG_FILE).write_text(yaml.safe_dump(
@@ -167,14 +172,18 @@ class RunResult:
         for name, table in self.tables.items():
             if not table.empty:
                 write_csv(folder / name, table)
+        lap("write_layers")  # scorecard, GeoPackage (analysis and basemap layers), CSV tables
         write_map(folder, lang=lang, tiles=self.config.tiles)
+        lap("write_map")
         if figures:
             write_figures(folder, lang=lang)
+            lap("write_figures")
         if self.config.report:
             from lifecircle.report import write_report
 
             write_report(folder, lang=lang, pdf=figures)
-        write_json(folder / "timings.json", self.timings_s | {
+            lap("write_report")  # with the figures it needs when --no-figures skipped them
+        write_json(folder / "timings.json", self.timings_s | laps | {
             "writing": time.perf_counter() - started})
 
     def map(self, lang: str | None = None, kind: str | None = None):

@@ -134,7 +134,8 @@ def run(study: Study, config: RunConfig | None = None,
             {k: max(config.cap_m(), a.threshold_m) for k, a in access.items()}, study.crs)
     lap("tables")
     return RunResult(study=study, config=config, access=access, records=records, layers=layers,
-                     missing_kinds=missing, timings_s=timings, target_list=targets,
+                     missing_kinds=missing, timings_s=study.timings_s | timings,
+                     target_list=targets,
                      tables=tables, regions=regions, data_coverage=coverage_warnings)
 
 
