@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
@@ -126,8 +125,9 @@ def street_strokes(network: WalkNetwork) -> StreetStrokes:
     # each edge on the merged polyline of its stroke (the only one, but for rare split strokes):
     # found by its first segment among the polyline's segments (a sort, not a search along
     # every polyline per edge, which grew with the square of the strokes' length)
-    head = shapely.get_coordinates(shapely.get_point(geoms, 0))
-    second = shapely.get_coordinates(shapely.get_point(geoms, 1))
+    xy, vertex_edge = shapely.get_coordinates(geoms, return_index=True)
+    first = np.searchsorted(vertex_edge, np.arange(geoms.size))
+    head, second = xy[first], xy[first + 1]
     part, at_head, with_part = _edge_on_part(parts, part_stroke, label, head, second)
     lonely = np.flatnonzero(part < 0)  # never expected: such an edge is its own stroke
     part[lonely] = parts.size + np.arange(lonely.size)
@@ -185,39 +185,77 @@ def _edge_on_part(parts: np.ndarray, part_stroke: np.ndarray, label: np.ndarray,
     j = np.flatnonzero(vertex_part[:-1] == vertex_part[1:])  # segment j: vertex j to j + 1
     stroke = part_stroke[vertex_part[j]]
     # each segment both ways: (stroke, from, to) -> (part, position of `from`, drawn forward)
-    table = pd.DataFrame({
-        "stroke": np.r_[stroke, stroke],
-        "x0": np.r_[xy[j, 0], xy[j + 1, 0]], "y0": np.r_[xy[j, 1], xy[j + 1, 1]],
-        "x1": np.r_[xy[j + 1, 0], xy[j, 0]], "y1": np.r_[xy[j + 1, 1], xy[j, 1]],
-        "part": np.r_[vertex_part[j], vertex_part[j]],
-        "at": np.r_[along[j], along[j + 1]],
-        "with_part": np.r_[np.ones(j.size, bool), np.zeros(j.size, bool)],
-    })
-    edges = pd.DataFrame({"stroke": label, "x0": head[:, 0], "y0": head[:, 1],
-                          "x1": second[:, 0], "y1": second[:, 1], "edge": np.arange(label.size)})
-    found = edges.merge(table, on=["stroke", "x0", "y0", "x1", "y1"], how="inner")
+    seg_from = np.r_[xy[j], xy[j + 1]]
+    seg_to = np.r_[xy[j + 1], xy[j]]
+    seg_stroke = np.r_[stroke, stroke]
+    seg_part = np.r_[vertex_part[j], vertex_part[j]]
+    seg_at = np.r_[along[j], along[j + 1]]
+    seg_with = np.r_[np.ones(j.size, bool), np.zeros(j.size, bool)]
+    edge, row = _exact_matches((label, head, second), (seg_stroke, seg_from, seg_to))
     # a zero-length edge (line merging drops it) lies at a vertex of its stroke's polyline,
     # pointing into the polyline (never off its end, into the gap to the next stroke)
-    lost = edges[~edges["edge"].isin(found["edge"])]
-    if not lost.empty:
+    lost = np.setdiff1d(np.arange(label.size), edge)
+    if lost.size:
         last = np.r_[vertex_part[1:] != vertex_part[:-1], True]
         length = np.zeros(parts.size)
         length[vertex_part[last]] = along[last]
-        vertices = pd.DataFrame({"stroke": part_stroke[vertex_part], "x0": xy[:, 0],
-                                 "y0": xy[:, 1], "part": vertex_part, "at": along,
-                                 "with_part": along < length[vertex_part]})
-        found = pd.concat([found, lost.drop(columns=["x1", "y1"]).merge(
-            vertices, on=["stroke", "x0", "y0"], how="inner")], ignore_index=True)
-    # an edge drawn twice on one stroke (two ways with the same geometry) takes its first place
-    found = found.drop_duplicates("edge")
+        lost_edge, vertex = _exact_matches((label[lost], head[lost]),
+                                           (part_stroke[vertex_part], xy))
+        edge = np.r_[edge, lost[lost_edge]]
+        seg_part = np.r_[seg_part, vertex_part[vertex]]
+        seg_at = np.r_[seg_at, along[vertex]]
+        seg_with = np.r_[seg_with, along[vertex] < length[vertex_part[vertex]]]
+        row = np.r_[row, seg_from.shape[0] + np.arange(vertex.size)]
     part = np.full(label.size, -1, dtype=np.int64)
     at_head = np.zeros(label.size)
     with_part = np.ones(label.size, dtype=bool)
-    edge = found["edge"].to_numpy()
-    part[edge] = found["part"].to_numpy()
-    at_head[edge] = found["at"].to_numpy()
-    with_part[edge] = found["with_part"].to_numpy()
+    part[edge] = seg_part[row]
+    at_head[edge] = seg_at[row]
+    with_part[edge] = seg_with[row]
     return part, at_head, with_part
+
+
+def _exact_matches(wanted: tuple[np.ndarray, ...], table: tuple[np.ndarray, ...]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``wanted`` equal, column by column and exactly, to a row of ``table``.
+
+    Each tuple holds an integer column and (n, 2) coordinate columns. Rows are hashed into one
+    64-bit key, so the search is one sort, and every hit is checked column by column (a hash
+    collision is never taken for a match). A wanted row matching several table rows takes the
+    first.
+
+    Returns
+    -------
+    (wanted_row, table_row) of the matches, ordered by ``wanted_row``
+    """
+    want_key, table_key = _row_hash(wanted), _row_hash(table)
+    if want_key.size == 0 or table_key.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.argsort(table_key, kind="stable")
+    at = np.minimum(np.searchsorted(table_key[order], want_key), order.size - 1)
+    wanted_row = np.arange(want_key.size)
+    table_row = order[at]
+    same = table_key[table_row] == want_key
+    for want, have in zip(wanted, table, strict=True):
+        same &= (want == have[table_row]).reshape(want_key.size, -1).all(axis=1)
+    return wanted_row[same], table_row[same]
+
+
+def _row_hash(columns: tuple[np.ndarray, ...]) -> np.ndarray:
+    """One 64-bit hash per row of integer and float columns (their exact bits)."""
+    n = columns[0].shape[0]
+    key = np.full(n, 0x9E3779B97F4A7C15, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in columns:
+            bits = np.ascontiguousarray(column).reshape(n, -1)
+            bits = bits.view(np.uint64) if bits.dtype.kind == "f" else bits.astype(np.uint64)
+            for k in range(bits.shape[1]):
+                # splitmix64 finaliser over the running key and the next word
+                key = (key ^ bits[:, k]) * np.uint64(0xBF58476D1CE4E5B9)
+                key ^= key >> np.uint64(31)
+                key *= np.uint64(0x94D049BB133111EB)
+                key ^= key >> np.uint64(29)
+    return key
 
 
 def _stroke_labels(network: WalkNetwork) -> np.ndarray:
