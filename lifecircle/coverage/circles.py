@@ -14,14 +14,12 @@ covered area from its one multi-source pass (:func:`covered_by_kind`).
 
 from __future__ import annotations
 
-import os
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +29,7 @@ from scipy import sparse
 
 from lifecircle.config import minutes_to_metres
 from lifecircle.coverage.engine import NodeIndex, per_facility_distances
+from lifecircle.coverage.parallel import in_threads
 from lifecircle.coverage.strokes import StreetStrokes, street_strokes
 from lifecircle.layers.landuse import polygon_parts
 from lifecircle.layers.network import WalkNetwork
@@ -544,23 +543,3 @@ def _pieces(network: WalkNetwork, row: np.ndarray, node: np.ndarray, dist: np.nd
     order = np.argsort(source, kind="stable")
     return source[order], edges[order], start[order], end_m[order]
 
-
-#: threads for independent GEOS overlays (GEOS runs without the GIL): one per core
-GEOS_THREADS = os.cpu_count() or 1
-
-
-def in_threads(work: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
-    """``[work(job) for job in jobs]``, the jobs spread over :data:`GEOS_THREADS` threads.
-
-    For GEOS-bound work (buffers, unions, overlays of large polygons), which shapely runs with
-    the GIL released: on 2 cores two kinds' overlays take about the wall time of one.
-
-    Examples
-    --------
-    >>> in_threads(lambda box: box.area, [shapely.box(0, 0, 1, 1), shapely.box(0, 0, 2, 2)])
-    [1.0, 4.0]
-    """
-    if GEOS_THREADS <= 1 or len(jobs) <= 1:
-        return [work(job) for job in jobs]
-    with ThreadPoolExecutor(min(GEOS_THREADS, len(jobs))) as pool:
-        return list(pool.map(work, jobs))

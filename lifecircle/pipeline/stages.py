@@ -16,6 +16,7 @@ import pandas as pd
 from lifecircle.coverage import circles, parks
 from lifecircle.coverage.catchments import CATCHMENT_KINDS
 from lifecircle.coverage.engine import NodeIndex
+from lifecircle.coverage.parallel import in_threads
 from lifecircle.coverage.supply import park_green_per_capita
 from lifecircle.coverage.walk import KindAccess, walk_coverage_metric
 from lifecircle.layers.study import Study
@@ -112,17 +113,20 @@ def park_figures(study: Study, node_index: NodeIndex, max_snap_m: float,
     land, pop, historic = study.residential, study.population, study.historic
     official = parks.park_tiers(OFFICIAL_PRESET)
     spaces = activity_spaces(study, park_rows, osm_spaces)
-    return ParkFigures(
-        standard=parks.park_service_radius_coverage(park_rows, land, official, historic),
-        walk=parks.park_service_radius_coverage_walk(park_rows, land, study.network, node_index,
-                                                     official, historic, max_snap_m=max_snap_m,
-                                                     cost=study.cost),
-        people=parks.park_service_radius_coverage_population(
+    # four independent figures, each mostly GEOS overlays: one thread per core
+    figures = in_threads(lambda figure: figure(), [
+        lambda: parks.park_service_radius_coverage(park_rows, land, official, historic),
+        lambda: parks.park_service_radius_coverage_walk(
+            park_rows, land, study.network, node_index, official, historic,
+            max_snap_m=max_snap_m, cost=study.cost),
+        lambda: parks.park_service_radius_coverage_population(
             park_rows, study.network, pop.x, pop.y, pop.population, node_index, official,
             historic, max_snap_m=max_snap_m, cost=study.cost),
-        activity=parks.park_service_radius_coverage(spaces, land, parks.park_tiers(
-            ACTIVITY_PRESET), historic),
-        n_spaces=len(spaces))
+        lambda: parks.park_service_radius_coverage(spaces, land, parks.park_tiers(
+            ACTIVITY_PRESET), historic)])
+    standard, walk, people, activity = figures
+    return ParkFigures(standard=standard, walk=walk, people=people, activity=activity,
+                       n_spaces=len(spaces))
 
 
 def park_metrics(figures: ParkFigures | None, study: Study, max_snap_m: float

@@ -1,0 +1,34 @@
+"""Independent GEOS work spread over the machine's cores.
+
+shapely 2 runs GEOS (buffers, unions, overlays) with the GIL released, so threads overlap the
+large overlays of a run (each kind's covered area, each park figure) on every core without the
+copies of a process pool.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+#: threads for independent GEOS overlays (GEOS runs without the GIL): one per core
+GEOS_THREADS = os.cpu_count() or 1
+
+
+def in_threads(work: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
+    """``[work(job) for job in jobs]``, the jobs spread over :data:`GEOS_THREADS` threads.
+
+    For GEOS-bound work (buffers, unions, overlays of large polygons), which shapely runs with
+    the GIL released: on 2 cores two kinds' overlays take about the wall time of one.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> in_threads(lambda box: box.area, [shapely.box(0, 0, 1, 1), shapely.box(0, 0, 2, 2)])
+    [1.0, 4.0]
+    """
+    if GEOS_THREADS <= 1 or len(jobs) <= 1:
+        return [work(job) for job in jobs]
+    with ThreadPoolExecutor(min(GEOS_THREADS, len(jobs))) as pool:
+        return list(pool.map(work, jobs))
