@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -90,8 +92,47 @@ class OutputFolder:
         return text("population_credit", lang, source=population_source(source, lang))
 
 
+#: folders whose reads are shared while :func:`shared_reads` is open: path -> (the files'
+#: stat signature, the folder read)
+_SHARED: dict[Path, tuple[tuple[Any, ...] | None, OutputFolder | None]] = {}
+
+
+@contextmanager
+def shared_reads(out_dir: str | Path) -> Iterator[None]:
+    """Read the folder once for every writer inside the block (map, figures, report).
+
+    At city scale coverage.gpkg holds hundreds of MB; each writer reading it again cost more
+    than its drawing. A read is reused only while the folder's scorecard.json and coverage.gpkg
+    are unchanged (same size and modification time), and the copy is dropped when the block
+    ends. Writers must treat the shared :class:`OutputFolder` as read-only.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lifecircle.output import write_json
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_json(Path(tmp) / "scorecard.json",
+    ...                {"metrics": {}, "population": {}, "study_area": {}})
+    ...     with shared_reads(tmp):
+    ...         read_folder(tmp) is read_folder(tmp)
+    True
+    """
+    path = Path(out_dir).resolve()
+    _SHARED[path] = (None, None)
+    try:
+        yield
+    finally:
+        _SHARED.pop(path, None)
+
+
+def _signature(path: Path) -> tuple[Any, ...]:
+    stats = [f.stat() for f in (path / "scorecard.json", path / "coverage.gpkg") if f.is_file()]
+    return tuple((s.st_size, s.st_mtime_ns, s.st_ino) for s in stats)
+
+
 def read_folder(out_dir: str | Path) -> OutputFolder:
-    """Read ``scorecard.json`` and the ``coverage.gpkg`` layers of a run's output folder.
+    """Read ``scorecard.json`` and the ``coverage.gpkg`` layers of a run's output folder
+    (once per :func:`shared_reads` block).
 
     Parameters
     ----------
@@ -108,6 +149,18 @@ def read_folder(out_dir: str | Path) -> OutputFolder:
         When the folder or its scorecard.json is missing or unreadable.
     """
     path = Path(out_dir)
+    shared = _SHARED.get(path.resolve())
+    if shared is not None:
+        signature = _signature(path)
+        if shared[0] == signature and shared[1] is not None:
+            return shared[1]
+        folder = _read(path)
+        _SHARED[path.resolve()] = (signature, folder)
+        return folder
+    return _read(path)
+
+
+def _read(path: Path) -> OutputFolder:
     card = path / "scorecard.json"
     if not card.is_file():
         raise InputError(path, "not a lifecircle output folder (no scorecard.json)")

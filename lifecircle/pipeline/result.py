@@ -149,6 +149,7 @@ class RunResult:
                     figures: bool | None = None) -> None:
         """Write the output files into an existing (staging) folder."""
         from lifecircle.maps import write_figures, write_map
+        from lifecircle.maps.folder import shared_reads
 
         lang = lang or self.config.lang
         figures = self.config.figures if figures is None else figures
@@ -173,16 +174,17 @@ class RunResult:
             if not table.empty:
                 write_csv(folder / name, table)
         lap("write_layers")  # scorecard, GeoPackage (analysis and basemap layers), CSV tables
-        write_map(folder, lang=lang, tiles=self.config.tiles)
-        lap("write_map")
-        if figures:
-            write_figures(folder, lang=lang)
-            lap("write_figures")
-        if self.config.report:
-            from lifecircle.report import write_report
+        with shared_reads(folder):  # the map, figures and report read the folder once
+            write_map(folder, lang=lang, tiles=self.config.tiles)
+            lap("write_map")
+            if figures:
+                write_figures(folder, lang=lang)
+                lap("write_figures")
+            if self.config.report:
+                from lifecircle.report import write_report
 
-            write_report(folder, lang=lang, pdf=figures)
-            lap("write_report")  # with the figures it needs when --no-figures skipped them
+                write_report(folder, lang=lang, pdf=figures)
+                lap("write_report")  # with the figures it needs when --no-figures skipped them
         write_json(folder / "timings.json", self.timings_s | laps | {
             "writing": time.perf_counter() - started})
 
