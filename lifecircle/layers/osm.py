@@ -290,8 +290,18 @@ def _declared_bounds(path: Path) -> tuple[float, float, float, float] | None:
 
 
 def tag_column(features: pd.DataFrame, key: str) -> pd.Series:
-    """The value of one tag for every feature (``None`` where absent)."""
-    return features["tags"].map(lambda tags: tags.get(key))
+    """The value of one tag for every feature (missing where absent: NaN in a column of
+    strings, ``None`` in an object column).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"tags": [{"landuse": "residential"}, {}]})
+    >>> tag_column(frame, "landuse").tolist()
+    ['residential', nan]
+    """
+    tags = features["tags"]
+    # one list comprehension: as Series.map, without a Python call per feature
+    return pd.Series([t.get(key) for t in tags.to_numpy()], index=tags.index, name=tags.name)
 
 
 def _first_line(exc: Exception) -> str:
