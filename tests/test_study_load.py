@@ -20,7 +20,13 @@ import shapely
 from lifecircle.coverage.park_geometry import dissolve_land
 from lifecircle.errors import InputError
 from lifecircle.layers.landuse import buildings, dissolve, polygon_parts
-from lifecircle.layers.osm import FEATURE_KEYS, is_walkable, read_osm, tag_column
+from lifecircle.layers.osm import (
+    FEATURE_KEYS,
+    is_walkable,
+    read_osm,
+    tag_column,
+    walk_keys,
+)
 from lifecircle.layers.population import modelled_population
 from lifecircle.layers.study import _clip
 from tests.bad_input_helpers import _node, _way, _write, _xml
@@ -107,6 +113,35 @@ def test_filtered_read_equals_every_object_through_python(chengdu_extract):
     assert features["tags"].tolist() == rows["tags"].tolist()
     assert shapely.equals_exact(features.geometry.values,
                                 shapely.from_wkb(rows["wkb"].to_numpy()), tolerance=0).all()
+
+
+class _Reads(dict):
+    """A tag dict that records every key read from it."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.read: set[str] = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+@pytest.mark.parametrize("tags", [
+    {"highway": "footway"}, {"highway": "trunk", "sidewalk": "no"},
+    {"highway": "trunk", "sidewalk": "both"}, {"highway": "service", "service": "private"},
+    {"highway": "path", "foot": "no", "name": "x"}, {"highway": "cycleway", "area": "yes"},
+    {"highway": "residential", "sidewalk:left": "separate", "access": "private"},
+])
+def test_the_walk_verdict_reads_only_the_cached_keys(tags):
+    """read_osm caches verdicts by the values of walk_keys(): is_walkable must read no other."""
+    reads = _Reads(tags)
+    is_walkable(reads)
+    assert reads.read <= set(walk_keys())
 
 
 def test_tag_column_equals_a_map_over_the_tags(chengdu_extract):

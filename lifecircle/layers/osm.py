@@ -108,6 +108,13 @@ def is_walkable(tags: dict[str, str]) -> bool:
     )
 
 
+@lru_cache(maxsize=1)
+def walk_keys() -> tuple[str, ...]:
+    """Every tag key :func:`is_walkable` reads: ways agreeing on these get the same verdict."""
+    keys = [key for key, _ in walk_filter()] + ["highway", "sidewalk"]
+    return tuple(dict.fromkeys(keys))
+
+
 def _check_path(path: Path) -> None:
     if not path.exists():
         raise InputError(path, "file not found")
@@ -186,11 +193,18 @@ def read_osm(path: str | Path) -> OsmExtract:
         .with_filter(osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY))
     )
     lost_refs: list[int] = []  # way nodes with no location: missing, after the way, off Earth
+    # a city's ways share a few dozen combinations of the keys the walk filter reads
+    verdicts: dict[tuple[str | None, ...], bool] = {}
+    keys = walk_keys()
     try:
         for obj in processor:
             if obj.is_way():
                 tags = dict(obj.tags)
-                if not is_walkable(tags):
+                combination = tuple(map(tags.get, keys))
+                walkable = verdicts.get(combination)
+                if walkable is None:
+                    walkable = verdicts[combination] = is_walkable(tags)
+                if not walkable:
                     continue
                 k = len(way_ids)
                 first = len(node_ref)
