@@ -294,3 +294,15 @@ def test_sortedness_is_judged_by_the_nodes_a_way_missed(tmp_path):
     # untagged nodes after the ways they are not part of: accepted as before
     late = _write(tmp_path / "late.osm", _cross_xml(_node(5, "104.0640", "30.6620")))
     assert read_osm(late).walk.node_ref.tolist() == [1, 2, 3]
+
+
+def test_clip_hand_built():
+    frame = gpd.GeoDataFrame({"area_m2": [1.0, 4.0]},
+                             geometry=[shapely.box(1, 1, 2, 2), shapely.box(3, 3, 5, 5)],
+                             crs="EPSG:32648")
+    assert _clip(frame, shapely.box(0, 0, 10, 10))["area_m2"].tolist() == [1.0, 4.0]
+    assert _clip(frame, shapely.box(0, 0, 4, 4))["area_m2"].tolist() == [1.0, 1.0]
+    # a square sharing only an edge with the area: as geopandas' clip leaves it
+    edge = shapely.box(0, 0, 1, 10)
+    assert _clip(frame, edge).geometry.tolist() == frame.clip(edge).geometry.tolist()
+    assert _clip(frame, shapely.box(20, 20, 30, 30)).empty
