@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from lifecircle.layers.landuse import polygon_parts
+from lifecircle.layers.landuse import dissolve
 from lifecircle.layers.network import WalkNetwork
 
 if TYPE_CHECKING:
@@ -34,9 +34,9 @@ MAX_DEPTH = 16
 def dissolve_land(geoms: gpd.GeoSeries) -> np.ndarray:
     """Residential land as polygons that never overlap: no area counts twice.
 
-    Unlike a union of everything, polygons that merely touch stay apart and each group of
-    overlapping polygons is unioned on its own (GEOS' disjoint-subset union), so the work grows
-    with the overlaps, not with the city.
+    :func:`lifecircle.layers.landuse.dissolve` as an array: each group of intersecting
+    polygons is unioned on its own (GEOS' disjoint-subset union), so the work grows with the
+    overlaps, not with the city.
 
     Parameters
     ----------
@@ -45,7 +45,7 @@ def dissolve_land(geoms: gpd.GeoSeries) -> np.ndarray:
 
     Returns
     -------
-    object array of Polygons with disjoint interiors (they may touch)
+    object array of Polygons with disjoint interiors (they may touch at a point)
 
     Examples
     --------
@@ -55,11 +55,7 @@ def dissolve_land(geoms: gpd.GeoSeries) -> np.ndarray:
     >>> sorted(shapely.area(land).tolist())
     [1.0, 3.0]
     """
-    parts = np.asarray(polygon_parts(geoms).values, dtype=object)
-    if parts.size == 0:
-        return np.empty(0, dtype=object)
-    union = shapely.disjoint_subset_union_all(parts)
-    return np.asarray(polygon_parts(gpd.GeoSeries([union])).values, dtype=object)
+    return np.asarray(dissolve(geoms).values, dtype=object)
 
 
 def dice(geometry: shapely.Geometry, bounds: tuple[float, float, float, float],

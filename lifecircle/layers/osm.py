@@ -108,6 +108,13 @@ def is_walkable(tags: dict[str, str]) -> bool:
     )
 
 
+@lru_cache(maxsize=1)
+def walk_keys() -> tuple[str, ...]:
+    """Every tag key :func:`is_walkable` reads: ways agreeing on these get the same verdict."""
+    keys = [key for key, _ in walk_filter()] + ["highway", "sidewalk"]
+    return tuple(dict.fromkeys(keys))
+
+
 def _check_path(path: Path) -> None:
     if not path.exists():
         raise InputError(path, "file not found")
@@ -173,47 +180,55 @@ def read_osm(path: str | Path) -> OsmExtract:
     feat_tags: list[dict[str, str]] = []
     feat_wkb: list[str] = []
 
+    # filters run in C++ ahead of the loop, so the untagged nodes (most of a file) and the ways
+    # without a highway never cross into Python; the location and area handlers still see all
     processor = (
         osmium.FileProcessor(str(path))
         .with_locations()
         .with_areas(osmium.filter.KeyFilter(*FEATURE_KEYS))
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY
+                                                | osmium.osm.AREA))
+        .with_filter(osmium.filter.KeyFilter(*FEATURE_KEYS)
+                     .enable_for(osmium.osm.NODE | osmium.osm.AREA))
+        .with_filter(osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY))
     )
-    # a node after a way is harmless unless a way then lacks locations (hand-made XML)
-    seen_way = unsorted = False
-    lost_nodes = 0  # way nodes with no location: missing, listed after the way, or off Earth
+    lost_refs: list[int] = []  # way nodes with no location: missing, after the way, off Earth
+    # a city's ways share a few dozen combinations of the keys the walk filter reads
+    verdicts: dict[tuple[str | None, ...], bool] = {}
+    keys = walk_keys()
     try:
         for obj in processor:
             if obj.is_way():
-                seen_way = True
-                if "highway" not in obj.tags:
-                    continue
                 tags = dict(obj.tags)
-                if not is_walkable(tags):
-                    continue
-                nodes = [n for n in obj.nodes if n.location.valid()]
-                lost_nodes += len(obj.nodes) - len(nodes)
-                if len(nodes) < 2:
+                combination = tuple(map(tags.get, keys))
+                walkable = verdicts.get(combination)
+                if walkable is None:
+                    walkable = verdicts[combination] = is_walkable(tags)
+                if not walkable:
                     continue
                 k = len(way_ids)
+                first = len(node_ref)
+                for n in obj.nodes:
+                    loc = n.location
+                    if loc.valid():
+                        node_ref.append(n.ref)
+                        lon.append(loc.lon)
+                        lat.append(loc.lat)
+                    else:
+                        lost_refs.append(n.ref)
+                count = len(node_ref) - first
+                if count < 2:
+                    del node_ref[first:], lon[first:], lat[first:]
+                    continue
                 way_ids.append(obj.id)
                 highway.append(tags["highway"])
-                for n in nodes:
-                    way_index.append(k)
-                    node_ref.append(n.ref)
-                    lon.append(n.location.lon)
-                    lat.append(n.location.lat)
+                way_index.extend([k] * count)
             elif obj.is_node():
-                unsorted |= seen_way
-                tags = obj.tags
-                if not any(key in tags for key in FEATURE_KEYS):
-                    continue
                 feat_type.append("node")
                 feat_id.append(obj.id)
-                feat_tags.append(dict(tags))
+                feat_tags.append(dict(obj.tags))
                 feat_wkb.append(wkb.create_point(obj))
-            elif obj.is_area():
-                if not any(key in obj.tags for key in FEATURE_KEYS):
-                    continue
+            else:  # an area (the filters pass nothing else)
                 try:
                     geom = wkb.create_multipolygon(obj)
                 except RuntimeError:
@@ -227,7 +242,11 @@ def read_osm(path: str | Path) -> OsmExtract:
         # beyond int64, a tag value over 1024 characters) and RuntimeError for broken files
         raise InputError(path, f"not a readable OSM file ({_first_line(exc)})") from None
 
-    if unsorted and lost_nodes:
+    lost_nodes = len(lost_refs)
+    # a node missing when its way was read but located once the whole file was: it came after
+    # the way (a hand-made XML file), which osmium's one pass cannot resolve
+    unsorted = lost_nodes > 0 and _located_later(processor.node_location_storage, lost_refs)
+    if unsorted:
         raise InputError(path, "is not sorted (nodes must come before ways; fix it with "
                                "`osmium sort FILE -o SORTED.osm.pbf`)")
     if not way_ids and lost_nodes:
@@ -257,6 +276,21 @@ def read_osm(path: str | Path) -> OsmExtract:
     return OsmExtract(source=path, walk=walk, features=features, bounds=_declared_bounds(path))
 
 
+def _located_later(store: osmium.index.LocationTable, refs: list[int]) -> bool:
+    """Whether any of these node ids has a valid location in the store filled by the pass
+    (osmium's store keeps positive ids only: a negative id, as in an unsaved JOSM file, is
+    never located, sorted or not)."""
+    for ref in refs:
+        if ref < 0:
+            continue
+        try:
+            if store.get(ref).valid():
+                return True
+        except KeyError:
+            continue
+    return False
+
+
 def _declared_bounds(path: Path) -> tuple[float, float, float, float] | None:
     """The bounding box in the file header (``<bounds>`` in XML), when there is one."""
     try:
@@ -270,8 +304,18 @@ def _declared_bounds(path: Path) -> tuple[float, float, float, float] | None:
 
 
 def tag_column(features: pd.DataFrame, key: str) -> pd.Series:
-    """The value of one tag for every feature (``None`` where absent)."""
-    return features["tags"].map(lambda tags: tags.get(key))
+    """The value of one tag for every feature (missing where absent: NaN in a column of
+    strings, ``None`` in an object column).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"tags": [{"landuse": "residential"}, {}]})
+    >>> tag_column(frame, "landuse").tolist()
+    ['residential', nan]
+    """
+    tags = features["tags"]
+    # one list comprehension: as Series.map, without a Python call per feature
+    return pd.Series([t.get(key) for t in tags.to_numpy()], index=tags.index, name=tags.name)
 
 
 def _first_line(exc: Exception) -> str:

@@ -377,7 +377,12 @@ def _carriers(land: gpd.GeoSeries, land_people: np.ndarray, buildings: gpd.GeoDa
         return land_geoms, land_people, False
     tree = shapely.STRtree(footprint)
     land_idx, foot_idx = tree.query(land_geoms, predicate="intersects")
-    pieces = shapely.intersection(land_geoms[land_idx], footprint[foot_idx])
+    # a footprint well inside its land polygon (most of them) is its own piece: only those
+    # crossing a land boundary need the overlay
+    shapely.prepare(land_geoms)
+    pieces = footprint[foot_idx]
+    cut = ~shapely.contains_properly(land_geoms[land_idx], pieces)
+    pieces[cut] = shapely.intersection(land_geoms[land_idx[cut]], pieces[cut])
     parts = polygon_parts(gpd.GeoSeries(pieces))
     owner = land_idx[parts.index.to_numpy()]
     part_area = shapely.area(parts.values)
@@ -416,8 +421,12 @@ def _to_grid(polys: np.ndarray, people: np.ndarray,
     local = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
     ix = ix0[poly] + local % nx[poly]
     iy = iy0[poly] + local // nx[poly]
-    cells = shapely.box(ix * cell_size, iy * cell_size, (ix + 1) * cell_size, (iy + 1) * cell_size)
-    overlap = shapely.area(shapely.intersection(polys[poly], cells))
+    # a polygon within one cell hands it everything (share 1): only the others are cut
+    cut = (count > 1)[poly]
+    overlap = shapely.area(polys[poly])
+    cells = shapely.box(ix[cut] * cell_size, iy[cut] * cell_size, (ix[cut] + 1) * cell_size,
+                        (iy[cut] + 1) * cell_size)
+    overlap[cut] = shapely.area(shapely.intersection(polys[poly[cut]], cells))
     covered = np.bincount(poly, weights=overlap, minlength=polys.size)
     share = np.divide(overlap, covered[poly], out=np.zeros_like(overlap),
                       where=covered[poly] > 0)

@@ -321,7 +321,10 @@ def _population(config: RunConfig, extract: OsmExtract | None, residential: gpd.
 def _clip(frame: gpd.GeoDataFrame, area: shapely.Geometry) -> gpd.GeoDataFrame:
     if frame.empty:
         return frame
-    clipped = frame.clip(area)
+    # only the rows crossing the area's edge need the overlay; those well inside stay whole
+    shapely.prepare(area)
+    inside = shapely.contains_properly(area, frame.geometry.values)
+    clipped = pd.concat([frame[inside], frame[~inside].clip(area)])
     clipped = clipped[~clipped.geometry.is_empty].reset_index(drop=True)
     if "area_m2" in clipped:
         clipped["area_m2"] = clipped.geometry.area
