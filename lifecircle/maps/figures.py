@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
+from PIL import Image
 
 from lifecircle.maps.chart import metrics_chart
 from lifecircle.maps.folder import OutputFolder, read_folder
@@ -44,8 +45,8 @@ from lifecircle.maps.labels import (
 )
 from lifecircle.maps.raster import (
     Backdrop,
+    CellBlend,
     PixelGrid,
-    blend,
     cell_rows,
     line_paths,
     polygon_paths,
@@ -67,6 +68,10 @@ from lifecircle.output import atomic_file
 
 DPI = 150
 MAP_SIZE_IN = (8.0, 8.0)
+#: the layers the figures draw, each with the columns they read (regular expressions)
+FIGURE_LAYERS = {"base_water": "", "base_rail": "", "base_streets": "class", "study_area": "",
+                 "population": r"population|dist_.+", "residential": "covered",
+                 "facilities": "kind"}
 
 
 def write_figures(out_dir: str | Path, lang: str = "zh") -> list[Path]:
@@ -91,7 +96,7 @@ def write_figures(out_dir: str | Path, lang: str = "zh") -> list[Path]:
         When the folder is not an output folder or ``lang`` is unknown.
     """
     lang = check_lang(lang)
-    folder = read_folder(out_dir)
+    folder = read_folder(out_dir, FIGURE_LAYERS)
     lang, rc = figure_rc(lang)
     target = Path(out_dir) / "figures"
     with matplotlib.rc_context(rc):
@@ -128,9 +133,14 @@ def _draw_and_save(make: Callable[[], Figure | None], path: Path) -> Path | None
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    FigureCanvasAgg(fig)
-    return atomic_file(path, lambda tmp: fig.savefig(
-        tmp, format="png", dpi=DPI, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL}))
+    """The figure as an RGB PNG at ``DPI`` (figures are opaque: an alpha channel is a quarter
+    of the bytes to compress for nothing)."""
+    fig.set_dpi(DPI)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    image = Image.fromarray(np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., :3]))
+    return atomic_file(path, lambda tmp: image.save(tmp, format="png",
+                                                    compress_level=PNG_COMPRESS_LEVEL))
 
 
 # -- maps ---------------------------------------------------------------------------------------
@@ -159,9 +169,15 @@ class _Shared:
         cells = folder.layers.get("population")
         rows = cell_rows(cells.geometry.values, self.grid) if cells is not None and folder.kinds \
             else np.full(self.base.shape[:2], -1, dtype=np.int32)
-        self.inside = rows >= 0
-        #: the cell row of each pixel in ``inside``, in that mask's (row-major) order
-        self.rows = rows[self.inside]
+        #: the pixels with a cell (flat indices) and each one's cell row
+        self.pixels = np.flatnonzero(rows >= 0)
+        self.rows = rows.ravel()[self.pixels]
+        self._cells_over = CellBlend(self.base, self.pixels, CELL_ALPHA)
+
+    def cells(self, palette: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """The basemap image with each cell painted at ``CELL_ALPHA`` in the colour of its
+        class (``palette``: RGB rows, 0..255; ``classes``: one per cell row)."""
+        return self._cells_over(palette, classes[self.rows])
 
 
 def _blank_map(frame: tuple[float, float, float, float]) -> tuple[Figure, Any]:
@@ -276,7 +292,7 @@ def _coverage_figure(folder: OutputFolder, kind: str, lang: str, shared: _Shared
     index = classes.index(folder.layers["population"][f"dist_{kind}"].to_numpy(dtype=float))
     palette = np.array([rgb(c) for c in classes.colours])
     # the cells, translucent over the basemap so the streets underneath stay legible
-    image = blend(shared.base, shared.inside, palette[index[shared.rows]], CELL_ALPHA)
+    image = shared.cells(palette, index)
     fig, ax = _map_axes(folder, text("walk_to", lang, kind=name, radius=metres(threshold)),
                         subtitle, lang, shared, image)
     handles = [Patch(facecolor=c, label=lab)

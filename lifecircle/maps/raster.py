@@ -143,24 +143,47 @@ def rgb(colour: Any) -> np.ndarray:
     return np.round(np.asarray(to_rgb(colour)) * 255.0)
 
 
-def blend(base: np.ndarray, where: np.ndarray, colours: np.ndarray, alpha: float) -> np.ndarray:
-    """``colours`` (RGB) painted with ``alpha`` over ``base`` (RGB or RGBA, uint8) at the pixels
-    ``where``, in a copy.
+class CellBlend:
+    """Colours painted with one alpha over fixed pixels of a fixed image, many times.
 
-    Agg stores alpha in 8 bits, so ``alpha`` is rounded to n/255 as the vector path would draw
-    it.
+    The image's share of each blended pixel is computed once; a call adds its palette's share
+    per pixel class. Integer arithmetic in 8-bit alpha, as Agg blends (``alpha`` is rounded to
+    n/255).
+
+    Parameters
+    ----------
+    base : (height, width, 4) uint8 RGBA image
+    pixels : flat indices (row-major) of the pixels to paint
+    alpha : opacity of the colours
 
     Examples
     --------
-    >>> base = np.full((1, 2, 3), 255, dtype=np.uint8)
-    >>> blend(base, np.array([[True, False]]), np.array([[0.0, 0.0, 0.0]]), 0.5)[0].tolist()
-    [[127, 127, 127], [255, 255, 255]]
+    >>> base = np.full((1, 2, 4), 255, dtype=np.uint8)
+    >>> over = CellBlend(base, np.array([0]), 0.5)
+    >>> over(np.array([[0, 0, 0], [0, 0, 255]]), np.array([0]))[0].tolist()
+    [[127, 127, 127, 255], [255, 255, 255, 255]]
     """
-    a = round(alpha * 255) / 255
-    out = base.copy()
-    under = out[where, :3].astype(np.float32)
-    out[where, :3] = np.clip(np.round(colours * a + under * (1 - a)), 0, 255).astype(np.uint8)
-    return out
+
+    def __init__(self, base: np.ndarray, pixels: np.ndarray, alpha: float) -> None:
+        self.alpha = int(round(alpha * 255))
+        self.base = base
+        self.pixels = pixels
+        # the image's share, plus 127 so that the integer division below rounds
+        self._under = base.reshape(-1, 4)[pixels, :3].astype(np.uint16) * np.uint16(
+            255 - self.alpha) + np.uint16(127)
+
+    def __call__(self, palette: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """A copy of the image with pixel ``i`` painted in ``palette[classes[i]]``.
+
+        ``palette`` holds RGB rows in 0..255; ``classes`` one index per pixel of ``pixels``.
+        """
+        out = self.base.copy()
+        share = np.rint(np.asarray(palette, dtype=float)).astype(np.uint16) * np.uint16(self.alpha)
+        mixed = share[classes]
+        mixed += self._under
+        mixed //= np.uint16(255)
+        out.reshape(-1, 4)[self.pixels, :3] = mixed.astype(np.uint8)
+        return out
 
 
 def cell_rows(geometries: Any, grid: PixelGrid) -> np.ndarray:
