@@ -8,7 +8,11 @@
   panel per unit (:mod:`lifecircle.maps.chart`).
 
 Maps draw the folder's basemap layers (``base_*``: water, railways, streets by class) underneath
-and are framed on the populated cells.
+and are framed on the populated cells. Every map figure has the same frame and pixel grid, so
+what they share is drawn once per run (:mod:`lifecircle.maps.raster`): the basemap as an image
+of the whole figure, the population cells as a grid of cell rows per pixel that each kind's
+figure colours by its distance classes. Facilities, outlines, legends and labels stay vector.
+Work per figure is then proportional to its pixels, not to the city's streets and cells.
 """
 
 from __future__ import annotations
