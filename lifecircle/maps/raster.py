@@ -264,10 +264,7 @@ def line_paths(geometries: Iterable[Any]) -> list[MplPath]:
     >>> [p.codes.tolist() for p in line_paths([shapely.LineString([(0, 0), (1, 1), (2, 0)])])]
     [[1, 2, 2]]
     """
-    geoms = np.asarray(list(geometries) if not isinstance(geometries, np.ndarray)
-                       else geometries, dtype=object)
-    parts = shapely.get_parts(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]) \
-        if geoms.size else geoms
+    parts = _parts(geometries)
     parts = parts[shapely.get_type_id(parts) == 1] if parts.size else parts
     return [_compound(chunk, closed=False) for chunk in _chunks(parts)]
 
@@ -287,13 +284,20 @@ def polygon_paths(geometries: Iterable[Any]) -> list[MplPath]:
     >>> [bool(shapely.is_ccw(shapely.LinearRing(path.vertices[i:i + 5]))) for i in (0, 5)]
     [True, False]
     """
-    geoms = np.asarray(list(geometries) if not isinstance(geometries, np.ndarray)
-                       else geometries, dtype=object)
-    parts = shapely.get_parts(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]) \
-        if geoms.size else geoms
+    parts = _parts(geometries)
     parts = parts[shapely.get_type_id(parts) == 3] if parts.size else parts
     parts = shapely.orient_polygons(parts) if parts.size else parts
     return [_compound(shapely.get_rings(chunk), closed=True) for chunk in _chunks(parts)]
+
+
+def _parts(geometries: Iterable[Any]) -> np.ndarray:
+    """The single parts of geometries (a list, a GeoSeries or a geometry array), missing and
+    empty ones dropped."""
+    geoms = np.asarray(geometries if hasattr(geometries, "__array__") else list(geometries),
+                       dtype=object).ravel()
+    if geoms.size == 0:
+        return geoms
+    return shapely.get_parts(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
 
 
 def _chunks(parts: np.ndarray) -> list[np.ndarray]:
