@@ -22,9 +22,11 @@ from lifecircle.maps.folder import read_folder
 from lifecircle.maps.fonts import figure_rc
 from lifecircle.maps.raster import Backdrop, PixelGrid, cell_rows, render_rgba
 from lifecircle.maps.styles import (
+    COVERED_COLOUR,
     DISTANCE_BREAKS,
     DISTANCE_COLOURS,
     STREET_STYLES,
+    UNCOVERED_COLOUR,
     UNREACHABLE_COLOUR,
 )
 from tests.test_maps import run_chengdu
@@ -234,3 +236,40 @@ def test_raster_and_vector_drawings_agree(drawn, tmp_path):
     # pixel of shift leaves 82 % within 2 levels and 92 % within 30).
     assert (diff <= 2).mean() > 0.998
     assert (diff <= 30).mean() > 0.998
+
+
+def test_residential_land_is_filled_or_hatched_where_it_lies(drawn, tmp_path):
+    folder, shared, _fig, _pixels = drawn
+    with matplotlib.rc_context(figure_rc("en")[1]):
+        fig = figures._residential_figure(folder, "en", shared)
+        png = figures._save(fig, tmp_path / "residential.png")
+    with Image.open(png) as image:
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    base = shared.base[..., :3].astype(int)
+    land = folder.layers["residential"]
+    covered = land["covered"].eq(True).to_numpy()
+    parts = shapely.get_parts(land.geometry.values)
+    owner = np.repeat(covered, shapely.get_num_geometries(land.geometry.values))
+    # a point well inside each part: 15 m (2 pixels) from its outline, any other part's and the
+    # facilities (parks are drawn over the land)
+    inner = shapely.buffer(parts, -15.0)
+    thin = shapely.is_empty(inner)
+    points = shapely.point_on_surface(np.where(thin, parts, inner))
+    others = shapely.STRtree(np.concatenate([
+        shapely.boundary(parts), folder.layers["facilities"].geometry.values]))
+    near = others.query(points, predicate="dwithin", distance=14.0)
+    ok = ~thin & (np.bincount(near[0], minlength=len(points)) == 0)
+    rows, cols = _pixel_of(fig, shapely.get_coordinates(points))
+    ok &= _off_furniture(fig, rows, cols)
+    assert (ok & owner).sum() > 10 and (ok & ~owner).sum() > 10
+    # covered land: light green at 0.45 over the basemap (Agg's 8-bit alpha: 115/255)
+    r, c = rows[ok & owner], cols[ok & owner]
+    green = np.rint(hex_rgb(COVERED_COLOUR) * 115 / 255 + base[r, c] * 140 / 255)
+    assert np.abs(pixels[r, c] - green).max() <= 2
+    # uncovered land: hatched, so a 7-pixel window holds hatch lines and untouched basemap
+    magenta = hex_rgb(UNCOVERED_COLOUR)
+    for r, c in zip(rows[ok & ~owner], cols[ok & ~owner], strict=True):
+        window = pixels[r - 3:r + 4, c - 3:c + 4].reshape(-1, 3)
+        under = base[r - 3:r + 4, c - 3:c + 4].reshape(-1, 3)
+        assert (np.abs(window - magenta).max(axis=1) <= 40).any()
+        assert (window == under).all(axis=1).any()
