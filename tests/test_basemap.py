@@ -121,23 +121,27 @@ def test_folder_reads_the_base_layers(base_folder):
 
 
 def test_figures_draw_streets_by_class_and_parks_as_polygons(base_folder):
+    from matplotlib.path import Path as MplPath
+
     from lifecircle.maps import figures
 
     folder = read_folder(base_folder)
     base = figures._Basemap(folder)
-    cells = figures._CellPaths(folder.layers["population"].geometry)
-    fig = figures._coverage_figure(folder, "park", cells, "en", base)
-    ax = fig.axes[0]
-    streets = folder.layers["base_streets"]
     widths = {s.linewidth: cls for cls, s in STREET_STYLES.items()}
-    # streets are stroked, unfilled paths (one per way) in the street zorders, 0.4 to 0.5
-    lines = [c for c in ax.collections if isinstance(c, LineCollection | PathCollection)
-             and 0.4 <= c.get_zorder() < 0.5 and len(c.get_linewidth())
-             and c.get_linewidth()[0] in widths]
-    drawn = {widths[c.get_linewidth()[0]]: len(c.get_paths()) for c in lines}
+    # streets are stroked, unfilled compound paths (one subpath per way) in the street zorders,
+    # 0.4 to 0.5, drawn once under every map figure
+    drawn = {widths[style["linewidth"]]: sum(int((p.codes == MplPath.MOVETO).sum())
+                                             for p in paths)
+             for paths, style in base.parts if 0.4 <= style["zorder"] < 0.5}
+    streets = folder.layers["base_streets"]
     expected = streets["class"].value_counts().to_dict()  # every way is one LineString here
     assert drawn == expected
-    assert all(c.get_zorder() < 1 for c in lines)
+    assert all(style["facecolor"] == "none" for paths, style in base.parts
+               if 0.4 <= style["zorder"] < 0.5)
+    fig = figures._coverage_figure(folder, "park", "en", figures._Shared(folder))
+    ax = fig.axes[0]
+    assert not [c for c in ax.collections if isinstance(c, LineCollection | PathCollection)
+                and c.get_zorder() < 1], "the basemap is the figure's backdrop image"
     facilities = folder.layers["facilities"]
     parks = facilities[facilities["kind"] == "park"]
     polygons = parks[parks.geom_type.isin(["Polygon", "MultiPolygon"])]

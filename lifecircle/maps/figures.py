@@ -8,11 +8,16 @@
   panel per unit (:mod:`lifecircle.maps.chart`).
 
 Maps draw the folder's basemap layers (``base_*``: water, railways, streets by class) underneath
-and are framed on the populated cells.
+and are framed on the populated cells. Every map figure has the same frame and pixel grid, so
+what they share is drawn once per run (:mod:`lifecircle.maps.raster`): the basemap as an image
+of the whole figure, the population cells as a grid of cell rows per pixel that each kind's
+figure colours by its distance classes. Facilities, outlines, legends and labels stay vector.
+Work per figure is then proportional to its pixels, not to the city's streets and cells.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -29,6 +34,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
+from PIL import Image
 
 from lifecircle.maps.chart import metrics_chart
 from lifecircle.maps.folder import OutputFolder, read_folder
@@ -41,6 +47,16 @@ from lifecircle.maps.labels import (
     metres,
     metric_label,
     text,
+)
+from lifecircle.maps.raster import (
+    Backdrop,
+    CellBlend,
+    PixelGrid,
+    cell_rows,
+    line_paths,
+    polygon_paths,
+    render_rgba,
+    rgb,
 )
 from lifecircle.maps.styles import (
     COVERED_COLOUR,
@@ -57,6 +73,10 @@ from lifecircle.output import atomic_file
 
 DPI = 150
 MAP_SIZE_IN = (8.0, 8.0)
+#: the layers the figures draw, each with the columns they read (regular expressions)
+FIGURE_LAYERS = {"base_water": "", "base_rail": "", "base_streets": "class", "study_area": "",
+                 "population": r"population|dist_.+", "residential": "covered",
+                 "facilities": "kind"}
 
 
 def write_figures(out_dir: str | Path, lang: str = "zh") -> list[Path]:
@@ -81,37 +101,37 @@ def write_figures(out_dir: str | Path, lang: str = "zh") -> list[Path]:
         When the folder is not an output folder or ``lang`` is unknown.
     """
     lang = check_lang(lang)
-    folder = read_folder(out_dir)
+    folder = read_folder(out_dir, FIGURE_LAYERS)
     lang, rc = figure_rc(lang)
     target = Path(out_dir) / "figures"
-    written: list[Path] = []
     with matplotlib.rc_context(rc):
-        cells = _CellPaths(folder.layers["population"].geometry) if folder.kinds else None
-        base = _Basemap(folder)
+        maps = bool(folder.kinds) or "residential" in folder.layers
+        shared = _Shared(folder) if maps else None
         jobs: list[tuple[Callable[[], Figure | None], Path]] = [
-            (partial(_coverage_figure, folder, kind, cells, lang, base),
+            (partial(_coverage_figure, folder, kind, lang, shared),
              target / f"coverage_{kind}.png") for kind in folder.kinds]
         if "residential" in folder.layers:
-            jobs.append((partial(_residential_figure, folder, lang, base),
+            jobs.append((partial(_residential_figure, folder, lang, shared),
                          target / "residential_uncovered.png"))
         jobs.append((partial(metrics_chart, folder.scorecard, folder.kinds, lang),
                      target / "metrics_targets.png"))
         # Each figure is its own Figure + Agg canvas (matplotlib's object API, no pyplot state),
-        # sharing only read-only inputs (cell and basemap paths); rcParams are read inside the
-        # one rc_context above. PNG encoding (zlib in Pillow) releases the GIL, so two threads
-        # overlap one figure's drawing with another's encoding.
+        # sharing only read-only inputs (the basemap image, the cell rows); rcParams are read
+        # inside the one rc_context above. PNG encoding (zlib in Pillow) releases the GIL, so two
+        # threads overlap one figure's drawing with another's encoding.
         with ThreadPoolExecutor(max_workers=FIGURE_THREADS) as pool:
             done = list(pool.map(lambda job: _draw_and_save(*job), jobs))
-    written = [path for path in done if path is not None]
-    return written
+    return [path for path in done if path is not None]
 
 
 #: threads drawing figures (assumption: 2, the cores of the machine measured; more gain nothing
 #: once drawing, which holds the GIL, is the bottleneck)
 FIGURE_THREADS = 2
-#: zlib level of the PNGs (assumption: 1 encodes several times faster than Pillow's default 6
-#: for flat-colour maps, at files about a fifth larger)
+#: zlib level and strategy of the PNGs (assumption: level 1 with run-length matching encodes
+#: flat-colour maps several times faster than Pillow's default level 6, within a fifth of its size;
+#: measured on central Chengdu and the SYNTHETIC 10x city)
 PNG_COMPRESS_LEVEL = 1
+PNG_COMPRESS_TYPE = zlib.Z_RLE
 
 
 def _draw_and_save(make: Callable[[], Figure | None], path: Path) -> Path | None:
@@ -120,25 +140,74 @@ def _draw_and_save(make: Callable[[], Figure | None], path: Path) -> Path | None
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    FigureCanvasAgg(fig)
-    return atomic_file(path, lambda tmp: fig.savefig(
-        tmp, format="png", dpi=DPI, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL}))
+    """The figure as an RGB PNG at ``DPI`` (figures are opaque: an alpha channel is a quarter
+    of the bytes to compress for nothing)."""
+    fig.set_dpi(DPI)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    image = Image.fromarray(np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., :3]))
+    return atomic_file(path, lambda tmp: image.save(
+        tmp, format="png", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE))
 
 
 # -- maps ---------------------------------------------------------------------------------------
 
+#: opacity of the population cells over the basemap (assumption: 0.72 keeps the streets underneath
+#: legible under every distance colour)
+CELL_ALPHA = 0.72
+#: opacity of covered residential land (assumption, as CELL_ALPHA)
+COVERED_ALPHA = 0.45
 
-def _map_axes(folder: OutputFolder, title: str, subtitle: str, lang: str,
-              base: _Basemap) -> tuple[Figure, Any]:
-    fig = Figure(figsize=MAP_SIZE_IN)
+
+class _Shared:
+    """What every map figure of a folder shows, drawn once: the frame, its pixel grid, the
+    basemap as an RGB image of the whole figure, and per pixel the population cell's row.
+
+    Each map figure is laid out exactly as the blank map drawn here (same size, DPI, margins,
+    limits and equal aspect), so the image lies pixel for pixel under its axes.
+    """
+
+    def __init__(self, folder: OutputFolder) -> None:
+        self.frame = _frame(folder)
+        fig, ax = _blank_map(self.frame)
+        self.grid = PixelGrid.of(ax)
+        _Basemap(folder).draw(ax)
+        self.base = render_rgba(fig)
+        cells = folder.layers.get("population")
+        rows = cell_rows(cells.geometry.values, self.grid) if cells is not None and folder.kinds \
+            else np.full(self.base.shape[:2], -1, dtype=np.int32)
+        #: the pixels with a cell (flat indices) and each one's cell row
+        self.pixels = np.flatnonzero(rows >= 0)
+        self.rows = rows.ravel()[self.pixels]
+        self._cells_over = CellBlend(self.base, self.pixels, CELL_ALPHA)
+
+    def cells(self, palette: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """The basemap image with each cell painted at ``CELL_ALPHA`` in the colour of its
+        class (``palette``: RGB rows, 0..255; ``classes``: one per cell row)."""
+        return self._cells_over(palette, classes[self.rows])
+
+
+def _blank_map(frame: tuple[float, float, float, float]) -> tuple[Figure, Any]:
+    """A map figure's layout: size, DPI, margins, equal aspect, the frame as limits."""
+    fig = Figure(figsize=MAP_SIZE_IN, dpi=DPI)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.92)
     ax = fig.add_subplot()
     ax.set_aspect("equal")
     ax.set_axis_off()
+    ax.set_xlim(frame[0], frame[2])
+    ax.set_ylim(frame[1], frame[3])
+    return fig, ax
+
+
+def _map_axes(folder: OutputFolder, title: str, subtitle: str, lang: str,
+              shared: _Shared, image: np.ndarray) -> tuple[Figure, Any]:
+    """A map figure with ``image`` (the basemap and any raster layer) under its axes."""
+    fig, ax = _blank_map(shared.frame)
+    # under the axes (zorder < 0; the axes draw no background when their axis is off)
+    fig.add_artist(Backdrop(image))
     name = (folder.scorecard.get("study_area") or {}).get("name")
     title = f"{name} · {title}" if name else title
     ax.set_title(f"{title}\n{subtitle}" if subtitle else title, fontsize=12, loc="left")
-    base.draw(ax)
     fig.text(0.99, 0.005, f"{OSM_CREDIT} · {folder.population_credit(lang)}",
              ha="right", va="bottom", fontsize=7, color="#555555")
     return fig, ax
@@ -148,32 +217,31 @@ def _finish_map(folder: OutputFolder, ax: Any) -> None:
     if "study_area" in folder.layers:
         _draw(ax, folder.layers["study_area"].geometry, facecolor="none",
               edgecolor=STUDY_AREA_COLOUR, linewidth=1.2, linestyle="--")
-    frame = _frame(folder)
-    if frame is None:
-        ax.autoscale_view()
-    else:
-        ax.set_xlim(frame[0], frame[2])
-        ax.set_ylim(frame[1], frame[3])
     _scale_bar(ax)
 
 
-def _frame(folder: OutputFolder) -> tuple[float, float, float, float] | None:
+def _frame(folder: OutputFolder) -> tuple[float, float, float, float]:
     """The populated cells' bounds, padded by 3 %: the figure shows where people live, not the
-    basemap's whole extent."""
+    basemap's whole extent. Without cells, the bounds of the drawn layers."""
     cells = folder.layers.get("population")
     if cells is None:
-        return None
-    people = np.nan_to_num(cells["population"].to_numpy(dtype=float)) if \
-        "population" in cells.columns else np.ones(len(cells))
-    populated = cells.geometry[people > 0] if (people > 0).any() else cells.geometry
-    x0, y0, x1, y1 = populated.total_bounds
+        drawn = [folder.layers[n].total_bounds for n in ("study_area", "residential", "facilities")
+                 if n in folder.layers]
+        box = np.array(drawn) if drawn else np.array([[0.0, 0.0, 1.0, 1.0]])
+        x0, y0 = box[:, :2].min(axis=0)
+        x1, y1 = box[:, 2:].max(axis=0)
+    else:
+        people = np.nan_to_num(cells["population"].to_numpy(dtype=float)) if \
+            "population" in cells.columns else np.ones(len(cells))
+        populated = cells.geometry[people > 0] if (people > 0).any() else cells.geometry
+        x0, y0, x1, y1 = populated.total_bounds
     pad = 0.03 * max(x1 - x0, y1 - y0)
     return x0 - pad, y0 - pad, x1 + pad, y1 + pad
 
 
 class _Basemap:
-    """The folder's basemap (water, railways, streets by class) as matplotlib paths and
-    segments in the analysis layers' CRS, built once for every map figure.
+    """The folder's basemap (water, railways, streets by class) as compound matplotlib paths in
+    the analysis layers' CRS: one path (per ``PATH_CHUNK`` features) per style.
 
     The basemap is WGS84 in the folder; it is projected here. It takes no part in autoscaling
     (``_frame`` sets the view).
@@ -182,69 +250,44 @@ class _Basemap:
     def __init__(self, folder: OutputFolder) -> None:
         crs = next((f.crs for name, f in folder.layers.items()
                     if not name.startswith("base_")), None)
-        #: (kind, paths or segments, style) in drawing order
-        self.parts: list[tuple[str, list[Any], dict[str, Any]]] = []
+        #: (compound paths, PathCollection style) in drawing order
+        self.parts: list[tuple[list[MplPath], dict[str, Any]]] = []
         if crs is None:
             return
         water = folder.layers.get("base_water")
         if water is not None:
             water = water.to_crs(crs)
             area = water.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
-            self.parts.append(("paths", _paths(water.geometry[area]),
+            self.parts.append((polygon_paths(water.geometry.values[area]),
                                {"facecolor": WATER_COLOUR, "edgecolor": "none", "zorder": 0.1}))
-            self.parts.append(("lines", _segments(water.geometry[~area]),
-                               {"color": WATER_LINE_COLOUR, "linewidth": 0.9, "zorder": 0.2}))
+            self.parts.append((line_paths(water.geometry.values[~area]),
+                               _line_style(WATER_LINE_COLOUR, 0.9, zorder=0.2)))
         rail = folder.layers.get("base_rail")
         if rail is not None:
-            self.parts.append(("lines", _segments(rail.to_crs(crs).geometry),
-                               {"color": RAIL_COLOUR, "linewidth": 0.7,
-                                "linestyle": (0, (4, 3)), "zorder": 0.3}))
+            self.parts.append((line_paths(rail.to_crs(crs).geometry.values),
+                               _line_style(RAIL_COLOUR, 0.7, linestyle=(0, (4, 3)), zorder=0.3)))
         streets = folder.layers.get("base_streets")
         if streets is not None:
             streets = streets.to_crs(crs)
             classes = streets["class"].astype(str).to_numpy()
             for order, (cls, style) in enumerate(STREET_STYLES.items()):
-                self.parts.append(("lines", _segments(streets.geometry[classes == cls]),
-                                   {"color": style.colour, "linewidth": style.linewidth,
-                                    "zorder": 0.4 + order / 100, "capstyle": "round"}))
-
-        # lines as matplotlib paths once, not per figure (LineCollection rebuilds a Path per
-        # segment each time: most of a basemap's drawing cost)
-        self.parts = [(kind, items if kind == "paths" else [MplPath(seg) for seg in items],
-                       style if kind == "paths" else _line_style(style))
-                      for kind, items, style in self.parts]
+                self.parts.append((line_paths(streets.geometry.values[classes == cls]),
+                                   _line_style(style.colour, style.linewidth, capstyle="round",
+                                               zorder=0.4 + order / 100)))
 
     def draw(self, ax: Any) -> None:
         """Add the basemap to an axes, under the data (zorder < 1)."""
-        for _kind, items, style in self.parts:
-            if items:
-                ax.add_collection(PathCollection(items, **style), autolim=False)
+        for paths, style in self.parts:
+            if paths:
+                ax.add_collection(PathCollection(paths, **style), autolim=False)
 
 
-def _line_style(style: dict[str, Any]) -> dict[str, Any]:
-    """A LineCollection style for a PathCollection of open paths: stroked, never filled."""
-    out = {k: v for k, v in style.items() if k != "color"}
-    return out | {"edgecolor": style["color"], "facecolor": "none"}
+def _line_style(colour: str, linewidth: float, **style: Any) -> dict[str, Any]:
+    """A PathCollection style for open paths: stroked, never filled."""
+    return {"edgecolor": colour, "facecolor": "none", "linewidth": linewidth} | style
 
 
-def _segments(geometries: Iterable[Any]) -> list[np.ndarray]:
-    """Vertex arrays of the lines and multiline parts."""
-    return [np.asarray(line.coords)[:, :2] for geom in geometries
-            for line in getattr(geom, "geoms", [geom])
-            if line.geom_type == "LineString" and not line.is_empty]
-
-
-class _CellPaths:
-    """The population cells as matplotlib paths, built once for every kind's figure."""
-
-    def __init__(self, geometry: Iterable[Any]) -> None:
-        parts = [_polygon_paths(geom) for geom in geometry]
-        self.paths = [path for row in parts for path in row]
-        self.rows = np.repeat(np.arange(len(parts)), [len(row) for row in parts])
-
-
-def _coverage_figure(folder: OutputFolder, kind: str, cells: _CellPaths, lang: str,
-                     base: _Basemap) -> Figure:
+def _coverage_figure(folder: OutputFolder, kind: str, lang: str, shared: _Shared) -> Figure:
     threshold = folder.threshold_m(kind)
     metric = folder.scorecard.get("metrics", {}).get(f"walk_coverage.{kind}", {})
     subtitle = ""
@@ -252,14 +295,13 @@ def _coverage_figure(folder: OutputFolder, kind: str, cells: _CellPaths, lang: s
         subtitle = f"{metric_label(f'walk_coverage.{kind}', lang)}: " \
                    f"{format_value(metric['value'], 'share', lang)}"
     name = kind_label(kind, lang)
-    fig, ax = _map_axes(folder, text("walk_to", lang, kind=name, radius=metres(threshold)),
-                        subtitle, lang, base)
     classes = DistanceClasses(threshold)
     index = classes.index(folder.layers["population"][f"dist_{kind}"].to_numpy(dtype=float))
-    colours = np.array(classes.colours)
-    # translucent so the streets underneath stay legible (assumption: 0.72 reads on both)
-    ax.add_collection(PathCollection(cells.paths, facecolor=colours[index[cells.rows]],
-                                     edgecolor="none", linewidth=0, alpha=0.72), autolim=True)
+    palette = np.array([rgb(c) for c in classes.colours])
+    # the cells, translucent over the basemap so the streets underneath stay legible
+    image = shared.cells(palette, index)
+    fig, ax = _map_axes(folder, text("walk_to", lang, kind=name, radius=metres(threshold)),
+                        subtitle, lang, shared, image)
     handles = [Patch(facecolor=c, label=lab)
                for c, lab in zip(classes.colours, classes.labels(lang), strict=True)]
     facilities = folder.layers.get("facilities")
@@ -283,19 +325,26 @@ def _coverage_figure(folder: OutputFolder, kind: str, cells: _CellPaths, lang: s
     return fig
 
 
-def _residential_figure(folder: OutputFolder, lang: str, base: _Basemap) -> Figure:
+def _residential_figure(folder: OutputFolder, lang: str, shared: _Shared) -> Figure:
     metric = folder.scorecard.get("metrics", {}).get("park_service_radius_coverage", {})
     subtitle = ""
     if metric.get("value") is not None:
         subtitle = f"{metric_label('park_service_radius_coverage', lang)}: " \
                    f"{format_value(metric['value'], 'share', lang)}"
-    fig, ax = _map_axes(folder, text("residential_figure", lang), subtitle, lang, base)
+    fig, ax = _map_axes(folder, text("residential_figure", lang), subtitle, lang, shared,
+                        shared.base)
     land = folder.layers["residential"]
     covered = folder.residential_covered()
-    _draw(ax, land.geometry[covered], facecolor=COVERED_COLOUR, edgecolor="none", alpha=0.45)
-    _draw(ax, land.geometry[~covered], facecolor="none", edgecolor=UNCOVERED_COLOUR,
-          hatch="////", linewidth=0.6)
-    handles = [Patch(facecolor=COVERED_COLOUR, alpha=0.45,
+    # one compound path per style (a hatch per polygon is most of a city's drawing time)
+    for paths, style in (
+            (polygon_paths(land.geometry.values[covered]),
+             {"facecolor": COVERED_COLOUR, "edgecolor": "none", "alpha": COVERED_ALPHA}),
+            (polygon_paths(land.geometry.values[~covered]),
+             {"facecolor": "none", "edgecolor": UNCOVERED_COLOUR, "hatch": "////",
+              "linewidth": 0.6})):
+        if paths:
+            ax.add_collection(PathCollection(paths, **style), autolim=False)
+    handles = [Patch(facecolor=COVERED_COLOUR, alpha=COVERED_ALPHA,
                      label=text("residential_covered", lang)),
                Patch(facecolor="none", edgecolor=UNCOVERED_COLOUR, hatch="////",
                      label=text("residential_uncovered", lang))]
@@ -314,7 +363,7 @@ def _draw(ax: Any, geometries: Iterable[Any], **style: Any) -> None:
     """Polygons as one PathCollection in data coordinates (other geometry types are skipped)."""
     paths = _paths(geometries)
     if paths:
-        ax.add_collection(PathCollection(paths, **style), autolim=True)
+        ax.add_collection(PathCollection(paths, **style), autolim=False)
 
 
 def _paths(geometries: Iterable[Any]) -> list[MplPath]:

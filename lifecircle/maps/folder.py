@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -130,7 +130,7 @@ def _signature(path: Path) -> tuple[Any, ...]:
     return tuple((s.st_size, s.st_mtime_ns, s.st_ino) for s in stats)
 
 
-def read_folder(out_dir: str | Path) -> OutputFolder:
+def read_folder(out_dir: str | Path, only: Mapping[str, str] | None = None) -> OutputFolder:
     """Read ``scorecard.json`` and the ``coverage.gpkg`` layers of a run's output folder
     (once per :func:`shared_reads` block).
 
@@ -138,6 +138,11 @@ def read_folder(out_dir: str | Path) -> OutputFolder:
     ----------
     out_dir : str or Path
         A folder written by ``lifecircle run``.
+    only : mapping of str to str, optional
+        Read only these layers, each with the columns whose names fully match its regular
+        expression (a city's population layer is mostly per-kind columns a reader may not
+        need). Default: every layer of ``LAYERS`` with every column. Inside a
+        :func:`shared_reads` block the whole folder is read once and shared instead.
 
     Returns
     -------
@@ -157,10 +162,10 @@ def read_folder(out_dir: str | Path) -> OutputFolder:
         folder = _read(path)
         _SHARED[path.resolve()] = (signature, folder)
         return folder
-    return _read(path)
+    return _read(path, only)
 
 
-def _read(path: Path) -> OutputFolder:
+def _read(path: Path, only: Mapping[str, str] | None = None) -> OutputFolder:
     card = path / "scorecard.json"
     if not card.is_file():
         raise InputError(path, "not a lifecircle output folder (no scorecard.json)")
@@ -175,8 +180,11 @@ def _read(path: Path) -> OutputFolder:
         try:
             present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
             for name in LAYERS:
-                if name in present:
-                    frame = gpd.read_file(gpkg, layer=name, engine="pyogrio")
+                if name in present and (only is None or name in only):
+                    columns = None if only is None else [
+                        str(c) for c in pyogrio.read_info(gpkg, layer=name)["fields"]
+                        if re.fullmatch(only[name], str(c))]
+                    frame = gpd.read_file(gpkg, layer=name, engine="pyogrio", columns=columns)
                     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
                     if not frame.empty:
                         layers[name] = frame.reset_index(drop=True)
