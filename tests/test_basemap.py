@@ -221,3 +221,20 @@ def test_map_draws_every_street_offline(base_folder, tmp_path, lang):
     assert west <= populated[0] and south <= populated[1]
     assert east >= populated[2] and north >= populated[3]
     assert (east - west) < 2 * (streets.total_bounds[2] - streets.total_bounds[0])
+
+
+def test_chengdu_water_areas_are_water_and_all_of_it():
+    import osmium
+
+    from lifecircle.layers.basemap import WATER_AREAS
+
+    # independently: every closed way and multipolygon relation tagged as water in the file
+    tagged = set()
+    for obj in osmium.FileProcessor(str(CHENGDU_PBF)):
+        if not obj.is_node() and any(obj.tags.get(k) == v for k, v in WATER_AREAS):
+            tagged.add(obj.id)
+    water = basemap_layers(CHENGDU_PBF)["base_water"]
+    areas = set(water.loc[water["form"] == "area", "osm_id"])
+    # residential land, woods or shops assembled as areas are not water (they were drawn blue)
+    assert areas and areas <= tagged
+    assert len(areas) >= 0.9 * len(tagged)  # the few left out: rings osmium could not close

@@ -113,6 +113,10 @@ class _Reader:
         if obj.is_way():
             self._way(obj, tags)
         elif obj.is_area():
+            # the area filter above does not stop the assembler handing over every other closed
+            # way the key filter lets through (residential land, woods...): only water is water
+            if not any(tags.get(key) == value for key, value in WATER_AREAS):
+                return
             try:
                 geom = self.wkb.create_multipolygon(obj)
             except RuntimeError:
