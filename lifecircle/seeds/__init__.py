@@ -8,6 +8,21 @@ from typing import Any
 
 import yaml
 
+#: libyaml's parser when PyYAML was built with it (about 8x faster than the pure-Python one on
+#: the seeds, which every run parses)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with libyaml when available (same results, same errors).
+
+    Examples
+    --------
+    >>> parse_yaml("a: [1, 2]")
+    {'a': [1, 2]}
+    """
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
+
 
 @lru_cache(maxsize=1)
 def load_standards() -> dict[str, Any]:
@@ -19,7 +34,7 @@ def load_standards() -> dict[str, Any]:
         Read-only by convention; callers copy before changing anything.
     """
     text = resources.files(__package__).joinpath("standards.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return parse_yaml(text)
 
 
 def kind_names() -> list[str]:

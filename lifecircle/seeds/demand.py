@@ -15,7 +15,8 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import yaml
+
+from lifecircle.seeds import parse_yaml
 
 _ADULT_SOURCE = re.compile(r"20\s*plus|age\s*20|20\+|adult", re.IGNORECASE)
 
@@ -81,7 +82,7 @@ def demand_seed() -> dict[str, Any]:
     dict with ``census``, ``population_basis`` (factor per basis) and ``kinds``
     """
     text = resources.files("lifecircle.seeds").joinpath("demand.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return parse_yaml(text)
 
 
 def demand_settings(population_basis: str = "total", shares: Mapping[str, float] | None = None,

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from lifecircle.errors import InputError
 from lifecircle.metrics import UNITS, is_registered, unit_of
+from lifecircle.seeds import parse_yaml
 
 Comparator = Literal[">=", "<=", "==", ">"]
 
@@ -141,7 +142,7 @@ def _error_line(error: dict[str, Any], raw: Any) -> str:
 
 def _parse(text: str, source: str) -> tuple[Target, ...]:
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
     except yaml.YAMLError as exc:
         problem = " ".join(str(exc).split())
         raise InputError(source, f"not valid YAML: {problem}") from None
