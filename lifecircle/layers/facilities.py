@@ -248,10 +248,17 @@ def _kind_mask(features: gpd.GeoDataFrame, names: pd.Series, is_poi: pd.Series,
     return mask
 
 
-def _name_matches(names: pd.Series, patterns: list[str] | None) -> pd.Series:
+def _name_matches(names: pd.Series, patterns: list[str] | str | None) -> pd.Series:
+    """Names containing any of the patterns (regular expressions); False for no name."""
+    found = pd.Series(False, index=names.index)
     if not patterns:
-        return pd.Series(False, index=names.index)
-    return names.str.contains("|".join(patterns), regex=True, na=False)
+        return found
+    pattern = patterns if isinstance(patterns, str) else "|".join(patterns)
+    # only named features are searched: most mapped features of a city have no name, and the
+    # regex runs once per kind over all of them
+    named = names.notna().to_numpy() & (names.to_numpy(dtype=object) != "")
+    found[named] = names[named].str.contains(pattern, regex=True).to_numpy(dtype=bool)
+    return found
 
 
 def _is_poi(features: gpd.GeoDataFrame) -> pd.Series:
@@ -295,7 +302,7 @@ def _classify_schools(features: gpd.GeoDataFrame, names: pd.Series,
                       spec: dict) -> tuple[pd.DataFrame, int]:
     """Schools by level: isced:level, school:level, then the Chinese name; else both levels."""
     is_school = _matches_any(features, [spec["osm_tag"]]) & \
-        ~names.str.contains(spec["exclude_names"], regex=True, na=False)
+        ~_name_matches(names, spec["exclude_names"])
     schools = features[is_school]
     school_names = names[is_school]
     kinds_per_school: list[list[str]] = []
