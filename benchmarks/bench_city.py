@@ -102,11 +102,15 @@ def open_map(html: Path) -> dict:
         # one animation frame after load: Leaflet has drawn the initial layers
         page.evaluate("() => new Promise(r => requestAnimationFrame(() => r(null)))")
         seconds = time.perf_counter() - started
-        me = psutil.Process()
-        memory = sum(p.memory_info().rss for p in me.children(recursive=True)
-                     if "chrom" in p.name().lower())
+        browsers = [p for p in psutil.Process().children(recursive=True)
+                    if "chrom" in p.name().lower()]
+        memory = sum(p.memory_info().rss for p in browsers)
+        # PSS counts each shared page (Chromium's own code, fonts) once over its processes: what
+        # the page costs the machine; summed RSS counts them once per process (an empty page
+        # alone sums to about 0.9 GiB here)
+        shared_once = sum(p.memory_full_info().pss for p in browsers)
         browser.close()
-    return {"map_open_s": seconds, "browser_rss_bytes": memory}
+    return {"map_open_s": seconds, "browser_rss_bytes": memory, "browser_pss_bytes": shared_once}
 
 
 def measure(scale: float, code: Path = HERE.parent, extra: tuple[str, ...] = ()) -> dict:
@@ -144,13 +148,19 @@ def _gib(b: float) -> str:
     return f"{b / 1024 ** 3:.2f} GiB"
 
 
+def _pss(r: dict) -> str:
+    return f" (PSS {_gib(r['browser_pss_bytes'])})" if "browser_pss_bytes" in r else ""
+
+
 def section(results: dict[str, dict[str, dict]]) -> str:
     """The Markdown section of RESULTS.md from every stored label and scale."""
     lines = ["## Whole run on SYNTHETIC cities (bench_city)", "",
              "`lifecircle run --osm SYNTHETIC_city_<scale>x.osm.pbf --residential-density 400` as "
              "a subprocess; peak memory of its process tree; map opened in headless Chromium "
-             "(load event + one frame); CPU = user + system seconds of the run (steadier than wall "
-             "on a shared machine). SYNTHETIC cities from benchmarks/synthetic_city.py "
+             "(load event + one frame), browser memory as summed RSS of its processes "
+             "(PSS, shared pages counted once, in brackets); CPU = user + system seconds of the "
+             "run (steadier than wall on a shared machine). SYNTHETIC cities from "
+             "benchmarks/synthetic_city.py "
              "(scale 1 ≈ central Chengdu: about 22k walk nodes, 202 facilities). Load = 1-minute "
              "load average before / after the run (2 cores shared with other work).", "",
              "| label | scale | wall | CPU | peak RSS | map.html | coverage.gpkg | map open | "
@@ -170,7 +180,8 @@ def section(results: dict[str, dict[str, dict]]) -> str:
                 f"{_gib(r['peak_rss_bytes'])} | {sizes.get('map.html', 0) / 1e6:.1f} MB | "
                 f"{sizes.get('coverage.gpkg', 0) / 1e6:.1f} MB | "
                 f"{_fmt_s(r['map_open_s']) if 'map_open_s' in r else '-'} | "
-                f"{_gib(r['browser_rss_bytes']) if 'browser_rss_bytes' in r else '-'} | "
+                f"{_gib(r['browser_rss_bytes']) if 'browser_rss_bytes' in r else '-'}"
+                f"{_pss(r)} | "
                 f"{r['load_before']:.1f} / {r['load_after']:.1f} | "
                 f"{' / '.join(x for x in issue if x)} |")
     stages = [(label, r) for label, by in results.items() for r in by.values()

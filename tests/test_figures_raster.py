@@ -115,18 +115,25 @@ def _pixel_of(fig: Figure, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (height - display[:, 1]).astype(int), display[:, 0].astype(int)
 
 
+#: a facility marker's radius on the ground, m: 28 pt² scatter markers with a white edge are
+#: about 12 px across at 150 dpi, 8 m a pixel on central Chengdu (with a margin)
+MARKER_M = 60.0
+
+
 def _away(points: np.ndarray, folder, metres: float) -> np.ndarray:
-    """Points farther than ``metres`` from the basemap, the facilities and the study area's
-    outline (what may be drawn over or under a cell or a street besides itself)."""
+    """Points farther than ``metres`` from the basemap and the study area's outline, and farther
+    than a marker from the facilities (what may be drawn over or under a cell or a street
+    besides itself)."""
     crs = folder.layers["population"].crs
     others = [folder.layers[n].to_crs(crs).geometry.values for n in
               ("base_streets", "base_water", "base_rail") if n in folder.layers]
-    others += [folder.layers["facilities"].geometry.values,
-               shapely.boundary(folder.layers["study_area"].geometry.values)]
-    tree = shapely.STRtree(np.concatenate(others))
-    near = tree.query(shapely.points(points), predicate="dwithin", distance=metres)
+    others += [shapely.boundary(folder.layers["study_area"].geometry.values)]
     far = np.ones(len(points), dtype=bool)
-    far[near[0]] = False
+    for shapes, distance in ((np.concatenate(others), metres),
+                             (folder.layers["facilities"].geometry.values, MARKER_M)):
+        near = shapely.STRtree(shapes).query(shapely.points(points), predicate="dwithin",
+                                             distance=distance)
+        far[near[0]] = False
     return far
 
 
