@@ -21,6 +21,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from lifecircle.errors import InputError
+from lifecircle.maps import rastertiles
 from lifecircle.maps.assets import inline_head
 from lifecircle.maps.basemap import draw_basemap
 from lifecircle.maps.folder import OutputFolder, read_folder
@@ -43,6 +44,7 @@ from lifecircle.maps.panels import (
     legend_html,
     scorecard_html,
 )
+from lifecircle.maps.rastertiles import ANALYSIS_PANE, Paint
 from lifecircle.maps.styles import (
     COVERED_COLOUR,
     STUDY_AREA_COLOUR,
@@ -223,17 +225,21 @@ class _Drawer:
         self.base: dict[str, folium.FeatureGroup] = {}
         self.legend: list[LegendSection] = []
         # each kind's covered area is drawn as an image (see _circles): not simplified
-        self.wgs84 = {name: to_wgs84(frame.geometry, name, simplify=name != "service_areas")
-                      for name, frame in folder.layers.items()}
+        self.wgs84 = _LazyWgs84(folder.layers)
+        catchments = folder.layers.get("catchments")
+        #: catchments too heavy for GeoJSON: drawn as tiles, numbers in the facility popups
+        self.catchment_tiles = catchments is not None and rastertiles.too_heavy(
+            catchments.geometry)
 
     def bounds(self) -> tuple[float, float, float, float]:
         """South, west, north, east of the populated cells (else the study area, else every
         analysis layer): the map opens on where people live, not on the file's extent."""
         series = [s for name, s in self.wgs84.items() if not name.startswith("base_")]
         if "population" in self.wgs84:
-            people = self.folder.layers["population"]["population"].to_numpy(dtype=float)
-            populated = self.wgs84["population"][np.nan_to_num(people) > 0]
-            series = [populated if len(populated) else self.wgs84["population"]]
+            # reprojected, not simplified: the bounds of a city's cells need no GeoJSON copy
+            cells = self.folder.layers["population"]
+            populated = cells.geometry[np.nan_to_num(cells["population"].to_numpy(float)) > 0]
+            series = [(populated if len(populated) else cells.geometry).to_crs(4326)]
         elif "study_area" in self.wgs84:
             series = [self.wgs84["study_area"]]
         if not series:
@@ -277,10 +283,13 @@ class _Drawer:
         order = [*self.folder.kinds, *sorted(present - set(self.folder.kinds))]
         return [k for k in order if k in present]
 
-    def _rows(self, layer: str, kind: str) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries]:
+    def _rows(self, layer: str, kind: str, wgs84: bool = True
+              ) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries]:
+        """The layer's rows of ``kind`` and their WGS84 geometry (``wgs84`` False: the
+        projected geometry, for layers drawn as tiles or images)."""
         frame = self.folder.layers[layer]
         mask = (frame["kind"].astype(str) == kind).to_numpy()
-        return frame[mask], self.wgs84[layer][mask]
+        return frame[mask], (self.wgs84[layer] if wgs84 else frame.geometry)[mask]
 
     def _section(self, title: str) -> LegendSection:
         """The legend section with this title, added (empty) on first use."""
@@ -318,15 +327,15 @@ class _Drawer:
         threshold = self.folder.threshold_m(kind)
         classes = DistanceClasses(threshold)
         colours = classes.colours
-        props, fields, aliases = self._cell_properties(frame, kind, classes)
         name = self._t("population", kind=self._kind_name(kind))
         group = self._group(m, "population", escape(name), show=True)
         if len(frame) > MAX_VECTOR_CELLS:  # city scale: one image, no per-cell tooltips
             distance = frame[f"dist_{kind}"].to_numpy(dtype=float)
-            image_overlay(self.wgs84["population"], classes.index(distance), colours,
-                          opacity=0.62, pixel_m=cell_pixel_m(self.wgs84["population"])
-                          ).add_to(group)
+            cells = frame.geometry  # squares: the projected ones, no simplified copy
+            image_overlay(cells, classes.index(distance), colours, opacity=0.62,
+                          pixel_m=cell_pixel_m(cells)).add_to(group)
         else:
+            props, fields, aliases = self._cell_properties(frame, kind, classes)
             layer = _geojson(feature_collection(self.wgs84["population"], props),
                              lambda f: {"fillColor": colours[f["properties"]["c"]], "weight": 0,
                                         "fillOpacity": 0.62})
@@ -362,28 +371,44 @@ class _Drawer:
         return props, fields, aliases
 
     def _residential(self, m: folium.Map) -> None:
-        geometry = self.wgs84["residential"]
         covered = self.folder.residential_covered()
         group = self._group(m, "residential", escape(self._t("residential")),
                             show=self.kind == "park")
         section = LegendSection(self._t("residential"), ["residential"])
+        frame = self.folder.layers["residential"]
+        if rastertiles.too_heavy(frame.geometry):
+            # city scale: tiles of the same fills, hatching and outlines (no tooltip)
+            merc = rastertiles.to_mercator(frame.geometry)
+            paints = [Paint(merc[covered], COVERED_COLOUR, 0.3),
+                      Paint(merc[covered], COVERED_COLOUR, 1.0, "line", 0.6),
+                      Paint(merc[~covered], UNCOVERED_COLOUR, 0.18),
+                      Paint(merc[~covered], UNCOVERED_COLOUR, 1.0, hatch=True),
+                      Paint(merc[~covered], UNCOVERED_COLOUR, 1.0, "line", 1.2)]
+            rastertiles.tile_layer(paints, m.get_name(), ANALYSIS_PANE, 1).add_to(group)
+        else:
+            self._residential_vector(group, covered)
+        if covered.any():
+            section.add_fill(COVERED_COLOUR, self._t("residential_covered"))
+        if (~covered).any():
+            section.add_hatch(self._t("residential_uncovered"))
+        self.legend.append(section)
+
+    def _residential_vector(self, group: folium.FeatureGroup, covered: np.ndarray) -> None:
+        geometry = self.wgs84["residential"]
         if covered.any():
             style = {"color": COVERED_COLOUR, "weight": 0.6, "fillColor": COVERED_COLOUR,
                      "fillOpacity": 0.3}
             layer = _geojson(feature_collection(geometry[covered]), style)
             folium.Tooltip(self._t("residential_covered")).add_to(layer)
             layer.add_to(group)
-            section.add_fill(COVERED_COLOUR, self._t("residential_covered"))
         if (~covered).any():
             style = {"color": UNCOVERED_COLOUR, "weight": 1.2, "className": "lc-hatch"}
             layer = _geojson(feature_collection(geometry[~covered]), style)
             folium.Tooltip(self._t("residential_uncovered")).add_to(layer)
             layer.add_to(group)
-            section.add_hatch(self._t("residential_uncovered"))
-        self.legend.append(section)
 
     def _catchments(self, m: folium.Map, kind: str) -> None:
-        frame, geometry = self._rows("catchments", kind)
+        frame, geometry = self._rows("catchments", kind, wgs84=not self.catchment_tiles)
         names = self._facility_names()
         colours = load_colours()
 
@@ -406,6 +431,15 @@ class _Drawer:
         group = self._group(m, f"catchments:{kind}", self._badge_name(kind, "catchments"),
                             show=False)
         outline = kind_colour(kind)
+        if self.catchment_tiles:
+            # city scale: tiles by load class with the kind's outline; each facility's numbers
+            # are in its marker's popup instead (_facilities)
+            merc = rastertiles.to_mercator(geometry)
+            fills = [colours[p["c"]] for p in props]
+            rastertiles.tile_layer([Paint(merc, fills, 0.45), Paint(merc, outline, 1.0, "line")],
+                                   m.get_name(), ANALYSIS_PANE, 2).add_to(group)
+            self._load_legend(kind, colours)
+            return
         layer = _geojson(feature_collection(geometry, props),
                          lambda f: {"color": outline, "weight": 1, "fillOpacity": 0.45,
                                     "fillColor": colours[f["properties"]["c"]]})
@@ -415,6 +449,9 @@ class _Drawer:
             localize=False,
         ).add_to(layer)
         layer.add_to(group)
+        self._load_legend(kind, colours)
+
+    def _load_legend(self, kind: str, colours: list[str]) -> None:
         load = self._section(self._t("load"))
         if not load.rows:
             for colour, label in zip(colours, load_labels(self.lang), strict=True):
@@ -422,7 +459,8 @@ class _Drawer:
         load.layers.append(f"catchments:{kind}")
 
     def _circles(self, m: folium.Map, kind: str, layer: str = "service_circles") -> None:
-        frame, geometry = self._rows(layer, kind)
+        image = layer == "service_areas" or len(self.folder.layers[layer]) > MAX_VECTOR_CIRCLES
+        frame, geometry = self._rows(layer, kind, wgs84=not image)
         radii = sorted({r for r in map(_float, frame.get("threshold_m", [])) if r is not None})
         label = "/".join(f"{r:,.0f}" for r in radii) + " m" if radii else ""
         group = self._group(m, f"service_circles:{kind}",
@@ -431,7 +469,7 @@ class _Drawer:
         colour = kind_colour(kind)
         style = {"color": colour, "weight": 0.8, "opacity": 0.8, "fillColor": colour,
                  "fillOpacity": 0.12, "interactive": False}
-        if layer == "service_areas" or len(self.folder.layers[layer]) > MAX_VECTOR_CIRCLES:
+        if image:
             # city scale: the kind's circles as one image of their union (no outlines), not
             # thousands of inlined polygons
             image_overlay(geometry, np.zeros(len(geometry), dtype=np.uint8), [colour],
@@ -461,6 +499,9 @@ class _Drawer:
             if has_load:
                 prop["load"] = _number(row.get("load_ratio"), ".2f")
             props.append(prop)
+        if self.catchment_tiles and self._catchment_numbers(frame, props):
+            fields[-1:-1] = ["c_pop", "c_demand"]
+            aliases[-1:-1] = list(_CATCHMENT_ALIASES[self.lang])
         group = self._group(m, f"facilities:{kind}", self._badge_name(kind, "facilities"),
                             show=kind == self.kind)
         colour = kind_colour(kind)
@@ -480,12 +521,54 @@ class _Drawer:
         folium.GeoJsonTooltip(fields=["name"], labels=False).add_to(markers)
         markers.add_to(group)
 
+    def _catchment_numbers(self, frame: gpd.GeoDataFrame, props: list[dict[str, Any]]
+                           ) -> bool:
+        """Add each facility's catchment population and demand to its popup's ``props`` (the
+        catchments are tiles at city scale, so the numbers live on the facility). False when
+        the catchments carry no facility id."""
+        catchments = self.folder.layers["catchments"]
+        if "facility_id" not in catchments.columns or "facility_id" not in frame.columns:
+            return False
+        numbers = {_text(row.get("facility_id")): row for row in catchments[
+            [c for c in ("facility_id", "population", "demand") if c in catchments.columns]
+        ].to_dict("records")}
+        for prop, fid in zip(props, frame["facility_id"], strict=True):
+            row = numbers.get(_text(fid), {})
+            prop["c_pop"] = _number(row.get("population"), ",.0f")
+            prop["c_demand"] = _number(row.get("demand"), ",.0f")
+        return True
+
     def _facility_names(self) -> dict[str, str]:
         frame = self.folder.layers.get("facilities")
         if frame is None or "facility_id" not in frame.columns:
             return {}
         names = frame["name"] if "name" in frame.columns else [""] * len(frame)
         return {_text(i): _text(n) for i, n in zip(frame["facility_id"], names, strict=True)}
+
+
+#: Facility popup labels of the catchment numbers (catchments drawn as tiles)
+_CATCHMENT_ALIASES = {"zh": ("服务范围人口", "服务范围需求"),
+                      "en": ("Catchment population", "Catchment demand")}
+
+
+class _LazyWgs84(dict):
+    """Each layer's geometry for GeoJSON (``to_wgs84``), made on first use: a layer drawn as
+    tiles or an image never needs its simplified WGS84 copy."""
+
+    def __init__(self, layers: dict[str, gpd.GeoDataFrame]) -> None:
+        super().__init__()
+        self.layers = layers
+
+    def __missing__(self, name: str) -> gpd.GeoSeries:
+        self[name] = to_wgs84(self.layers[name].geometry, name,
+                              simplify=name != "service_areas")
+        return self[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.layers
+
+    def items(self):  # type: ignore[override]
+        return ((name, self[name]) for name in self.layers)
 
 
 def render_page(m: folium.Map) -> str:
