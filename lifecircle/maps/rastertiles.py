@@ -36,10 +36,11 @@ MAX_TILES = 1_200
 #: Deepest native zoom (assumption: 2.4 m pixels at Chengdu's latitude, finer than any line
 #: width drawn; Leaflet enlarges these tiles beyond it).
 MAX_NATIVE_ZOOM = 16
-#: GeoJSON size above which a layer is drawn as tiles (assumption: 4 MB; central Chengdu's
-#: heaviest layer is well under it, a 10x SYNTHETIC city's streets, 52,829 ways, are 7 MB and
-#: its residential land 5 MB), estimated by :func:`geojson_bytes`
-MAX_VECTOR_BYTES = 4_000_000
+#: GeoJSON size above which a layer is drawn as tiles, estimated by :func:`geojson_bytes`
+#: (assumption: 1.5 MB; central Chengdu's heaviest such layer, its streets, is 0.4 MB; a 10x
+#: SYNTHETIC city's streets are 7 MB, its water 3.3 MB and its catchments 2.7 MB, which
+#: kept as GeoJSON made its map take 7.6 s to open in Chromium)
+MAX_VECTOR_BYTES = 1_500_000
 #: Leaflet pane of the analysis tiles: above the basemap (tilePane, z 200), under the vector
 #: layers and images (overlayPane, z 400), so outlines and facilities stay on top.
 ANALYSIS_PANE = ("lcTiles", 350)

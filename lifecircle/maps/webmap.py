@@ -24,8 +24,9 @@ from lifecircle.errors import InputError
 from lifecircle.maps import rastertiles
 from lifecircle.maps.assets import inline_head
 from lifecircle.maps.basemap import draw_basemap
+from lifecircle.maps.citylayers import CATCHMENT_ALIASES, catchment_numbers, residential_paints
 from lifecircle.maps.folder import OutputFolder, read_folder
-from lifecircle.maps.geojson import feature_collection, to_wgs84
+from lifecircle.maps.geojson import LazyWgs84, feature_collection, to_wgs84
 from lifecircle.maps.labels import (
     check_lang,
     kind_glyph,
@@ -225,7 +226,7 @@ class _Drawer:
         self.base: dict[str, folium.FeatureGroup] = {}
         self.legend: list[LegendSection] = []
         # each kind's covered area is drawn as an image (see _circles): not simplified
-        self.wgs84 = _LazyWgs84(folder.layers)
+        self.wgs84 = LazyWgs84(folder.layers)
         catchments = folder.layers.get("catchments")
         #: catchments too heavy for GeoJSON: drawn as tiles, numbers in the facility popups
         self.catchment_tiles = catchments is not None and rastertiles.too_heavy(
@@ -376,15 +377,9 @@ class _Drawer:
                             show=self.kind == "park")
         section = LegendSection(self._t("residential"), ["residential"])
         frame = self.folder.layers["residential"]
-        if rastertiles.too_heavy(frame.geometry):
-            # city scale: tiles of the same fills, hatching and outlines (no tooltip)
-            merc = rastertiles.to_mercator(frame.geometry)
-            paints = [Paint(merc[covered], COVERED_COLOUR, 0.3),
-                      Paint(merc[covered], COVERED_COLOUR, 1.0, "line", 0.6),
-                      Paint(merc[~covered], UNCOVERED_COLOUR, 0.18),
-                      Paint(merc[~covered], UNCOVERED_COLOUR, 1.0, hatch=True),
-                      Paint(merc[~covered], UNCOVERED_COLOUR, 1.0, "line", 1.2)]
-            rastertiles.tile_layer(paints, m.get_name(), ANALYSIS_PANE, 1).add_to(group)
+        if rastertiles.too_heavy(frame.geometry):  # city scale: tiles, no tooltip
+            rastertiles.tile_layer(residential_paints(frame.geometry, covered), m.get_name(),
+                                   ANALYSIS_PANE, 1).add_to(group)
         else:
             self._residential_vector(group, covered)
         if covered.any():
@@ -499,9 +494,10 @@ class _Drawer:
             if has_load:
                 prop["load"] = _number(row.get("load_ratio"), ".2f")
             props.append(prop)
-        if self.catchment_tiles and self._catchment_numbers(frame, props):
+        if self.catchment_tiles and catchment_numbers(self.folder.layers["catchments"], frame,
+                                                      props):
             fields[-1:-1] = ["c_pop", "c_demand"]
-            aliases[-1:-1] = list(_CATCHMENT_ALIASES[self.lang])
+            aliases[-1:-1] = list(CATCHMENT_ALIASES[self.lang])
         group = self._group(m, f"facilities:{kind}", self._badge_name(kind, "facilities"),
                             show=kind == self.kind)
         colour = kind_colour(kind)
@@ -521,54 +517,12 @@ class _Drawer:
         folium.GeoJsonTooltip(fields=["name"], labels=False).add_to(markers)
         markers.add_to(group)
 
-    def _catchment_numbers(self, frame: gpd.GeoDataFrame, props: list[dict[str, Any]]
-                           ) -> bool:
-        """Add each facility's catchment population and demand to its popup's ``props`` (the
-        catchments are tiles at city scale, so the numbers live on the facility). False when
-        the catchments carry no facility id."""
-        catchments = self.folder.layers["catchments"]
-        if "facility_id" not in catchments.columns or "facility_id" not in frame.columns:
-            return False
-        numbers = {_text(row.get("facility_id")): row for row in catchments[
-            [c for c in ("facility_id", "population", "demand") if c in catchments.columns]
-        ].to_dict("records")}
-        for prop, fid in zip(props, frame["facility_id"], strict=True):
-            row = numbers.get(_text(fid), {})
-            prop["c_pop"] = _number(row.get("population"), ",.0f")
-            prop["c_demand"] = _number(row.get("demand"), ",.0f")
-        return True
-
     def _facility_names(self) -> dict[str, str]:
         frame = self.folder.layers.get("facilities")
         if frame is None or "facility_id" not in frame.columns:
             return {}
         names = frame["name"] if "name" in frame.columns else [""] * len(frame)
         return {_text(i): _text(n) for i, n in zip(frame["facility_id"], names, strict=True)}
-
-
-#: Facility popup labels of the catchment numbers (catchments drawn as tiles)
-_CATCHMENT_ALIASES = {"zh": ("服务范围人口", "服务范围需求"),
-                      "en": ("Catchment population", "Catchment demand")}
-
-
-class _LazyWgs84(dict):
-    """Each layer's geometry for GeoJSON (``to_wgs84``), made on first use: a layer drawn as
-    tiles or an image never needs its simplified WGS84 copy."""
-
-    def __init__(self, layers: dict[str, gpd.GeoDataFrame]) -> None:
-        super().__init__()
-        self.layers = layers
-
-    def __missing__(self, name: str) -> gpd.GeoSeries:
-        self[name] = to_wgs84(self.layers[name].geometry, name,
-                              simplify=name != "service_areas")
-        return self[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.layers
-
-    def items(self):  # type: ignore[override]
-        return ((name, self[name]) for name in self.layers)
 
 
 def render_page(m: folium.Map) -> str:
