@@ -38,7 +38,8 @@ def residential_paints(geometry: gpd.GeoSeries, covered: np.ndarray) -> list[Pai
 def catchment_numbers(catchments: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
                       props: list[dict[str, Any]]) -> bool:
     """Add each facility's catchment population (``c_pop``) and demand (``c_demand``), as the
-    catchment popup formats them, to its popup's ``props`` (one dict per facility row).
+    catchment popup formats them, to its popup's ``props`` (one dict per facility row); a
+    facility is matched by ``facility_id`` and, when both layers have it, ``kind``.
 
     Returns False (``props`` unchanged) when either layer has no ``facility_id``.
 
@@ -53,10 +54,16 @@ def catchment_numbers(catchments: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
     """
     if "facility_id" not in catchments.columns or "facility_id" not in facilities.columns:
         return False
-    columns = [c for c in ("facility_id", "population", "demand") if c in catchments.columns]
-    numbers = {str(row["facility_id"]): row for row in catchments[columns].to_dict("records")}
-    for prop, fid in zip(props, facilities["facility_id"], strict=True):
-        row = numbers.get(str(fid), {})
+    # one place can be a facility of several kinds (a school with a kindergarten): match on
+    # the kind too when both layers say it
+    by_kind = "kind" in catchments.columns and "kind" in facilities.columns
+    columns = [c for c in ("kind", "facility_id", "population", "demand")
+               if c in catchments.columns]
+    numbers = {(str(row.get("kind")) if by_kind else "", str(row["facility_id"])): row
+               for row in catchments[columns].to_dict("records")}
+    kinds = facilities["kind"].astype(str) if by_kind else [""] * len(facilities)
+    for prop, kind, fid in zip(props, kinds, facilities["facility_id"], strict=True):
+        row = numbers.get((kind, str(fid)), {})
         prop["c_pop"] = _number(row.get("population"), ",.0f")
         prop["c_demand"] = _number(row.get("demand"), ",.0f")
     return True
