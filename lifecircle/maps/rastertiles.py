@@ -44,6 +44,14 @@ MAX_VECTOR_BYTES = 1_500_000
 #: Leaflet pane of the analysis tiles: above the basemap (tilePane, z 200), under the vector
 #: layers and images (overlayPane, z 400), so outlines and facilities stay on top.
 ANALYSIS_PANE = ("lcTiles", 350)
+#: Smallest pixel of the residential land's tiles, Web Mercator metres (assumption: zoom 14,
+#: 9.6 m, 8.2 m on the ground at 31 N: blocks are tens of metres across; deeper, Leaflet
+#: enlarges the tiles)
+ANALYSIS_PIXEL_M = 9.0
+#: Smallest pixel of the catchments' tiles (assumption: zoom 13, 19 m: catchments are unions
+#: of 100 m population cells, five pixels a side; one pyramid per kind, so a 50x city's
+#: catchments at zoom 14 were 5,800 tiles and 11 MB)
+CATCHMENT_PIXEL_M = 18.0
 #: Native zoom levels below the deepest one (assumption: the map opens 3-4 levels out from the
 #: deepest to show the whole city; further out Leaflet shrinks the shallowest level's tiles).
 ZOOM_LEVELS = 5
@@ -72,12 +80,24 @@ class Paint:
 
 
 def to_mercator(geometry: gpd.GeoSeries) -> np.ndarray:
-    """Geometries in EPSG:3857 as a shapely array (the CRS Leaflet's tiles are in)."""
+    """Geometries in EPSG:3857 as a shapely array (the CRS Leaflet's tiles are in).
+
+    Examples
+    --------
+    >>> to_mercator(gpd.GeoSeries([shapely.Point(0, 0)], crs=4326))[0].wkt
+    'POINT (0 0)'
+    """
     return np.asarray(geometry.to_crs(3857).values)
 
 
 def tile_zoom(bounds: tuple[float, float, float, float]) -> int:
-    """The deepest native zoom for Mercator ``bounds``: at most :data:`MAX_TILES` tiles."""
+    """The deepest native zoom for Mercator ``bounds``: at most :data:`MAX_TILES` tiles.
+
+    Examples
+    --------
+    >>> tile_zoom((0, 0, 8_000, 8_000)), tile_zoom((0, 0, 80_000, 80_000))
+    (16, 14)
+    """
     x0, y0, x1, y1 = bounds
     for z in range(MAX_NATIVE_ZOOM, 0, -1):
         size = 2 * HALF_WORLD_M / 2**z
@@ -106,7 +126,8 @@ def tile_transform(z: int, tx: int, ty: int, tiles: int = 1) -> tuple[Any, float
     return from_origin(-HALF_WORLD_M + tx * size, HALF_WORLD_M - ty * size, pixel, pixel), pixel
 
 
-def render_tiles(paints: list[Paint], zooms: range | None = None) -> dict[str, Any]:
+def render_tiles(paints: list[Paint], zooms: range | None = None, pixel_m: float = 0.0
+                 ) -> dict[str, Any]:
     """Draw ``paints`` (bottom to top) into the Web Mercator tiles that hold them.
 
     Parameters
@@ -114,6 +135,8 @@ def render_tiles(paints: list[Paint], zooms: range | None = None) -> dict[str, A
     paints : the drawing steps, in EPSG:3857
     zooms : native zoom levels; default the :data:`ZOOM_LEVELS` levels down from
         :func:`tile_zoom` of the paints' bounds
+    pixel_m : smallest pixel wanted, Web Mercator metres: the deepest zoom is no finer (a
+        layer of 100 m cells needs no 2 m pixels)
 
     Returns
     -------
@@ -136,6 +159,9 @@ def render_tiles(paints: list[Paint], zooms: range | None = None) -> dict[str, A
     bounds = tuple(shapely.total_bounds(np.concatenate(geoms)))
     if zooms is None:
         deepest = tile_zoom(bounds)
+        if pixel_m > 0:
+            coarse = math.floor(math.log2(2 * HALF_WORLD_M / TILE_PX / pixel_m))
+            deepest = max(1, min(deepest, coarse))
         zooms = range(max(1, deepest - ZOOM_LEVELS + 1), deepest + 1)
     palette, alphas, codes = _palette(paints)
     tiles: dict[str, str] = {}
@@ -231,11 +257,12 @@ def polygon_shapes(geometry: np.ndarray, values: np.ndarray) -> list[tuple[dict,
     parts, owner = parts[polygonal], owner[polygonal]
     rings, polygon = shapely.get_rings(parts, return_index=True)
     coords, ring = shapely.get_coordinates(rings, return_index=True)
-    ring_lists = np.split(coords, np.flatnonzero(np.diff(ring)) + 1) if len(coords) else []
-    ring_lists = [r.tolist() for r in ring_lists]
+    # one tolist for all vertices, then list slices per ring (a tolist per ring costs more)
+    bounds = np.r_[0, np.flatnonzero(np.diff(ring)) + 1, len(coords)].tolist()
+    vertices = coords.tolist()
     polygons: list[list[list[list[float]]]] = [[] for _ in range(len(parts))]
-    for r, p in zip(ring_lists, polygon.tolist(), strict=True):
-        polygons[p].append(r)
+    for start, stop, p in zip(bounds[:-1], bounds[1:], polygon.tolist(), strict=True):
+        polygons[p].append(vertices[start:stop])
     value = np.asarray(values)[owner]
     return [({"type": "MultiPolygon",
               "coordinates": [polygons[p] for p in np.flatnonzero(value == v).tolist()]}, int(v))
@@ -402,7 +429,8 @@ class TileLayer(MacroElement):
 
 
 def tile_layer(paints: list[Paint], map_name: str,
-               pane: tuple[str, int | None] = ("tilePane", None), z_index: int = 1) -> TileLayer:
+               pane: tuple[str, int | None] = ("tilePane", None), z_index: int = 1,
+               pixel_m: float = 0.0) -> TileLayer:
     """The Leaflet layer of ``paints`` drawn as an inlined tile pyramid (see
     :func:`render_tiles`).
 
@@ -412,13 +440,22 @@ def tile_layer(paints: list[Paint], map_name: str,
     map_name : the page's variable of the Leaflet map (``folium.Map.get_name()``)
     pane : Leaflet pane and, for a pane the page creates, its CSS z-index (None: Leaflet's own)
     z_index : order among the tile layers of the pane
+    pixel_m : smallest pixel wanted, Web Mercator metres (see :func:`render_tiles`)
     """
-    return TileLayer(render_tiles(paints), map_name, pane=pane, z_index=z_index)
+    return TileLayer(render_tiles(paints, pixel_m=pixel_m), map_name, pane=pane,
+                     z_index=z_index)
 
 
 def too_heavy(*geometry: gpd.GeoSeries) -> bool:
     """Whether layers together would make more than :data:`MAX_VECTOR_BYTES` of GeoJSON (then
-    they are drawn as tiles)."""
+    they are drawn as tiles).
+
+    Examples
+    --------
+    >>> streets = gpd.GeoSeries([shapely.LineString([(0, 0), (1, 1)])] * 20_000)
+    >>> too_heavy(streets[:100]), too_heavy(streets)
+    (False, True)
+    """
     return sum(geojson_bytes(g) for g in geometry) > MAX_VECTOR_BYTES
 
 

@@ -1,7 +1,8 @@
 """The interactive map ``DIR/map.html``: a folium map of a run's output folder that works offline.
 
 Leaflet is inlined (``assets``); by default no element asks for anything outside the file: the
-basemap is drawn from the run's own OSM file. Online tiles are opt-in (``tiles="osm"`` or
+basemap is drawn from the run's own OSM file. At city scale heavy layers become inlined raster
+tiles (``rastertiles``) or images (``overlay``). Online tiles are opt-in (``tiles="osm"`` or
 ``"tianditu"``, :mod:`lifecircle.maps.tiles`); the browser fetches them, never Python.
 """
 
@@ -45,7 +46,12 @@ from lifecircle.maps.panels import (
     legend_html,
     scorecard_html,
 )
-from lifecircle.maps.rastertiles import ANALYSIS_PANE, Paint
+from lifecircle.maps.rastertiles import (
+    ANALYSIS_PANE,
+    ANALYSIS_PIXEL_M,
+    CATCHMENT_PIXEL_M,
+    Paint,
+)
 from lifecircle.maps.styles import (
     COVERED_COLOUR,
     STUDY_AREA_COLOUR,
@@ -123,6 +129,12 @@ def write_map(out_dir: str | Path, lang: str = "zh", kind: str | None = None, *,
     the parts outside park service radii hatched, catchments, the study area; a legend, a layer
     control, a scale bar, the scorecard panel of plan targets and the OpenStreetMap / population
     credits. The file is self-contained and written atomically (temporary file + ``os.replace``).
+
+    At city scale the page stays light: a layer whose GeoJSON would exceed
+    ``rastertiles.MAX_VECTOR_BYTES`` (streets, water, railways, residential land, catchments)
+    is an inlined raster tile pyramid instead (:mod:`lifecircle.maps.rastertiles`; catchment
+    numbers then sit in the facility popups), and population cells and service circles above
+    ``MAX_VECTOR_CELLS`` / ``MAX_VECTOR_CIRCLES`` are images (:mod:`lifecircle.maps.overlay`).
 
     Parameters
     ----------
@@ -379,7 +391,7 @@ class _Drawer:
         frame = self.folder.layers["residential"]
         if rastertiles.too_heavy(frame.geometry):  # city scale: tiles, no tooltip
             rastertiles.tile_layer(residential_paints(frame.geometry, covered), m.get_name(),
-                                   ANALYSIS_PANE, 1).add_to(group)
+                                   ANALYSIS_PANE, 1, ANALYSIS_PIXEL_M).add_to(group)
         else:
             self._residential_vector(group, covered)
         if covered.any():
@@ -432,7 +444,8 @@ class _Drawer:
             merc = rastertiles.to_mercator(geometry)
             fills = [colours[p["c"]] for p in props]
             rastertiles.tile_layer([Paint(merc, fills, 0.45), Paint(merc, outline, 1.0, "line")],
-                                   m.get_name(), ANALYSIS_PANE, 2).add_to(group)
+                                   m.get_name(), ANALYSIS_PANE, 2, CATCHMENT_PIXEL_M
+                                   ).add_to(group)
             self._load_legend(kind, colours)
             return
         layer = _geojson(feature_collection(geometry, props),
