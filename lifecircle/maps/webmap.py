@@ -27,7 +27,7 @@ from lifecircle.maps.assets import inline_head
 from lifecircle.maps.basemap import draw_basemap
 from lifecircle.maps.citylayers import CATCHMENT_ALIASES, catchment_numbers, residential_paints
 from lifecircle.maps.folder import OutputFolder, read_folder
-from lifecircle.maps.geojson import LazyWgs84, feature_collection, to_wgs84
+from lifecircle.maps.geojson import DECIMALS, LazyWgs84, feature_collection, to_wgs84
 from lifecircle.maps.labels import (
     check_lang,
     kind_glyph,
@@ -257,7 +257,8 @@ class _Drawer:
             series = [self.wgs84["study_area"]]
         if not series:
             raise InputError(self.folder.path / "coverage.gpkg", "has no layer to draw")
-        boxes = np.array([s.total_bounds for s in series])
+        # rounded as the GeoJSON's coordinates are (rounding keeps the extremes extreme)
+        boxes = np.round(np.array([s.total_bounds for s in series]), DECIMALS)
         return (float(boxes[:, 1].min()), float(boxes[:, 0].min()),
                 float(boxes[:, 3].max()), float(boxes[:, 2].max()))
 
