@@ -125,8 +125,10 @@ def draw_basemap(m: folium.Map, layers: dict[str, gpd.GeoDataFrame],
         area = frame.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
         if rastertiles.too_heavy(geometry):  # city scale: tiles (see rastertiles)
             merc = rastertiles.to_mercator(geometry)
+            # areas need no street-sharp pixels: zoom 14 at most, as residential land
             _tiles(m, target, [Paint(merc[area], WATER_COLOUR, 0.75),
-                               Paint(merc[~area], WATER_LINE_COLOUR, 0.9, "line", 2)], 1)
+                               Paint(merc[~area], WATER_LINE_COLOUR, 0.9, "line", 2)], 1,
+                   rastertiles.ANALYSIS_PIXEL_M)
         else:
             _lines(geometry[area], {"color": WATER_COLOUR, "weight": 0,
                                     "fillColor": WATER_COLOUR, "fillOpacity": 0.75}, target)
@@ -208,10 +210,11 @@ def street_labels(geometry: gpd.GeoSeries, names: np.ndarray, classes: np.ndarra
             for p, n in zip(middle, labelled, strict=True)]
 
 
-def _tiles(m: folium.Map, group: folium.FeatureGroup, paints: list[Paint], z_index: int) -> None:
+def _tiles(m: folium.Map, group: folium.FeatureGroup, paints: list[Paint], z_index: int,
+           pixel_m: float = 0.0) -> None:
     """``paints`` as an inlined tile pyramid in ``group``, in Leaflet's tile pane (under the
-    analysis layers)."""
-    rastertiles.tile_layer(paints, m.get_name(), z_index=z_index).add_to(group)
+    analysis layers); ``pixel_m``: smallest pixel (see ``rastertiles.render_tiles``)."""
+    rastertiles.tile_layer(paints, m.get_name(), z_index=z_index, pixel_m=pixel_m).add_to(group)
 
 
 def _lines(geometry: gpd.GeoSeries, style: dict[str, Any], group: folium.FeatureGroup,
