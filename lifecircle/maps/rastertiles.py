@@ -25,6 +25,9 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
+#: Polygons per shape handed to rasterio (assumption: enough to make rasterio's per-shape
+#: overhead small, few enough that a chunk spans a few pixel rows; see polygon_shapes).
+SHAPE_CHUNK = 64
 #: Tile side, pixels (Leaflet's default tile size).
 TILE_PX = 256
 #: Half the Web Mercator world's width, metres (EPSG:3857).
@@ -237,13 +240,14 @@ def _fills(paints: list[Paint], codes: list[np.ndarray], bounds: tuple[float, ..
 
 
 def polygon_shapes(geometry: np.ndarray, values: np.ndarray) -> list[tuple[dict, int]]:
-    """``(GeoJSON MultiPolygon, value)`` per distinct value, for ``rasterio.features.rasterize``.
+    """``(GeoJSON MultiPolygon, value)`` shapes for ``rasterio.features.rasterize``: polygons of
+    one value in chunks of :data:`SHAPE_CHUNK`, neighbours in y together.
 
     rasterio reads shapely's ``__geo_interface__``, which yields every vertex through a Python
     generator (5 s for a 10x city's 68,000 cells); nested lists made by numpy's ``tolist`` hold
-    the same coordinates for a fraction of that. Where polygons of one value overlap, the
-    value is burnt once. Later values are burnt over earlier ones (the order of the values'
-    first appearance is not kept: ascending value order).
+    the same coordinates for a fraction of that, and a few thousand shapes instead of one per
+    polygon save rasterio's per-shape checks. Where polygons of one value overlap, the value
+    is burnt once. Higher values are burnt over lower ones.
 
     Examples
     --------
@@ -264,9 +268,17 @@ def polygon_shapes(geometry: np.ndarray, values: np.ndarray) -> list[tuple[dict,
     for start, stop, p in zip(bounds[:-1], bounds[1:], polygon.tolist(), strict=True):
         polygons[p].append(vertices[start:stop])
     value = np.asarray(values)[owner]
-    return [({"type": "MultiPolygon",
-              "coordinates": [polygons[p] for p in np.flatnonzero(value == v).tolist()]}, int(v))
-            for v in np.unique(value)]
+    # GDAL fills a shape scanline by scanline over all its edges, so a shape spanning the city
+    # costs rows x edges: chunks of polygons close in y (sorted by value, then southern edge)
+    order = np.lexsort((shapely.bounds(parts)[:, 1], value))
+    cut = np.flatnonzero(np.diff(value[order]) != 0) + 1
+    shapes = []
+    for run in np.split(order, cut):
+        for start in range(0, len(run), SHAPE_CHUNK):
+            chunk = run[start:start + SHAPE_CHUNK].tolist()
+            shapes.append(({"type": "MultiPolygon", "coordinates": [polygons[p] for p in chunk]},
+                           int(value[chunk[0]])))
+    return shapes
 
 
 def _sample(fill: tuple[np.ndarray, int, int], deepest: int, z: int, tx0: int, ty0: int,

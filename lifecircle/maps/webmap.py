@@ -247,7 +247,6 @@ class _Drawer:
     def bounds(self) -> tuple[float, float, float, float]:
         """South, west, north, east of the populated cells (else the study area, else every
         analysis layer): the map opens on where people live, not on the file's extent."""
-        series = [s for name, s in self.wgs84.items() if not name.startswith("base_")]
         if "population" in self.wgs84:
             # reprojected, not simplified: the bounds of a city's cells need no GeoJSON copy
             cells = self.folder.layers["population"]
@@ -255,6 +254,8 @@ class _Drawer:
             series = [(populated if len(populated) else cells.geometry).to_crs(4326)]
         elif "study_area" in self.wgs84:
             series = [self.wgs84["study_area"]]
+        else:  # every analysis layer (each made only here: the copies are costly at scale)
+            series = [s for name, s in self.wgs84.items() if not name.startswith("base_")]
         if not series:
             raise InputError(self.folder.path / "coverage.gpkg", "has no layer to draw")
         # rounded as the GeoJSON's coordinates are (rounding keeps the extremes extreme)
