@@ -19,7 +19,9 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
+from lifecircle.maps import rastertiles
 from lifecircle.maps.geojson import feature_collection
+from lifecircle.maps.rastertiles import Paint
 from lifecircle.maps.styles import (
     RAIL_COLOUR,
     STREET_STYLES,
@@ -121,29 +123,47 @@ def draw_basemap(m: folium.Map, layers: dict[str, gpd.GeoDataFrame],
         frame, geometry = layers["base_water"], wgs84["base_water"]
         target = group("water")
         area = frame.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
-        _lines(geometry[area], {"color": WATER_COLOUR, "weight": 0, "fillColor": WATER_COLOUR,
-                                "fillOpacity": 0.75}, target)
-        _lines(geometry[~area], {"color": WATER_LINE_COLOUR, "weight": 2, "opacity": 0.9},
-               target)
+        if rastertiles.too_heavy(geometry):  # city scale: tiles (see rastertiles)
+            merc = rastertiles.to_mercator(geometry)
+            # areas need no street-sharp pixels: zoom 14 at most, as residential land
+            _tiles(m, target, [Paint(merc[area], WATER_COLOUR, 0.75),
+                               Paint(merc[~area], WATER_LINE_COLOUR, 0.9, "line", 2)], 1,
+                   rastertiles.ANALYSIS_PIXEL_M)
+        else:
+            _lines(geometry[area], {"color": WATER_COLOUR, "weight": 0,
+                                    "fillColor": WATER_COLOUR, "fillOpacity": 0.75}, target)
+            _lines(geometry[~area], {"color": WATER_LINE_COLOUR, "weight": 2, "opacity": 0.9},
+                   target)
     if "base_rail" in layers:
-        _lines(wgs84["base_rail"], {"color": RAIL_COLOUR, "weight": 1.6, "dashArray": "6 4",
-                                    "opacity": 0.9}, group("rail"))
+        if rastertiles.too_heavy(wgs84["base_rail"]):
+            _tiles(m, group("rail"), [Paint(rastertiles.to_mercator(wgs84["base_rail"]),
+                                            RAIL_COLOUR, 0.9, "line", 1.6)], 2)
+        else:
+            _lines(wgs84["base_rail"], {"color": RAIL_COLOUR, "weight": 1.6, "dashArray": "6 4",
+                                        "opacity": 0.9}, group("rail"))
     labels: list[list[Any]] = []
     if "base_streets" in layers:
         frame, geometry = layers["base_streets"], wgs84["base_streets"]
         target = group("streets")
         names = display_names(frame, lang)
         classes = frame["class"].astype(str).to_numpy()
-        for cls, style in STREET_STYLES.items():
-            rows = classes == cls
-            css = {"color": style.colour, "weight": style.weight, "opacity": 0.9,
-                   "lineCap": "round"}
-            if cls in ("major", "secondary"):
-                named = rows & (names != "")
-                _lines(geometry[rows & ~named], css, target)
-                _lines(geometry[named], css, target, [{"n": escape(n)} for n in names[named]])
-            else:
-                _lines(geometry[rows], css, target)
+        if rastertiles.too_heavy(geometry):
+            # city scale: streets as tiles, by class bottom to top in their web weights (the
+            # names stay as labels; no per-street tooltip)
+            merc = rastertiles.to_mercator(geometry)
+            _tiles(m, target, [Paint(merc[classes == cls], style.colour, 0.9, "line",
+                                     style.weight) for cls, style in STREET_STYLES.items()], 3)
+        else:
+            for cls, style in STREET_STYLES.items():
+                rows = classes == cls
+                css = {"color": style.colour, "weight": style.weight, "opacity": 0.9,
+                       "lineCap": "round"}
+                if cls in ("major", "secondary"):
+                    named = rows & (names != "")
+                    _lines(geometry[rows & ~named], css, target)
+                    _lines(geometry[named], css, target, [{"n": escape(n)} for n in names[named]])
+                else:
+                    _lines(geometry[rows], css, target)
         labels += street_labels(geometry, names, classes)
     if "base_places" in layers:
         frame, geometry = layers["base_places"], wgs84["base_places"]
@@ -188,6 +208,13 @@ def street_labels(geometry: gpd.GeoSeries, names: np.ndarray, classes: np.ndarra
     return [[round(float(p.y), 6), round(float(p.x), 6), escape(n), "street",
              rank[n] >= ALWAYS_LABELLED]
             for p, n in zip(middle, labelled, strict=True)]
+
+
+def _tiles(m: folium.Map, group: folium.FeatureGroup, paints: list[Paint], z_index: int,
+           pixel_m: float = 0.0) -> None:
+    """``paints`` as an inlined tile pyramid in ``group``, in Leaflet's tile pane (under the
+    analysis layers); ``pixel_m``: smallest pixel (see ``rastertiles.render_tiles``)."""
+    rastertiles.tile_layer(paints, m.get_name(), z_index=z_index, pixel_m=pixel_m).add_to(group)
 
 
 def _lines(geometry: gpd.GeoSeries, style: dict[str, Any], group: folium.FeatureGroup,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,11 +63,48 @@ def feature_collection(geometry: gpd.GeoSeries,
         One dict per geometry, JSON-ready values only.
     """
     props = properties if properties is not None else [{}] * len(geometry)
+    if len(props) != len(geometry):
+        raise ValueError("one properties dict per geometry")
+    # GEOS writes the geometries (shapely.to_geojson) and one json.loads reads them all back:
+    # shapely's per-vertex ``mapping`` was most of a city map's writing time; the doubles
+    # round-trip exactly, so the page's numbers are the rounded ones
+    geoms = json.loads("[" + ",".join(shapely.to_geojson(np.asarray(geometry.values))) + "]")
     return {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "id": str(i), "properties": prop,
-             "geometry": shapely.geometry.mapping(geom)}
-            for i, (geom, prop) in enumerate(zip(geometry.values, props, strict=True))
+            {"type": "Feature", "id": str(i), "properties": prop, "geometry": geom}
+            for i, (geom, prop) in enumerate(zip(geoms, props, strict=True))
         ],
     }
+
+
+class LazyWgs84(dict):
+    """Each layer's geometry for GeoJSON (:func:`to_wgs84`), made on first use: a layer drawn
+    as tiles or an image never needs its simplified WGS84 copy (simplifying a city's layers
+    costs seconds). ``service_areas`` are not simplified (drawn as images).
+
+    Examples
+    --------
+    >>> frame = gpd.GeoDataFrame(geometry=[shapely.Point(500000, 0)], crs=32648)
+    >>> lazy = LazyWgs84({"facilities": frame})
+    >>> "facilities" in lazy, len(dict.items(lazy))
+    (True, 0)
+    >>> round(float(lazy["facilities"].x.iloc[0]), 6)
+    105.0
+    """
+
+    def __init__(self, layers: dict[str, gpd.GeoDataFrame]) -> None:
+        super().__init__()
+        self.layers = layers
+
+    def __missing__(self, name: str) -> gpd.GeoSeries:
+        self[name] = to_wgs84(self.layers[name].geometry, name,
+                              simplify=name != "service_areas")
+        return self[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.layers
+
+    def items(self):  # type: ignore[override]
+        """Every layer's geometry, each made when reached."""
+        return ((name, self[name]) for name in self.layers)

@@ -16,6 +16,8 @@ import folium
 import geopandas as gpd
 import numpy as np
 
+from lifecircle.maps.rastertiles import polygon_shapes
+
 #: largest side of an overlay image, pixels (assumption: 4,096 keeps a 50x city's PNG at a few
 #: MB and within every browser's canvas limits)
 MAX_SIDE_PX = 4096
@@ -31,8 +33,8 @@ def image_overlay(geometry: gpd.GeoSeries, classes: np.ndarray, colours: list[st
     Parameters
     ----------
     geometry : polygons, any CRS
-    classes : class index (0..len(colours)-1) per polygon; a later polygon paints over an
-        earlier one where they overlap
+    classes : class index (0..len(colours)-1) per polygon; where polygons of different
+        classes overlap, the higher class is drawn
     colours : CSS hex colour per class
     opacity : alpha of painted pixels (0..1)
     pixel_m : wanted pixel size in metres of Web Mercator (enlarged if the image would exceed
@@ -53,7 +55,8 @@ def image_overlay(geometry: gpd.GeoSeries, classes: np.ndarray, colours: list[st
     width, height = max(1, int(np.ceil((x1 - x0) / pixel))), max(1,
                                                                  int(np.ceil((y1 - y0) / pixel)))
     affine = transform.from_origin(x0, y1, pixel, pixel)
-    shapes = zip(merc.values, np.asarray(classes, dtype=np.uint8).tolist(), strict=True)
+    # coordinates as lists, one shape per class (rastertiles.polygon_shapes: 5x faster)
+    shapes = polygon_shapes(np.asarray(merc.values), np.asarray(classes, dtype=np.uint8))
     grid = features.rasterize(shapes, out_shape=(height, width), transform=affine, fill=_EMPTY,
                               dtype="uint8", all_touched=False)
     palette = np.zeros((256, 4), dtype=np.uint8)  # class -> RGBA; 255 stays transparent

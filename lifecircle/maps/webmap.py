@@ -1,7 +1,8 @@
 """The interactive map ``DIR/map.html``: a folium map of a run's output folder that works offline.
 
 Leaflet is inlined (``assets``); by default no element asks for anything outside the file: the
-basemap is drawn from the run's own OSM file. Online tiles are opt-in (``tiles="osm"`` or
+basemap is drawn from the run's own OSM file. At city scale heavy layers become inlined raster
+tiles (``rastertiles``) or images (``overlay``). Online tiles are opt-in (``tiles="osm"`` or
 ``"tianditu"``, :mod:`lifecircle.maps.tiles`); the browser fetches them, never Python.
 """
 
@@ -21,10 +22,12 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from lifecircle.errors import InputError
+from lifecircle.maps import rastertiles
 from lifecircle.maps.assets import inline_head
 from lifecircle.maps.basemap import draw_basemap
+from lifecircle.maps.citylayers import CATCHMENT_ALIASES, catchment_numbers, residential_paints
 from lifecircle.maps.folder import OutputFolder, read_folder
-from lifecircle.maps.geojson import feature_collection, to_wgs84
+from lifecircle.maps.geojson import DECIMALS, LazyWgs84, feature_collection, to_wgs84
 from lifecircle.maps.labels import (
     check_lang,
     kind_glyph,
@@ -42,6 +45,12 @@ from lifecircle.maps.panels import (
     fac_badge,
     legend_html,
     scorecard_html,
+)
+from lifecircle.maps.rastertiles import (
+    ANALYSIS_PANE,
+    ANALYSIS_PIXEL_M,
+    CATCHMENT_PIXEL_M,
+    Paint,
 )
 from lifecircle.maps.styles import (
     COVERED_COLOUR,
@@ -120,6 +129,12 @@ def write_map(out_dir: str | Path, lang: str = "zh", kind: str | None = None, *,
     the parts outside park service radii hatched, catchments, the study area; a legend, a layer
     control, a scale bar, the scorecard panel of plan targets and the OpenStreetMap / population
     credits. The file is self-contained and written atomically (temporary file + ``os.replace``).
+
+    At city scale the page stays light: a layer whose GeoJSON would exceed
+    ``rastertiles.MAX_VECTOR_BYTES`` (streets, water, railways, residential land, catchments)
+    is an inlined raster tile pyramid instead (:mod:`lifecircle.maps.rastertiles`; catchment
+    numbers then sit in the facility popups), and population cells and service circles above
+    ``MAX_VECTOR_CELLS`` / ``MAX_VECTOR_CIRCLES`` are images (:mod:`lifecircle.maps.overlay`).
 
     Parameters
     ----------
@@ -223,22 +238,28 @@ class _Drawer:
         self.base: dict[str, folium.FeatureGroup] = {}
         self.legend: list[LegendSection] = []
         # each kind's covered area is drawn as an image (see _circles): not simplified
-        self.wgs84 = {name: to_wgs84(frame.geometry, name, simplify=name != "service_areas")
-                      for name, frame in folder.layers.items()}
+        self.wgs84 = LazyWgs84(folder.layers)
+        catchments = folder.layers.get("catchments")
+        #: catchments too heavy for GeoJSON: drawn as tiles, numbers in the facility popups
+        self.catchment_tiles = catchments is not None and rastertiles.too_heavy(
+            catchments.geometry)
 
     def bounds(self) -> tuple[float, float, float, float]:
         """South, west, north, east of the populated cells (else the study area, else every
         analysis layer): the map opens on where people live, not on the file's extent."""
-        series = [s for name, s in self.wgs84.items() if not name.startswith("base_")]
         if "population" in self.wgs84:
-            people = self.folder.layers["population"]["population"].to_numpy(dtype=float)
-            populated = self.wgs84["population"][np.nan_to_num(people) > 0]
-            series = [populated if len(populated) else self.wgs84["population"]]
+            # reprojected, not simplified: the bounds of a city's cells need no GeoJSON copy
+            cells = self.folder.layers["population"]
+            populated = cells.geometry[np.nan_to_num(cells["population"].to_numpy(float)) > 0]
+            series = [(populated if len(populated) else cells.geometry).to_crs(4326)]
         elif "study_area" in self.wgs84:
             series = [self.wgs84["study_area"]]
+        else:  # every analysis layer (each made only here: the copies are costly at scale)
+            series = [s for name, s in self.wgs84.items() if not name.startswith("base_")]
         if not series:
             raise InputError(self.folder.path / "coverage.gpkg", "has no layer to draw")
-        boxes = np.array([s.total_bounds for s in series])
+        # rounded as the GeoJSON's coordinates are (rounding keeps the extremes extreme)
+        boxes = np.round(np.array([s.total_bounds for s in series]), DECIMALS)
         return (float(boxes[:, 1].min()), float(boxes[:, 0].min()),
                 float(boxes[:, 3].max()), float(boxes[:, 2].max()))
 
@@ -277,10 +298,13 @@ class _Drawer:
         order = [*self.folder.kinds, *sorted(present - set(self.folder.kinds))]
         return [k for k in order if k in present]
 
-    def _rows(self, layer: str, kind: str) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries]:
+    def _rows(self, layer: str, kind: str, wgs84: bool = True
+              ) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries]:
+        """The layer's rows of ``kind`` and their WGS84 geometry (``wgs84`` False: the
+        projected geometry, for layers drawn as tiles or images)."""
         frame = self.folder.layers[layer]
         mask = (frame["kind"].astype(str) == kind).to_numpy()
-        return frame[mask], self.wgs84[layer][mask]
+        return frame[mask], (self.wgs84[layer] if wgs84 else frame.geometry)[mask]
 
     def _section(self, title: str) -> LegendSection:
         """The legend section with this title, added (empty) on first use."""
@@ -318,15 +342,15 @@ class _Drawer:
         threshold = self.folder.threshold_m(kind)
         classes = DistanceClasses(threshold)
         colours = classes.colours
-        props, fields, aliases = self._cell_properties(frame, kind, classes)
         name = self._t("population", kind=self._kind_name(kind))
         group = self._group(m, "population", escape(name), show=True)
         if len(frame) > MAX_VECTOR_CELLS:  # city scale: one image, no per-cell tooltips
             distance = frame[f"dist_{kind}"].to_numpy(dtype=float)
-            image_overlay(self.wgs84["population"], classes.index(distance), colours,
-                          opacity=0.62, pixel_m=cell_pixel_m(self.wgs84["population"])
-                          ).add_to(group)
+            cells = frame.geometry  # squares: the projected ones, no simplified copy
+            image_overlay(cells, classes.index(distance), colours, opacity=0.62,
+                          pixel_m=cell_pixel_m(cells)).add_to(group)
         else:
+            props, fields, aliases = self._cell_properties(frame, kind, classes)
             layer = _geojson(feature_collection(self.wgs84["population"], props),
                              lambda f: {"fillColor": colours[f["properties"]["c"]], "weight": 0,
                                         "fillOpacity": 0.62})
@@ -362,28 +386,38 @@ class _Drawer:
         return props, fields, aliases
 
     def _residential(self, m: folium.Map) -> None:
-        geometry = self.wgs84["residential"]
         covered = self.folder.residential_covered()
         group = self._group(m, "residential", escape(self._t("residential")),
                             show=self.kind == "park")
         section = LegendSection(self._t("residential"), ["residential"])
+        frame = self.folder.layers["residential"]
+        if rastertiles.too_heavy(frame.geometry):  # city scale: tiles, no tooltip
+            rastertiles.tile_layer(residential_paints(frame.geometry, covered), m.get_name(),
+                                   ANALYSIS_PANE, 1, ANALYSIS_PIXEL_M).add_to(group)
+        else:
+            self._residential_vector(group, covered)
+        if covered.any():
+            section.add_fill(COVERED_COLOUR, self._t("residential_covered"))
+        if (~covered).any():
+            section.add_hatch(self._t("residential_uncovered"))
+        self.legend.append(section)
+
+    def _residential_vector(self, group: folium.FeatureGroup, covered: np.ndarray) -> None:
+        geometry = self.wgs84["residential"]
         if covered.any():
             style = {"color": COVERED_COLOUR, "weight": 0.6, "fillColor": COVERED_COLOUR,
                      "fillOpacity": 0.3}
             layer = _geojson(feature_collection(geometry[covered]), style)
             folium.Tooltip(self._t("residential_covered")).add_to(layer)
             layer.add_to(group)
-            section.add_fill(COVERED_COLOUR, self._t("residential_covered"))
         if (~covered).any():
             style = {"color": UNCOVERED_COLOUR, "weight": 1.2, "className": "lc-hatch"}
             layer = _geojson(feature_collection(geometry[~covered]), style)
             folium.Tooltip(self._t("residential_uncovered")).add_to(layer)
             layer.add_to(group)
-            section.add_hatch(self._t("residential_uncovered"))
-        self.legend.append(section)
 
     def _catchments(self, m: folium.Map, kind: str) -> None:
-        frame, geometry = self._rows("catchments", kind)
+        frame, geometry = self._rows("catchments", kind, wgs84=not self.catchment_tiles)
         names = self._facility_names()
         colours = load_colours()
 
@@ -406,6 +440,16 @@ class _Drawer:
         group = self._group(m, f"catchments:{kind}", self._badge_name(kind, "catchments"),
                             show=False)
         outline = kind_colour(kind)
+        if self.catchment_tiles:
+            # city scale: tiles by load class with the kind's outline; each facility's numbers
+            # are in its marker's popup instead (_facilities)
+            merc = rastertiles.to_mercator(geometry)
+            fills = [colours[p["c"]] for p in props]
+            rastertiles.tile_layer([Paint(merc, fills, 0.45), Paint(merc, outline, 1.0, "line")],
+                                   m.get_name(), ANALYSIS_PANE, 2, CATCHMENT_PIXEL_M
+                                   ).add_to(group)
+            self._load_legend(kind, colours)
+            return
         layer = _geojson(feature_collection(geometry, props),
                          lambda f: {"color": outline, "weight": 1, "fillOpacity": 0.45,
                                     "fillColor": colours[f["properties"]["c"]]})
@@ -415,6 +459,9 @@ class _Drawer:
             localize=False,
         ).add_to(layer)
         layer.add_to(group)
+        self._load_legend(kind, colours)
+
+    def _load_legend(self, kind: str, colours: list[str]) -> None:
         load = self._section(self._t("load"))
         if not load.rows:
             for colour, label in zip(colours, load_labels(self.lang), strict=True):
@@ -422,7 +469,8 @@ class _Drawer:
         load.layers.append(f"catchments:{kind}")
 
     def _circles(self, m: folium.Map, kind: str, layer: str = "service_circles") -> None:
-        frame, geometry = self._rows(layer, kind)
+        image = layer == "service_areas" or len(self.folder.layers[layer]) > MAX_VECTOR_CIRCLES
+        frame, geometry = self._rows(layer, kind, wgs84=not image)
         radii = sorted({r for r in map(_float, frame.get("threshold_m", [])) if r is not None})
         label = "/".join(f"{r:,.0f}" for r in radii) + " m" if radii else ""
         group = self._group(m, f"service_circles:{kind}",
@@ -431,7 +479,7 @@ class _Drawer:
         colour = kind_colour(kind)
         style = {"color": colour, "weight": 0.8, "opacity": 0.8, "fillColor": colour,
                  "fillOpacity": 0.12, "interactive": False}
-        if layer == "service_areas" or len(self.folder.layers[layer]) > MAX_VECTOR_CIRCLES:
+        if image:
             # city scale: the kind's circles as one image of their union (no outlines), not
             # thousands of inlined polygons
             image_overlay(geometry, np.zeros(len(geometry), dtype=np.uint8), [colour],
@@ -461,6 +509,10 @@ class _Drawer:
             if has_load:
                 prop["load"] = _number(row.get("load_ratio"), ".2f")
             props.append(prop)
+        if self.catchment_tiles and catchment_numbers(self.folder.layers["catchments"], frame,
+                                                      props):
+            fields[-1:-1] = ["c_pop", "c_demand"]
+            aliases[-1:-1] = list(CATCHMENT_ALIASES[self.lang])
         group = self._group(m, f"facilities:{kind}", self._badge_name(kind, "facilities"),
                             show=kind == self.kind)
         colour = kind_colour(kind)
