@@ -60,7 +60,7 @@ def cmd_run(args: argparse.Namespace, config=None) -> int:
     with console.err.status("measuring") as status:
         result = run(study, config, progress=status.update)
         status.update("writing outputs, map and figures")
-        result.to_folder(args.out)
+        result.to_folder(args.out, keep_layers=False)  # frees them while the map is drawn
     console.run_summary(result, args.out, time.perf_counter() - started)
     return 0
 

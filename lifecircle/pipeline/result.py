@@ -138,16 +138,21 @@ class RunResult:
         }
 
     def to_folder(self, path: str | Path, *, lang: str | None = None,
-                  figures: bool | None = None) -> Path:
+                  figures: bool | None = None, keep_layers: bool = True) -> Path:
         """Write the output folder atomically (scorecard.json, coverage.gpkg, CSV tables,
-        map.html, figures/*.png): the same files as ``lifecircle run``."""
+        map.html, figures/*.png): the same files as ``lifecircle run``.
+
+        ``keep_layers=False`` lets go of :attr:`layers` once coverage.gpkg is written (the map,
+        figures and report read the folder): a city's layers are then not held twice while the
+        map is drawn. The command line does this; the result has no layers afterwards."""
         with atomic_directory(path, inputs=self.config.input_paths()) as staging:
-            self.write_files(staging, lang=lang, figures=figures)
+            self.write_files(staging, lang=lang, figures=figures, keep_layers=keep_layers)
         return Path(path)
 
     def write_files(self, folder: Path, *, lang: str | None = None,
-                    figures: bool | None = None) -> None:
-        """Write the output files into an existing (staging) folder."""
+                    figures: bool | None = None, keep_layers: bool = True) -> None:
+        """Write the output files into an existing (staging) folder (``keep_layers``: see
+        :meth:`to_folder`)."""
         from lifecircle.maps import write_figures, write_map
         from lifecircle.maps.folder import shared_reads
 
@@ -174,6 +179,8 @@ class RunResult:
             if not table.empty:
                 write_csv(folder / name, table)
         lap("write_layers")  # scorecard, GeoPackage (analysis and basemap layers), CSV tables
+        if not keep_layers:
+            self.layers = {}
         with shared_reads(folder):  # the map, figures and report read the folder once
             write_map(folder, lang=lang, tiles=self.config.tiles)
             lap("write_map")

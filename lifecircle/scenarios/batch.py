@@ -92,7 +92,8 @@ def run_area(task: AreaTask, config: RunConfig, out_dir: Path,
         study = dataclasses.replace(study, absent_kinds=tuple(k for k in region_kinds
                                                               if k not in here))
         result = run(study, config)
-        result.write_files(out_dir / "areas" / safe_name(task.name), figures=False)
+        result.write_files(out_dir / "areas" / safe_name(task.name), figures=False,
+                           keep_layers=False)
     except InputError as exc:
         return row | {"error": f"{task.name}: {exc}"} | _where(started)
     except Exception as exc:  # noqa: BLE001 - one area's failure must not stop the others
