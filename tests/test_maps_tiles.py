@@ -18,6 +18,7 @@ import pytest
 import shapely
 from PIL import Image, ImageColor
 from rasterio import features
+from rasterio.transform import from_origin
 
 from lifecircle.maps import rastertiles, write_map
 from lifecircle.maps.basemap import NAMES
@@ -206,3 +207,17 @@ def test_polygon_shapes_burn_as_one_shape_per_polygon():
                              transform=affine)
     assert (got == expected).all()
     assert got[150, 50] != 9 and got[190, 10] == 9  # the hole is not filled, the ring is
+
+
+@pytest.mark.parametrize(("row", "width", "rows"), [
+    (3.0, 2, [2, 3]),      # on the line between two pixel rows: one row either side
+    (2.5, 1, [2]),         # through a row's centres
+    (2.3, 3, [1, 2, 3]),   # the three rows whose centres are nearest
+    (4.0, 4, [2, 3, 4, 5]),
+])
+def test_lines_are_centred_whatever_their_width(row, width, rows):
+    canvas = np.zeros((8, 10), dtype=np.uint8)
+    line = np.array([shapely.LineString([(0.2, -row), (9.8, -row)])])
+    burn_lines(canvas, line, np.array([5], dtype=np.uint8), from_origin(0, 0, 1, 1), width)
+    assert np.flatnonzero(canvas.any(axis=1)).tolist() == rows
+    assert (canvas[rows] == 5).all()  # the whole width, along the whole line

@@ -364,13 +364,16 @@ def _burn(canvas: np.ndarray, coords: np.ndarray, part: np.ndarray, value: np.nd
     first = np.cumsum(steps) - steps
     seg = np.repeat(np.arange(segment.size), steps)
     t = (np.arange(seg.size) - first[seg]) / np.maximum(steps - 1, 1)[seg]
-    c = (c0[seg] + t * dc[seg]).astype(np.int64)  # floor: sampled columns are >= -1
-    r = (r0[seg] + t * dr[seg]).astype(np.int64)
+    # the first of the `width` pixels (across and along) whose centres lie nearest each sample,
+    # so an even width is centred on the line too (not widened to one side)
+    half = (width - 1) / 2
+    c = np.floor(c0[seg] + t * dc[seg] - half).astype(np.int64)
+    r = np.floor(r0[seg] + t * dr[seg] - half).astype(np.int64)
     v = value[segment][seg]
     height, wide = canvas.shape
     flat = canvas.reshape(-1)
-    for dy in np.arange(width) - (width - 1) // 2:
-        for dx in np.arange(width) - (width - 1) // 2:
+    for dy in range(width):
+        for dx in range(width):
             rr, cc = r + dy, c + dx
             inside = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < wide)
             flat[(rr * wide + cc)[inside]] = v[inside]
