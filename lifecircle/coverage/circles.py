@@ -17,7 +17,6 @@ from __future__ import annotations
 import warnings
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -280,12 +279,7 @@ def service_circles(network: WalkNetwork, node_index: NodeIndex, facilities_geom
             circles.append(nested)
         return np.column_stack(circles)
 
-    starts = range(0, n_fac, _ROW_BATCH)
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            blocks = list(pool.map(batch, starts))
-    else:
-        blocks = [batch(start) for start in starts]
+    blocks = in_threads(batch, range(0, n_fac, _ROW_BATCH), threads=workers)
     table = np.concatenate(blocks) if blocks else np.empty((0, thresholds.size), dtype=object)
     return gpd.GeoDataFrame(
         {"facility": np.repeat(np.arange(n_fac), thresholds.size),

@@ -16,8 +16,10 @@ from typing import Any
 GEOS_THREADS = os.cpu_count() or 1
 
 
-def in_threads(work: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
-    """``[work(job) for job in jobs]``, the jobs spread over :data:`GEOS_THREADS` threads.
+def in_threads(work: Callable[[Any], Any], jobs: Sequence[Any],
+               threads: int | None = None) -> list[Any]:
+    """``[work(job) for job in jobs]``, the jobs spread over ``threads`` threads (default
+    :data:`GEOS_THREADS`; 1 runs them in the caller's thread).
 
     For GEOS-bound work (buffers, unions, overlays of large polygons), which shapely runs with
     the GIL released: on 2 cores two kinds' overlays take about the wall time of one.
@@ -28,7 +30,8 @@ def in_threads(work: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
     >>> in_threads(lambda box: box.area, [shapely.box(0, 0, 1, 1), shapely.box(0, 0, 2, 2)])
     [1.0, 4.0]
     """
-    if GEOS_THREADS <= 1 or len(jobs) <= 1:
+    threads = GEOS_THREADS if threads is None else threads
+    if threads <= 1 or len(jobs) <= 1:
         return [work(job) for job in jobs]
-    with ThreadPoolExecutor(min(GEOS_THREADS, len(jobs))) as pool:
+    with ThreadPoolExecutor(min(threads, len(jobs))) as pool:
         return list(pool.map(work, jobs))
