@@ -12,7 +12,8 @@ import pandas as pd
 
 from lifecircle.maps.assets import inline_head
 from lifecircle.maps.labels import OSM_CREDIT, format_value, metric_label
-from lifecircle.maps.webmap import OfflineMap, raw_element, render_page
+from lifecircle.maps.page import raw_element, render_page
+from lifecircle.maps.webmap import OfflineMap
 from lifecircle.metrics import unit_of
 from lifecircle.output import atomic_file
 

@@ -31,16 +31,11 @@ from lifecircle.maps.labels import (
     metres,
     metric_label,
 )
+from lifecircle.maps.page import raw_element, render_page
 from lifecircle.maps.panels import PAGE_CSS, LegendSection, fac_badge, legend_html
 from lifecircle.maps.styles import STUDY_AREA_COLOUR
 from lifecircle.maps.tiles import OSM_CREDIT_HTML, add_tiles, check_tiles
-from lifecircle.maps.webmap import (
-    SCORECARD_PX,
-    OfflineMap,
-    _PageScript,
-    raw_element,
-    render_page,
-)
+from lifecircle.maps.webmap import SCORECARD_PX, OfflineMap, _PageScript
 from lifecircle.metrics import unit_of
 from lifecircle.output import atomic_file
 

@@ -18,7 +18,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from jinja2 import Template
 
 from lifecircle.errors import InputError
@@ -37,6 +37,7 @@ from lifecircle.maps.labels import (
     text,
 )
 from lifecircle.maps.overlay import cell_pixel_m, image_overlay
+from lifecircle.maps.page import raw_element, render_page
 from lifecircle.maps.panels import (
     HATCH_DEFS,
     LEGEND_JS,
@@ -64,9 +65,6 @@ from lifecircle.maps.styles import (
 )
 from lifecircle.maps.tiles import OSM_CREDIT_HTML, add_tiles, check_tiles
 from lifecircle.output import atomic_file
-
-# folium's element ids: "_" and 32 hex digits after a name (map_, feature_group_, ...)
-_FOLIUM_ID = re.compile(r"_([0-9a-f]{32})(?![0-9a-f])")
 
 #: above this many population cells the cells are one image overlay, not GeoJSON polygons
 #: (assumption: central Chengdu has ~1,200; a 10x SYNTHETIC city ~60,000 cells made a 60 MB
@@ -538,22 +536,6 @@ class _Drawer:
             return {}
         names = frame["name"] if "name" in frame.columns else [""] * len(frame)
         return {_text(i): _text(n) for i, n in zip(frame["facility_id"], names, strict=True)}
-
-
-def render_page(m: folium.Map) -> str:
-    """The page of a folium map with stable names: folium names its elements (and so the page's
-    JavaScript variables) with random 32-digit ids; they are renumbered in order of first
-    appearance, so the same folder gives the same page, byte for byte."""
-    html = m.get_root().render()
-    numbers: dict[str, str] = {}
-    return _FOLIUM_ID.sub(lambda match: numbers.setdefault(match[1], f"_{len(numbers)}"), html)
-
-
-def raw_element(html: str) -> Element:
-    """An element that outputs ``html`` as is (not parsed as a Jinja template)."""
-    element = Element("{{ this.content }}")
-    element.content = html
-    return element
 
 
 def _js(value: str) -> str:
