@@ -49,7 +49,6 @@ def _study(config):
 def cmd_run(args: argparse.Namespace, config=None) -> int:
     """Run every metric on a study and write the output folder."""
     from lifecircle import console
-
     config = config or _config(args)
     from lifecircle.pipeline import run  # after the flags are checked: a bad flag fails fast
     if args.print_config:
@@ -60,7 +59,8 @@ def cmd_run(args: argparse.Namespace, config=None) -> int:
     with console.err.status("measuring") as status:
         result = run(study, config, progress=status.update)
         status.update("writing outputs, map and figures")
-        result.to_folder(args.out, keep_layers=False)  # frees them while the map is drawn
+        del study  # the result alone holds it: to_folder frees its layers and streets once written
+        result.to_folder(args.out, keep_layers=False)
     console.run_summary(result, args.out, time.perf_counter() - started)
     return 0
 

@@ -198,15 +198,33 @@ class NodeIndex:
         )
 
 
-_INDEXES: weakref.WeakKeyDictionary[WalkNetwork, NodeIndex] = weakref.WeakKeyDictionary()
+#: attribute of a WalkNetwork holding its NodeIndex
+_INDEX_ATTRIBUTE = "_node_index"
 
 
 def node_index(network: WalkNetwork) -> NodeIndex:
     """The network's snapping index (largest component), built once per network and shared by
-    every stage of a run: like a contraction-hierarchy build, it belongs to the network."""
-    index = _INDEXES.get(network)
+    every stage of a run: like a contraction-hierarchy build, it belongs to the network.
+
+    The index is kept on the network (as ``functools.cached_property`` keeps a value), not in
+    a table keyed by the network: the index refers to its network, so such a table would keep
+    every network ever indexed alive; the network-index pair is freed with the network.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from lifecircle.layers.network import network_from_nx
+    >>> graph = nx.MultiDiGraph(crs="EPSG:4326")
+    >>> graph.add_node(1, x=104.060, y=30.660); graph.add_node(2, x=104.061, y=30.660)
+    >>> _ = graph.add_edge(1, 2, length=96.0)
+    >>> network = network_from_nx(graph)
+    >>> node_index(network) is node_index(network)
+    True
+    """
+    index = network.__dict__.get(_INDEX_ATTRIBUTE)
     if index is None:
-        index = _INDEXES[network] = NodeIndex(network)
+        # the network is a frozen dataclass: written to its __dict__ as cached_property does
+        index = network.__dict__[_INDEX_ATTRIBUTE] = NodeIndex(network)
     return index
 
 

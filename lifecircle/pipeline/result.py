@@ -142,9 +142,11 @@ class RunResult:
         """Write the output folder atomically (scorecard.json, coverage.gpkg, CSV tables,
         map.html, figures/*.png): the same files as ``lifecircle run``.
 
-        ``keep_layers=False`` lets go of :attr:`layers` once coverage.gpkg is written (the map,
-        figures and report read the folder): a city's layers are then not held twice while the
-        map is drawn. The command line does this; the result has no layers afterwards."""
+        ``keep_layers=False`` lets go of :attr:`layers` and of the study's street geometry and
+        OSM extract (:meth:`~lifecircle.layers.study.Study.without_street_geometry`) once
+        coverage.gpkg is written (the map, figures and report read the folder): a city's layers
+        are then not held twice while the map is drawn. The command line does this; the result
+        has no layers afterwards (its metrics, targets and scorecard stay)."""
         with atomic_directory(path, inputs=self.config.input_paths()) as staging:
             self.write_files(staging, lang=lang, figures=figures, keep_layers=keep_layers)
         return Path(path)
@@ -181,6 +183,7 @@ class RunResult:
         lap("write_layers")  # scorecard, GeoPackage (analysis and basemap layers), CSV tables
         if not keep_layers:
             self.layers = {}
+            self.study = self.study.without_street_geometry()
         with shared_reads(folder):  # the map, figures and report read the folder once
             write_map(folder, lang=lang, tiles=self.config.tiles)
             lap("write_map")

@@ -92,6 +92,7 @@ def run_area(task: AreaTask, config: RunConfig, out_dir: Path,
         study = dataclasses.replace(study, absent_kinds=tuple(k for k in region_kinds
                                                               if k not in here))
         result = run(study, config)
+        del study  # held by the result only, which lets go of its streets once they are written
         result.write_files(out_dir / "areas" / safe_name(task.name), figures=False,
                            keep_layers=False)
     except InputError as exc:
@@ -99,7 +100,7 @@ def run_area(task: AreaTask, config: RunConfig, out_dir: Path,
     except Exception as exc:  # noqa: BLE001 - one area's failure must not stop the others
         return row | {"error": f"{task.name}: internal error {type(exc).__name__}: {exc}"} \
             | _where(started)
-    row["population"] = study.population.total
+    row["population"] = result.study.population.total
     for metric_id in HEADLINE:
         row[metric_id] = result.value(metric_id)
     row["error"] = None
