@@ -38,12 +38,13 @@ def _config(args: argparse.Namespace):
     return config
 
 
-def _study(config):
+def _study(config, prefetch_basemap: bool = False):
     from lifecircle.console import err
-    from lifecircle.layers.study import load_study
+    from lifecircle.layers import basemap, study
 
+    basemap.prefetch_basemap(config.osm if prefetch_basemap else None)  # on another core
     with err.status("reading layers"):
-        return load_study(config)
+        return study.load_study(config)
 
 
 def cmd_run(args: argparse.Namespace, config=None) -> int:
@@ -55,7 +56,7 @@ def cmd_run(args: argparse.Namespace, config=None) -> int:
         console.out.print(config.to_yaml(), end="", markup=False)
         return 0
     started = time.perf_counter()
-    study = _study(config)
+    study = _study(config, prefetch_basemap=True)
     with console.err.status("measuring") as status:
         result = run(study, config, progress=status.update)
         status.update("writing outputs, map and figures")
@@ -232,7 +233,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _error(message: str) -> None:
     from lifecircle.console import err
-
     err.print(f"lifecircle: {message}", markup=False)
 
 

@@ -238,3 +238,41 @@ def test_chengdu_water_areas_are_water_and_all_of_it():
     # residential land, woods or shops assembled as areas are not water (they were drawn blue)
     assert areas and areas <= tagged
     assert len(areas) >= 0.9 * len(tagged)  # the few left out: rings osmium could not close
+
+
+def _same_layers(got: dict[str, gpd.GeoDataFrame], want: dict[str, gpd.GeoDataFrame]) -> None:
+    assert list(got) == list(want)
+    for name in want:
+        assert got[name].drop(columns="geometry").equals(want[name].drop(columns="geometry"))
+        assert shapely.equals_exact(got[name].geometry.values, want[name].geometry.values,
+                                    tolerance=0).all()
+
+
+def test_a_prefetched_read_is_the_read_in_place(tmp_path):
+    from lifecircle.layers import basemap
+
+    copy = shutil.copy(CHENGDU_PBF, tmp_path / "city.osm.pbf")
+    clip = shapely.box(104.06, 30.66, 104.09, 30.69)
+    want = basemap_layers(copy, clip=clip)
+    basemap.prefetch_basemap(copy, min_bytes=0)
+    assert Path(copy).resolve() in basemap._PREFETCHED  # read in another process
+    _same_layers(basemap_layers(copy, clip=clip), want)
+    assert not basemap._PREFETCHED  # taken once
+    basemap.prefetch_basemap(copy)  # central Chengdu's 0.3 MB are read in place
+    assert not basemap._PREFETCHED
+
+
+def test_a_prefetched_read_of_a_changed_or_bad_file_is_not_used(tmp_path):
+    from lifecircle.errors import InputError
+    from lifecircle.layers import basemap
+
+    path = tmp_path / "city.osm"
+    shutil.copy(CHENGDU_PBF, tmp_path / "city.osm.pbf")
+    path.write_text(FIXTURE, encoding="utf-8")
+    basemap.prefetch_basemap(path, min_bytes=0)
+    path.write_text(FIXTURE.replace("绕城高速", "三环路"), encoding="utf-8")  # changed since
+    assert basemap_layers(path)["base_streets"]["name"].tolist()[0] == "三环路"
+    path.write_text("not OSM", encoding="utf-8")
+    basemap.prefetch_basemap(path, min_bytes=0)
+    with pytest.raises(InputError, match="city.osm"):  # the error of a read in place
+        basemap_layers(path)
