@@ -184,31 +184,6 @@ def test_tiled_map_opens_in_chromium(tiled):
     assert any("服务范围" in label for label in labels)
 
 
-def test_polygon_shapes_burn_as_one_shape_per_polygon():
-    """Chunked shapes (holes kept) burn the same pixels as rasterio given one shape per
-    polygon in ascending value order."""
-    from rasterio.transform import from_origin
-
-    from lifecircle.maps.rastertiles import polygon_shapes
-
-    rng = np.random.default_rng(0)
-    boxes = [shapely.box(x, y, x + w, y + h)
-             for x, y, w, h in rng.uniform(0, 100, (500, 4)) * [1, 1, 0.2, 0.2]]
-    holed = shapely.Polygon([(0, 0), (50, 0), (50, 50), (0, 50)],
-                            [[(10, 10), (40, 10), (40, 40), (10, 40)]])
-    geoms = np.array([*boxes, holed])
-    values = rng.integers(1, 5, len(geoms))
-    values[-1] = 9
-    affine = from_origin(0, 100, 0.5, 0.5)
-    order = np.argsort(values, kind="stable")
-    expected = features.rasterize(zip(geoms[order], values[order].tolist(), strict=True),
-                                  out_shape=(200, 200), transform=affine)
-    got = features.rasterize(polygon_shapes(geoms, values), out_shape=(200, 200),
-                             transform=affine)
-    assert (got == expected).all()
-    assert got[150, 50] != 9 and got[190, 10] == 9  # the hole is not filled, the ring is
-
-
 @pytest.mark.parametrize(("row", "width", "rows"), [
     (3.0, 2, [2, 3]),      # on the line between two pixel rows: one row either side
     (2.5, 1, [2]),         # through a row's centres

@@ -27,10 +27,8 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from lifecircle.coverage.parallel import in_threads
+from lifecircle.maps.scanfill import fill_polygons
 
-#: Polygons per shape handed to rasterio (assumption: enough to make rasterio's per-shape
-#: overhead small, few enough that a chunk spans a few pixel rows; see polygon_shapes).
-SHAPE_CHUNK = 64
 #: Tile side, pixels (Leaflet's default tile size).
 TILE_PX = 256
 #: Half the Web Mercator world's width, metres (EPSG:3857).
@@ -238,8 +236,6 @@ def _fills(paints: list[Paint], codes: list[np.ndarray], bounds: tuple[float, ..
            ) -> dict[int, tuple[np.ndarray, int, int]]:
     """Each fill paint's palette codes rasterised once, at the deepest zoom ``z`` (shallower
     zooms sample these pixels: a fill has no width to keep), with the canvas' first tile."""
-    from rasterio import features
-
     tx0, ty0, shape = _tile_range(bounds, z)
     affine, _pixel = tile_transform(z, tx0, ty0)
     out = {}
@@ -247,52 +243,8 @@ def _fills(paints: list[Paint], codes: list[np.ndarray], bounds: tuple[float, ..
         keep = ~shapely.is_empty(paint.geometry)
         if paint.stroke != "fill" or not keep.any():
             continue
-        out[i] = (features.rasterize(polygon_shapes(paint.geometry[keep], code[keep]),
-                                     out_shape=shape, transform=affine, fill=0, dtype="uint8"),
-                  tx0, ty0)
+        out[i] = (fill_polygons(paint.geometry[keep], code[keep], shape, affine), tx0, ty0)
     return out
-
-
-def polygon_shapes(geometry: np.ndarray, values: np.ndarray) -> list[tuple[dict, int]]:
-    """``(GeoJSON MultiPolygon, value)`` shapes for ``rasterio.features.rasterize``: polygons of
-    one value in chunks of :data:`SHAPE_CHUNK`, neighbours in y together.
-
-    rasterio reads shapely's ``__geo_interface__``, which yields every vertex through a Python
-    generator (5 s for a 10x city's 68,000 cells); nested lists made by numpy's ``tolist`` hold
-    the same coordinates for a fraction of that, and a few thousand shapes instead of one per
-    polygon save rasterio's per-shape checks. Where polygons of one value overlap, the value
-    is burnt once. Higher values are burnt over lower ones.
-
-    Examples
-    --------
-    >>> square = shapely.box(0, 0, 1, 1)
-    >>> shapes = polygon_shapes(np.array([square, square]), np.array([3, 3]))
-    >>> [(s["type"], len(s["coordinates"]), v) for s, v in shapes]
-    [('MultiPolygon', 2, 3)]
-    """
-    parts, owner = shapely.get_parts(np.asarray(geometry), return_index=True)
-    polygonal = shapely.get_type_id(parts) == 3
-    parts, owner = parts[polygonal], owner[polygonal]
-    rings, polygon = shapely.get_rings(parts, return_index=True)
-    coords, ring = shapely.get_coordinates(rings, return_index=True)
-    # one tolist for all vertices, then list slices per ring (a tolist per ring costs more)
-    bounds = np.r_[0, np.flatnonzero(np.diff(ring)) + 1, len(coords)].tolist()
-    vertices = coords.tolist()
-    polygons: list[list[list[list[float]]]] = [[] for _ in range(len(parts))]
-    for start, stop, p in zip(bounds[:-1], bounds[1:], polygon.tolist(), strict=True):
-        polygons[p].append(vertices[start:stop])
-    value = np.asarray(values)[owner]
-    # GDAL fills a shape scanline by scanline over all its edges, so a shape spanning the city
-    # costs rows x edges: chunks of polygons close in y (sorted by value, then southern edge)
-    order = np.lexsort((shapely.bounds(parts)[:, 1], value))
-    cut = np.flatnonzero(np.diff(value[order]) != 0) + 1
-    shapes = []
-    for run in np.split(order, cut):
-        for start in range(0, len(run), SHAPE_CHUNK):
-            chunk = run[start:start + SHAPE_CHUNK].tolist()
-            shapes.append(({"type": "MultiPolygon", "coordinates": [polygons[p] for p in chunk]},
-                           int(value[chunk[0]])))
-    return shapes
 
 
 def _sample(fill: tuple[np.ndarray, int, int], deepest: int, z: int, tx0: int, ty0: int,
