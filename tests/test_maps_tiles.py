@@ -196,3 +196,22 @@ def test_lines_are_centred_whatever_their_width(row, width, rows):
     burn_lines(canvas, line, np.array([5], dtype=np.uint8), from_origin(0, 0, 1, 1), width)
     assert np.flatnonzero(canvas.any(axis=1)).tolist() == rows
     assert (canvas[rows] == 5).all()  # the whole width, along the whole line
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+def test_one_colour_lines_burn_the_pixels_of_every_sample(width):
+    """Lines of one colour (marked once, then widened) set exactly the pixels that writing each
+    sample's width x width block sets (the way lines of several colours are drawn), lines
+    running off the canvas included."""
+    rng = np.random.default_rng(width)
+    lines = shapely.linestrings(rng.uniform(-8, 48, (12, 3, 2)))
+    affine = from_origin(0, 0, 1, -1)  # row = y, col = x
+    one = np.zeros((40, 41), dtype=np.uint8)
+    burn_lines(one, lines, np.full(len(lines), 3, dtype=np.uint8), affine, width)
+    # the same lines, every other one in a second colour, then recoloured: the general path
+    two = np.zeros_like(one)
+    codes = np.where(np.arange(len(lines)) % 2, 3, 4).astype(np.uint8)
+    burn_lines(two, lines, codes, affine, width)
+    assert ((two > 0) == (one > 0)).all()
+    assert set(np.unique(one).tolist()) == {0, 3}
+    assert 0 < (one > 0).sum() < one.size

@@ -314,14 +314,20 @@ def _burn(canvas: np.ndarray, coords: np.ndarray, part: np.ndarray, value: np.nd
     per_px = 2 if width == 1 else 1
     steps = np.ceil(per_px * np.hypot(dc, dr)).astype(np.int64) + 1
     first = np.cumsum(steps) - steps
-    seg = np.repeat(np.arange(segment.size), steps)
-    t = (np.arange(seg.size) - first[seg]) / np.maximum(steps - 1, 1)[seg]
+    # per-segment values repeated per sample (np.repeat: sequential, cheaper than a gather)
+    t = (np.arange(int(steps.sum())) - np.repeat(first, steps)) / np.repeat(
+        np.maximum(steps - 1, 1), steps)
     # the first of the `width` pixels (across and along) whose centres lie nearest each sample,
     # so an even width is centred on the line too (not widened to one side)
     half = (width - 1) / 2
-    c = np.floor(c0[seg] + t * dc[seg] - half).astype(np.int64)
-    r = np.floor(r0[seg] + t * dr[seg] - half).astype(np.int64)
-    v = value[segment][seg]
+    c = np.floor(np.repeat(c0, steps) + t * np.repeat(dc, steps) - half).astype(np.int64)
+    r = np.floor(np.repeat(r0, steps) + t * np.repeat(dr, steps) - half).astype(np.int64)
+    del t
+    values = value[segment]
+    if values.size and (values == values[0]).all():
+        _burn_one_value(canvas, r, c, values[0], width)
+        return
+    v = np.repeat(values, steps)
     height, wide = canvas.shape
     flat = canvas.reshape(-1)
     for dy in range(width):
@@ -329,6 +335,29 @@ def _burn(canvas: np.ndarray, coords: np.ndarray, part: np.ndarray, value: np.nd
             rr, cc = r + dy, c + dx
             inside = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < wide)
             flat[(rr * wide + cc)[inside]] = v[inside]
+
+
+def _burn_one_value(canvas: np.ndarray, r: np.ndarray, c: np.ndarray, value: int,
+                    width: int) -> None:
+    """Set the ``width`` x ``width`` pixels from each anchor ``(r, c)`` (down and right) to
+    one value: the anchors marked once, then widened by shifting the mask (the same pixels as
+    writing every sample ``width`` x ``width`` times)."""
+    height, wide = canvas.shape
+    pad = width - 1  # anchors up to `pad` pixels above or left of the canvas still reach it
+    rr, cc = r + pad, c + pad
+    if rr.min() < 0 or cc.min() < 0 or rr.max() >= height + pad or cc.max() >= wide + pad:
+        inside = (rr >= 0) & (rr < height + pad) & (cc >= 0) & (cc < wide + pad)
+        rr, cc = rr[inside], cc[inside]
+    mask = np.zeros((height + pad, wide + pad), dtype=bool)
+    mask.reshape(-1)[rr * (wide + pad) + cc] = True
+    if pad:
+        across = mask[:, pad:].copy()  # pixel x is set by the anchors at x - dx, dx < width
+        for dx in range(1, width):
+            across |= mask[:, pad - dx:pad - dx + wide]
+        mask = across[pad:].copy()
+        for dy in range(1, width):
+            mask |= across[pad - dy:pad - dy + height]
+    canvas[mask] = value
 
 
 def _draw_zoom(paints: list[Paint], lines: dict[int, Any], fills: dict[int, Any],
