@@ -340,24 +340,36 @@ def _burn(canvas: np.ndarray, coords: np.ndarray, part: np.ndarray, value: np.nd
 def _burn_one_value(canvas: np.ndarray, r: np.ndarray, c: np.ndarray, value: int,
                     width: int) -> None:
     """Set the ``width`` x ``width`` pixels from each anchor ``(r, c)`` (down and right) to
-    one value: the anchors marked once, then widened by shifting the mask (the same pixels as
-    writing every sample ``width`` x ``width`` times)."""
+    one value. Thin lines write each block pixel once per anchor; from 3 pixels wide the anchors
+    are marked once and the mask widened by shifting it (measured cheaper on a 50x SYNTHETIC
+    city's 71 M pixel canvas); both set the same pixels."""
     height, wide = canvas.shape
     pad = width - 1  # anchors up to `pad` pixels above or left of the canvas still reach it
+    if width <= 2:
+        flat = canvas.reshape(-1)
+        inside_all = (r.min() >= 0 and c.min() >= 0 and r.max() + pad < height
+                      and c.max() + pad < wide)
+        for dy in range(width):
+            for dx in range(width):
+                rr, cc = r + dy, c + dx
+                index = rr * wide + cc
+                if not inside_all:
+                    index = index[(rr >= 0) & (rr < height) & (cc >= 0) & (cc < wide)]
+                flat[index] = value
+        return
     rr, cc = r + pad, c + pad
     if rr.min() < 0 or cc.min() < 0 or rr.max() >= height + pad or cc.max() >= wide + pad:
         inside = (rr >= 0) & (rr < height + pad) & (cc >= 0) & (cc < wide + pad)
         rr, cc = rr[inside], cc[inside]
     mask = np.zeros((height + pad, wide + pad), dtype=bool)
     mask.reshape(-1)[rr * (wide + pad) + cc] = True
-    if pad:
-        across = mask[:, pad:].copy()  # pixel x is set by the anchors at x - dx, dx < width
-        for dx in range(1, width):
-            across |= mask[:, pad - dx:pad - dx + wide]
-        mask = across[pad:].copy()
-        for dy in range(1, width):
-            mask |= across[pad - dy:pad - dy + height]
-    canvas[mask] = value
+    across = mask[:, pad:].copy()  # pixel x is set by the anchors at x - dx, dx < width
+    for dx in range(1, width):
+        across |= mask[:, pad - dx:pad - dx + wide]
+    mask = across[pad:].copy()
+    for dy in range(1, width):
+        mask |= across[pad - dy:pad - dy + height]
+    np.copyto(canvas, np.uint8(value), where=mask)
 
 
 def _draw_zoom(paints: list[Paint], lines: dict[int, Any], fills: dict[int, Any],
@@ -367,6 +379,11 @@ def _draw_zoom(paints: list[Paint], lines: dict[int, Any], fills: dict[int, Any]
     affine, _pixel = tile_transform(z, tx0, ty0)
     canvas = np.zeros(shape, dtype=np.uint8)
     for i, paint in enumerate(paints):
+        if paint.stroke == "line" and not paint.hatch:
+            # straight onto the canvas: a line's pixels take its codes (never 0) over what is
+            # under them, as a layer copied where painted would
+            _burn(canvas, *lines[i], affine, int(min(4, max(1, round(paint.width_px)))))
+            continue
         if paint.stroke == "line":
             layer = np.zeros(shape, dtype=np.uint8)
             _burn(layer, *lines[i], affine, int(min(4, max(1, round(paint.width_px)))))
