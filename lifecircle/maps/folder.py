@@ -185,9 +185,11 @@ def _read(path: Path, only: Mapping[str, str] | None = None) -> OutputFolder:
                         str(c) for c in pyogrio.read_info(gpkg, layer=name)["fields"]
                         if re.fullmatch(only[name], str(c))]
                     frame = gpd.read_file(gpkg, layer=name, engine="pyogrio", columns=columns)
-                    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+                    drawn = (frame.geometry.notna() & ~frame.geometry.is_empty).to_numpy()
+                    if not drawn.all():  # a copy of a city's population only when needed
+                        frame = frame[drawn].reset_index(drop=True)
                     if not frame.empty:
-                        layers[name] = frame.reset_index(drop=True)
+                        layers[name] = frame
         except (DataSourceError, DataLayerError) as exc:
             reason = str(exc).split(";")[-1].strip() or type(exc).__name__
             raise InputError(gpkg, f"cannot be read ({reason}); rerun lifecircle run") from None

@@ -68,7 +68,9 @@ def image_overlay(geometry: gpd.GeoSeries, classes: np.ndarray, colours: list[st
     image = Image.fromarray(grid, mode="P")
     image.putpalette(palette.tobytes())
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", transparency=alphas.tobytes(), compress_level=6)
+    # zlib level 1, as the tiles: a 50x SYNTHETIC city's ten images encode in a third of the
+    # time of level 6 for 1.6 MB more PNG (3.9 MB in all)
+    image.save(buffer, format="PNG", transparency=alphas.tobytes(), compress_level=1)
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
     # corners back to WGS84: Leaflet places the image between these (linear in Mercator)
     corners = gpd.GeoSeries(gpd.points_from_xy([x0, x0 + width * pixel],
