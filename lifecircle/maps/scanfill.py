@@ -20,6 +20,7 @@ including vertices and edges on pixel centres and corners).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,48 @@ import shapely
 #: most pixels painted per numpy step (assumption: 8 M pixels keep the index arrays of one
 #: step near 100 MB at any canvas size)
 PAINT_CHUNK = 1 << 23
+
+
+@dataclass
+class Rings:
+    """The polygon rings of some geometries as flat arrays, parts in burning order (rising
+    value, so the higher one is drawn on top; a geometry's parts stay together).
+
+    Attributes
+    ----------
+    xy : ``(n, 2)`` vertex coordinates, ring after ring (each ring closed)
+    ring : ring number per vertex
+    group : part number (in burning order) per ring
+    value : value per part
+    owner : geometry (row of the input) per part
+    """
+
+    xy: np.ndarray
+    ring: np.ndarray
+    group: np.ndarray
+    value: np.ndarray
+    owner: np.ndarray
+
+    @classmethod
+    def of(cls, geometry: Any, values: Any) -> Rings:
+        """The rings of the polygons and multipolygons among ``geometry`` (others skipped),
+        each part with its geometry's value.
+
+        Examples
+        --------
+        >>> rings = Rings.of([shapely.box(0, 0, 1, 1), shapely.Point(0, 0)], [5, 6])
+        >>> rings.xy.shape, rings.value.tolist(), rings.owner.tolist()
+        ((5, 2), [5], [0])
+        """
+        parts, owner = shapely.get_parts(np.asarray(geometry, dtype=object), return_index=True)
+        polygonal = shapely.get_type_id(parts) == 3
+        parts, owner = parts[polygonal], owner[polygonal]
+        value = np.asarray(values)[owner] if owner.size else np.zeros(0, dtype=np.int64)
+        order = np.argsort(value, kind="stable")
+        parts = parts[order]
+        rings, group = shapely.get_rings(parts, return_index=True)
+        xy, ring = shapely.get_coordinates(rings, return_index=True)
+        return cls(xy, ring, group, value[order], owner[order])
 
 
 def fill_polygons(geometry: Any, values: Any, out_shape: tuple[int, int], affine: Any,
@@ -59,34 +102,34 @@ def fill_polygons(geometry: Any, values: Any, out_shape: tuple[int, int], affine
     >>> fill_polygons([ring], [7], (4, 4), from_origin(0, 4, 1, 1)).tolist()
     [[7, 7, 7, 7], [7, 0, 0, 7], [7, 0, 0, 7], [7, 7, 7, 7]]
     """
+    return fill_rings(Rings.of(geometry, values), out_shape, affine, fill, dtype)
+
+
+def fill_rings(rings: Rings, out_shape: tuple[int, int], affine: Any, fill: int = 0,
+               dtype: Any = np.uint8) -> np.ndarray:
+    """:func:`fill_polygons` of rings already taken apart (their coordinates may have been
+    reprojected meanwhile: the same numbers as reprojecting the geometries)."""
     out = np.full(out_shape, fill, dtype=dtype)
     height, width = out_shape
     if affine.b != 0 or affine.d != 0:
         raise ValueError("fill_polygons needs a north-up transform")
-    parts, owner = shapely.get_parts(np.asarray(geometry, dtype=object), return_index=True)
-    polygonal = shapely.get_type_id(parts) == 3
-    parts, owner = parts[polygonal], owner[polygonal]
-    if parts.size == 0 or height == 0 or width == 0:
+    if rings.value.size == 0 or height == 0 or width == 0:
         return out
-    value = np.asarray(values)[owner]
-    order = np.argsort(value, kind="stable")  # burnt in rising value: the higher one on top
-    parts, value = parts[order], value[order]
-    rings, group = shapely.get_rings(parts, return_index=True)
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    xy, ring = rings.xy, rings.ring
     # pixel coordinates as GDAL's inverse geotransform gives them (same operations)
     col = -affine.c / affine.a + xy[:, 0] * (1.0 / affine.a)
     row = -affine.f / affine.e + xy[:, 1] * (1.0 / affine.e)
     edge = np.flatnonzero(ring[1:] == ring[:-1])  # vertex k to k + 1 within one ring
-    edge_group = group[ring[edge]]
+    edge_group = rings.group[ring[edge]]
     ya, yb, xa, xb = row[edge], row[edge + 1], col[edge], col[edge + 1]
     spans = [_crossing_spans(ya, yb, xa, xb, edge_group, height, width),
-             _horizontal_spans(ya, yb, xa, xb, edge_group, ring[edge], rings,
-                               affine.a * affine.e < 0, height, width)]
+             _horizontal_spans(ya, yb, xa, xb, edge_group, edge, ring, col, row, height,
+                               width)]
     span_group, span_row, start, stop = (np.concatenate(a) for a in zip(*spans, strict=True))
     if len(spans[1][0]):  # rare: keep the spans in burning order
         by = np.argsort(span_group, kind="stable")
         span_group, span_row, start, stop = (a[by] for a in (span_group, span_row, start, stop))
-    _paint(out.reshape(-1), span_row * width + start, stop - start, value[span_group])
+    _paint(out.reshape(-1), span_row * width + start, stop - start, rings.value[span_group])
     return out
 
 
@@ -120,20 +163,25 @@ def _crossing_spans(ya: np.ndarray, yb: np.ndarray, xa: np.ndarray, xb: np.ndarr
 
 
 def _horizontal_spans(ya: np.ndarray, yb: np.ndarray, xa: np.ndarray, xb: np.ndarray,
-                      group: np.ndarray, ring: np.ndarray, rings: np.ndarray, flip: bool,
-                      height: int, width: int
+                      group: np.ndarray, edge: np.ndarray, ring: np.ndarray, col: np.ndarray,
+                      row: np.ndarray, height: int, width: int
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Spans of horizontal edges lying exactly on a row's centre line at the bottom of their
     ring (the ring's inside above them in the raster): GDAL fills these apart from the
-    crossings, whatever way the ring runs. ``flip``: the transform mirrors (north-up: y
-    down), so a ring anticlockwise in the CRS runs clockwise in pixels."""
+    crossings, whatever way the ring runs."""
     on_centre = (ya == yb) & (xa != xb) & (np.floor(ya) + 0.5 == ya) & (ya > 0) & (ya < height)
     if not on_centre.any():
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, empty
     # in pixels (y down) a ring whose inside lies above its bottom edge runs right to left
-    # along that edge when its shoelace area is positive
-    positive = shapely.is_ccw(rings[ring[on_centre]]) != flip
+    # along that edge when its shoelace area is positive (few rings: a loop)
+    which = ring[edge[on_centre]]
+    area = {}
+    for k in np.unique(which).tolist():
+        lo, hi = np.searchsorted(ring, [k, k + 1])
+        x, y = col[lo:hi], row[lo:hi]
+        area[k] = float(np.sum(x[:-1] * y[1:] - x[1:] * y[:-1]))
+    positive = np.array([area[k] > 0 for k in which.tolist()], dtype=bool)
     bottom = (xa[on_centre] > xb[on_centre]) == positive
     on_centre[np.flatnonzero(on_centre)[~bottom]] = False
     r = (ya[on_centre] - 0.5).astype(np.int64)

@@ -42,7 +42,7 @@ from lifecircle.maps.labels import (
     population_source,
     text,
 )
-from lifecircle.maps.overlay import cell_pixel_m, image_overlay
+from lifecircle.maps.overlay import image_overlay
 from lifecircle.maps.page import raw_element, render_page
 from lifecircle.maps.panels import (
     HATCH_DEFS,
@@ -351,9 +351,9 @@ class _Drawer:
         group = self._group(m, "population", escape(name), show=True)
         if len(frame) > MAX_VECTOR_CELLS:  # city scale: one image, no per-cell tooltips
             distance = frame[f"dist_{kind}"].to_numpy(dtype=float)
-            cells = frame.geometry.to_crs(3857)  # once, for the pixel size and the image
-            image_overlay(cells, classes.index(distance), colours, opacity=0.62,
-                          pixel_m=cell_pixel_m(cells)).add_to(group)
+            # squares: the projected ones (no simplified copy), two pixels a side
+            image_overlay(frame.geometry, classes.index(distance), colours, opacity=0.62,
+                          pixel_m=None).add_to(group)
         else:
             props, fields, aliases = self._cell_properties(frame, kind, classes)
             layer = _geojson(feature_collection(self.wgs84["population"], props),
