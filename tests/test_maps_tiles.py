@@ -215,3 +215,16 @@ def test_one_colour_lines_burn_the_pixels_of_every_sample(width):
     assert ((two > 0) == (one > 0)).all()
     assert set(np.unique(one).tolist()) == {0, 3}
     assert 0 < (one > 0).sum() < one.size
+
+
+def test_paints_sharing_a_geometry_array_share_one_fill():
+    """A fill and its hatching over the same array give the tiles they give over copies."""
+    rng = np.random.default_rng(7)
+    blocks = shapely.buffer(shapely.points(rng.uniform(0, 3000, (40, 2))), 120.0)
+    shared = [Paint(blocks, "#ff00ff", 0.18), Paint(blocks, "#ff00ff", 1.0, hatch=True),
+              Paint(blocks, "#ff00ff", 1.0, "line", 1.2)]
+    copies = [Paint(blocks.copy(), "#ff00ff", 0.18), Paint(blocks.copy(), "#ff00ff", 1.0,
+                                                             hatch=True),
+              Paint(blocks.copy(), "#ff00ff", 1.0, "line", 1.2)]
+    one, two = render_tiles(shared, range(14, 17)), render_tiles(copies, range(14, 17))
+    assert one["tiles"] == two["tiles"] and len(one["tiles"]) > 3

@@ -235,15 +235,28 @@ def _tile_range(bounds: tuple[float, ...], z: int) -> tuple[int, int, tuple[int,
 def _fills(paints: list[Paint], codes: list[np.ndarray], bounds: tuple[float, ...], z: int
            ) -> dict[int, tuple[np.ndarray, int, int]]:
     """Each fill paint's palette codes rasterised once, at the deepest zoom ``z`` (shallower
-    zooms sample these pixels: a fill has no width to keep), with the canvas' first tile."""
+    zooms sample these pixels: a fill has no width to keep), with the canvas' first tile.
+
+    Paints of one colour over the very same geometry array (a fill and its hatching) share one
+    rasterisation, its code replaced: the same pixels."""
     tx0, ty0, shape = _tile_range(bounds, z)
     affine, _pixel = tile_transform(z, tx0, ty0)
     out = {}
+    done: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for i, (paint, code) in enumerate(zip(paints, codes, strict=True)):
         keep = ~shapely.is_empty(paint.geometry)
         if paint.stroke != "fill" or not keep.any():
             continue
-        out[i] = (fill_polygons(paint.geometry[keep], code[keep], shape, affine), tx0, ty0)
+        code = code[keep]
+        same = done.get(id(paint.geometry))
+        if same is not None and (same[1] == same[1][0]).all() and (code == code[0]).all():
+            recode = np.zeros(256, dtype=np.uint8)
+            recode[same[1][0]] = code[0]
+            layer = recode[same[0]]
+        else:
+            layer = fill_polygons(paint.geometry[keep], code, shape, affine)
+            done[id(paint.geometry)] = (layer, code)
+        out[i] = (layer, tx0, ty0)
     return out
 
 
