@@ -327,14 +327,16 @@ def _burn(canvas: np.ndarray, coords: np.ndarray, part: np.ndarray, value: np.nd
     per_px = 2 if width == 1 else 1
     steps = np.ceil(per_px * np.hypot(dc, dr)).astype(np.int64) + 1
     first = np.cumsum(steps) - steps
-    # per-segment values repeated per sample (np.repeat: sequential, cheaper than a gather)
-    t = (np.arange(int(steps.sum())) - np.repeat(first, steps)) / np.repeat(
-        np.maximum(steps - 1, 1), steps)
+    # per-segment values repeated per sample (np.repeat: sequential, cheaper than a gather),
+    # arithmetic in place (the same operations: c0 + t * dc - half, floored)
+    k = np.arange(int(steps.sum()))
+    k -= np.repeat(first, steps)
+    t = k / np.repeat(np.maximum(steps - 1, 1), steps)
+    del k
     # the first of the `width` pixels (across and along) whose centres lie nearest each sample,
     # so an even width is centred on the line too (not widened to one side)
     half = (width - 1) / 2
-    c = np.floor(np.repeat(c0, steps) + t * np.repeat(dc, steps) - half).astype(np.int64)
-    r = np.floor(np.repeat(r0, steps) + t * np.repeat(dr, steps) - half).astype(np.int64)
+    c, r = (_along(start, delta, t, steps, half) for start, delta in ((c0, dc), (r0, dr)))
     del t
     values = value[segment]
     if values.size and (values == values[0]).all():
@@ -348,6 +350,17 @@ def _burn(canvas: np.ndarray, coords: np.ndarray, part: np.ndarray, value: np.nd
             rr, cc = r + dy, c + dx
             inside = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < wide)
             flat[(rr * wide + cc)[inside]] = v[inside]
+
+
+def _along(start: np.ndarray, delta: np.ndarray, t: np.ndarray, steps: np.ndarray,
+           half: float) -> np.ndarray:
+    """``floor(start + t * delta - half)`` per sample, each segment's values repeated."""
+    x = np.repeat(delta, steps)
+    x *= t
+    x += np.repeat(start, steps)
+    x -= half
+    np.floor(x, out=x)
+    return x.astype(np.int64)
 
 
 def _burn_one_value(canvas: np.ndarray, r: np.ndarray, c: np.ndarray, value: int,
@@ -401,11 +414,14 @@ def _draw_zoom(paints: list[Paint], lines: dict[int, Any], fills: dict[int, Any]
             layer = np.zeros(shape, dtype=np.uint8)
             _burn(layer, *lines[i], affine, int(min(4, max(1, round(paint.width_px)))))
         elif i in fills:
-            layer = _sample(fills[i], deepest, z, tx0, ty0, shape)
+            fill = fills[i]
+            # the deepest zoom is the fill's own canvas: used as it is (only read here)
+            same = z == deepest and fill[0].shape == shape and fill[1:] == (tx0, ty0)
+            layer = fill[0] if same else _sample(fill, deepest, z, tx0, ty0, shape)
         else:
             continue
-        if paint.hatch:
-            layer *= _stripes(shape, ty0 * TILE_PX + tx0 * TILE_PX)
+        if paint.hatch:  # a new array: the fill stays as drawn
+            layer = layer * _stripes(shape, ty0 * TILE_PX + tx0 * TILE_PX)
         np.copyto(canvas, layer, where=layer > 0)
     return canvas, tx0, ty0
 
