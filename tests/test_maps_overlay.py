@@ -60,3 +60,11 @@ def test_image_is_the_reprojected_polygons_filled():
                                                [y1 - shape[0] * pixel, y1]), crs=3857).to_crs(4326)
     assert overlay.bounds == [[float(corners.y.iloc[0]), float(corners.x.iloc[0])],
                               [float(corners.y.iloc[1]), float(corners.x.iloc[1])]]
+
+
+def test_wgs84_bounds_are_those_of_the_reprojected_geometries():
+    from lifecircle.maps.geojson import wgs84_bounds
+
+    cells = _cells()
+    assert (wgs84_bounds(cells) == cells.to_crs(4326).total_bounds).all()
+    assert (wgs84_bounds(cells.iloc[5:9]) == cells.iloc[5:9].to_crs(4326).total_bounds).all()
