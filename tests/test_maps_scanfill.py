@@ -106,3 +106,18 @@ def test_many_small_cells_in_many_paint_steps(monkeypatch):
     got = fill_polygons(grid, values, (72, 71), affine, fill=255)
     assert (got == _gdal(grid, values, (72, 71), affine, fill=255)).all()
     assert set(np.unique(got).tolist()) == {0, 1, 2, 3, 255}
+
+
+def test_a_grid_whose_edges_all_lie_on_pixel_centres():
+    """Every cell edge on a row or column of pixel centres, rings either way round: GDAL's
+    tie rules on every cell at once."""
+    xs, ys = np.meshgrid(np.arange(0, 60, 6.0), np.arange(0, 60, 6.0))
+    grid = shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 6, ys.ravel() + 6,
+                       ccw=True)
+    grid[::3] = shapely.reverse(grid[::3])
+    grid[1::7] = [shapely.Polygon(g.exterior, [shapely.box(*g.buffer(-2).bounds).exterior])
+                  for g in grid[1::7]]
+    values = np.arange(grid.size) % 5
+    affine = from_origin(-0.5, 60.5, 1, 1)  # x = 0, 6, ... and y = 60, 54, ... on centres
+    got = fill_polygons(grid, values, (61, 61), affine, fill=255)
+    assert (got == _gdal(grid, values, (61, 61), affine, fill=255)).all()

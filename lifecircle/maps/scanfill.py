@@ -116,6 +116,8 @@ def fill_rings(rings: Rings, out_shape: tuple[int, int], affine: Any, fill: int 
     if rings.value.size == 0 or height == 0 or width == 0:
         return out
     xy, ring = rings.xy, rings.ring
+    if rings.value.size * height * (width + 1) >= 2**62:  # the sort key below is one int64
+        raise ValueError("too many polygons x pixels for fill_polygons")
     # pixel coordinates as GDAL's inverse geotransform gives them (same operations)
     col = -affine.c / affine.a + xy[:, 0] * (1.0 / affine.a)
     row = -affine.f / affine.e + xy[:, 1] * (1.0 / affine.e)
@@ -174,14 +176,13 @@ def _horizontal_spans(ya: np.ndarray, yb: np.ndarray, xa: np.ndarray, xb: np.nda
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, empty
     # in pixels (y down) a ring whose inside lies above its bottom edge runs right to left
-    # along that edge when its shoelace area is positive (few rings: a loop)
-    which = ring[edge[on_centre]]
-    area = {}
-    for k in np.unique(which).tolist():
-        lo, hi = np.searchsorted(ring, [k, k + 1])
-        x, y = col[lo:hi], row[lo:hi]
-        area[k] = float(np.sum(x[:-1] * y[1:] - x[1:] * y[:-1]))
-    positive = np.array([area[k] > 0 for k in which.tolist()], dtype=bool)
+    # along that edge when its shoelace area is positive
+    same = ring[1:] == ring[:-1]
+    cross = np.where(same, col[:-1] * row[1:] - col[1:] * row[:-1], 0.0)
+    starts = np.r_[0, np.flatnonzero(~same) + 1]
+    area = np.zeros(int(ring[-1]) + 1)
+    area[ring[starts]] = np.add.reduceat(np.r_[cross, 0.0], starts)
+    positive = area[ring[edge[on_centre]]] > 0
     bottom = (xa[on_centre] > xb[on_centre]) == positive
     on_centre[np.flatnonzero(on_centre)[~bottom]] = False
     r = (ya[on_centre] - 0.5).astype(np.int64)
