@@ -16,6 +16,7 @@ import base64
 import io
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -26,7 +27,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from lifecircle.coverage.parallel import in_threads
+from lifecircle.coverage.parallel import GEOS_THREADS
 from lifecircle.maps.scanfill import fill_polygons
 
 #: Tile side, pixels (Leaflet's default tile size).
@@ -171,16 +172,20 @@ def render_tiles(paints: list[Paint], zooms: range | None = None, pixel_m: float
     fills = _fills(paints, codes, bounds, zooms[-1])
     lines = {i: line_vertices(p.geometry, code)
              for i, (p, code) in enumerate(zip(paints, codes, strict=True)) if p.stroke == "line"}
-    for z in zooms:
-        canvas, tx0, ty0 = _draw_zoom(paints, lines, fills, bounds, z, zooms[-1])
-        rows, cols = canvas.shape[0] // TILE_PX, canvas.shape[1] // TILE_PX
-        blocks = canvas.reshape(rows, TILE_PX, cols, TILE_PX)
-        painted = blocks.any(axis=(1, 3))
-        # zlib runs without the GIL: the tiles of a zoom are encoded on every core
-        places = list(zip(*np.nonzero(painted), strict=True))
-        pngs = in_threads(partial(_tile_png, blocks, palette, alphas), places)
-        for (r, c), png in zip(places, pngs, strict=True):
-            tiles[f"{z}/{tx0 + c}/{ty0 + r}"] = png
+    # zlib runs without the GIL: a zoom's tiles are encoded on every core while the next zoom
+    # is drawn; the tiles keep their order (zoom by zoom, row by row)
+    pending = []
+    with ThreadPoolExecutor(GEOS_THREADS) as pool:
+        for z in zooms:
+            canvas, tx0, ty0 = _draw_zoom(paints, lines, fills, bounds, z, zooms[-1])
+            rows, cols = canvas.shape[0] // TILE_PX, canvas.shape[1] // TILE_PX
+            blocks = canvas.reshape(rows, TILE_PX, cols, TILE_PX)
+            places = list(zip(*np.nonzero(blocks.any(axis=(1, 3))), strict=True))
+            encode = partial(_tile_png, blocks, palette, alphas)
+            pending.append((z, tx0, ty0, places, [pool.submit(encode, p) for p in places]))
+        for z, tx0, ty0, places, pngs in pending:
+            for (r, c), png in zip(places, pngs, strict=True):
+                tiles[f"{z}/{tx0 + c}/{ty0 + r}"] = png.result()
     corners = gpd.GeoSeries(gpd.points_from_xy(bounds[0::2], bounds[1::2]), crs=3857).to_crs(4326)
     return {"tiles": tiles, "min_zoom": zooms[0], "max_zoom": zooms[-1],
             "bounds": [[float(corners.y.iloc[0]), float(corners.x.iloc[0])],
