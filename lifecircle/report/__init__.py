@@ -7,6 +7,7 @@ parks.csv, facilities.csv, figures/) and computes nothing: every number is the r
 from __future__ import annotations
 
 import warnings
+from contextlib import nullcontext
 from importlib.resources import files
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from lifecircle.maps.folder import read_folder
 from lifecircle.maps.labels import check_lang
 from lifecircle.output import atomic_file
 from lifecircle.report.content import context
-from lifecircle.report.pdf import chromium_missing, print_pdf
+from lifecircle.report.pdf import Printer, chromium_missing
 
 __all__ = ["write_report"]
 
@@ -56,21 +57,24 @@ def write_report(out_dir: str | Path, lang: str = "zh", *,
     lang = check_lang(lang)
     out = Path(out_dir)
     folder = read_folder(out)
-    figures = sorted((out / "figures").glob("*.png"))
-    if not figures and folder.layers:
-        from lifecircle.maps.figures import write_figures
-
-        figures = write_figures(out, lang)
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                      autoescape=select_autoescape(["html", "j2"]))
-    page = env.get_template("report.html.j2").render(
-        css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
-        **context(folder, lang, [f.relative_to(out) for f in figures]))
-    html = atomic_file(out / "report.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
-    if not pdf:
-        return html, None
-    missing = chromium_missing()
+    missing = chromium_missing() if pdf else None
     if missing:
         warnings.warn(f"report.pdf not written: {missing}; report.html is", stacklevel=2)
-        return html, None
-    return html, print_pdf(html, out / "report.pdf")
+    figures = sorted((out / "figures").glob("*.png"))
+    drawing = None
+    if not figures and folder.layers:
+        from lifecircle.maps.figures import start_figures
+
+        drawing = start_figures(out, lang)  # forks its workers now, before Chromium's thread
+    # Chromium starts (about 1.5 s) while the figures are drawn and the page is written
+    with drawing or nullcontext(), Printer() if pdf and not missing else nullcontext() as printer:
+        if drawing is not None:
+            figures = drawing.result()
+        env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                          autoescape=select_autoescape(["html", "j2"]))
+        page = env.get_template("report.html.j2").render(
+            css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
+            **context(folder, lang, [f.relative_to(out) for f in figures]))
+        html = atomic_file(out / "report.html",
+                           lambda tmp: tmp.write_text(page, encoding="utf-8"))
+        return html, None if printer is None else printer.print(html, out / "report.pdf")
