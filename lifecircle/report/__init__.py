@@ -24,8 +24,8 @@ __all__ = ["write_report"]
 TEMPLATES = files("lifecircle.report") / "templates"
 
 
-def write_report(out_dir: str | Path, lang: str = "zh", *,
-                 pdf: bool = True) -> tuple[Path, Path | None]:
+def write_report(out_dir: str | Path, lang: str = "zh", *, pdf: bool = True,
+                 printer: Printer | None = None) -> tuple[Path, Path | None]:
     """Write ``report.html`` and ``report.pdf`` into a run's output folder.
 
     The report holds the study area, the data sources and their completeness, the scorecard of
@@ -43,6 +43,10 @@ def write_report(out_dir: str | Path, lang: str = "zh", *,
     pdf : bool
         Also print ``report.pdf`` with headless Chromium. When playwright or Chromium is
         missing, only the HTML is written and one warning line says why.
+    printer : Printer, optional
+        A :class:`lifecircle.report.pdf.Printer` the caller started earlier (Chromium takes
+        about 1.5 s to start: a run can start it before writing its other files) and closes;
+        by default one is started here.
 
     Returns
     -------
@@ -57,7 +61,7 @@ def write_report(out_dir: str | Path, lang: str = "zh", *,
     lang = check_lang(lang)
     out = Path(out_dir)
     folder = read_folder(out)
-    missing = chromium_missing() if pdf else None
+    missing = chromium_missing() if pdf and printer is None else None
     if missing:
         warnings.warn(f"report.pdf not written: {missing}; report.html is", stacklevel=2)
     figures = sorted((out / "figures").glob("*.png"))
@@ -67,7 +71,9 @@ def write_report(out_dir: str | Path, lang: str = "zh", *,
 
         drawing = start_figures(out, lang)  # forks its workers now, before Chromium's thread
     # Chromium starts (about 1.5 s) while the figures are drawn and the page is written
-    with drawing or nullcontext(), Printer() if pdf and not missing else nullcontext() as printer:
+    own = Printer() if pdf and printer is None and not missing else None
+    with drawing or nullcontext(), own or nullcontext():
+        printer = (printer or own) if pdf else None
         if drawing is not None:
             figures = drawing.result()
         env = Environment(loader=FileSystemLoader(str(TEMPLATES)),

@@ -42,13 +42,15 @@ class Printer:
     """
 
     def __init__(self) -> None:
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifecircle-pdf")
-        self._parts: dict[str, Any] = {}
-        self._started: Future = self._worker.submit(self._start)
-
-    def _start(self) -> None:
+        # imported on the caller's thread: a process forked while the worker thread imports
+        # would inherit that module's import lock held
         from playwright.sync_api import sync_playwright
 
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifecircle-pdf")
+        self._parts: dict[str, Any] = {}
+        self._started: Future = self._worker.submit(self._start, sync_playwright)
+
+    def _start(self, sync_playwright: Any) -> None:
         self._parts["playwright"] = playwright = sync_playwright().start()
         self._parts["browser"] = browser = launch_chromium(playwright)
         self._parts["page"] = browser.new_page()  # the first page is made while starting
