@@ -17,6 +17,7 @@ Work per figure is then proportional to its pixels, not to the city's streets an
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -161,8 +162,11 @@ class PendingFigures:
         self._started.__exit__(*exc)
 
 
-#: processes drawing figures (assumption: 2, the cores of the machine measured)
-FIGURE_WORKERS = 2
+#: processes drawing figures: the cores this process may use, at most 4 (assumption: a run has
+#: about ten figures; beyond 4 workers each forks for two or three of them). With one core the
+#: figures are drawn in this process, no worker is forked.
+FIGURE_WORKERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                         else os.cpu_count() or 1))
 
 
 def _draw_and_save(make: Callable[[], Figure | None], path: Path) -> Path | None:
