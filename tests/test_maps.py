@@ -316,6 +316,23 @@ def test_figures(full):
             assert len(colours) > 50, f"{path.name} looks blank"
 
 
+def test_figures_drawn_in_forked_workers_or_in_threads_are_the_same_files(full, tmp_path,
+                                                                           monkeypatch):
+    import shutil
+
+    from lifecircle.maps import forked
+
+    def draw(name: str) -> dict[str, bytes]:
+        folder = shutil.copytree(full, tmp_path / name,
+                                 ignore=shutil.ignore_patterns("figures", "*.html"))
+        return {p.name: p.read_bytes() for p in write_figures(folder, lang="en")}
+
+    in_workers = draw("forked")
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    in_threads = draw("threads")
+    assert len(in_workers) > 3 and in_workers == in_threads
+
+
 def test_figures_fall_back_to_english_without_cjk_font(chengdu, monkeypatch):
     from lifecircle.maps import fonts
 

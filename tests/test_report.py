@@ -101,3 +101,18 @@ def test_chinese_report_has_no_english_status(folder):
     assert "catalogued, not measured" not in scorecard_section
     assert "已收录，无法用空间数据测算" in scorecard_section and "按假设估算，不作判定" in page
     assert "OSM 文件声明的范围" in page and "bounds declared" not in page
+
+
+@pytest.mark.browser
+def test_a_printer_started_by_the_caller_prints_and_stays_open(folder):
+    if not CHROMIUM.exists() or shutil.which("pdftotext") is None:
+        pytest.skip("needs /usr/bin/chromium and pdftotext")
+    pytest.importorskip("playwright.sync_api")
+    (folder / "report.pdf").unlink(missing_ok=True)
+    with report_pdf.Printer() as printer:
+        _, pdf = write_report(folder, lang="en", printer=printer)
+        assert pdf == folder / "report.pdf" and "Scorecard" in _pdftotext(pdf)
+        again = printer.print(folder / "report.html", folder / "again.pdf")  # still open
+        assert _pdftotext(again) == _pdftotext(pdf)
+    _, none = write_report(folder, lang="en", pdf=False, printer=None)
+    assert none is None

@@ -1,11 +1,29 @@
 """Maps and figures of a run's output folder: ``map.html``, ``figures/*.png``, screenshots.
 
 Everything here reads an output folder (scorecard.json, coverage.gpkg) and draws it; no metric is
-computed here (DESIGN §1).
+computed here (DESIGN §1). The drawing functions are imported when first used: reading a folder
+(:mod:`lifecircle.maps.folder`, the report) loads neither matplotlib nor folium.
 """
 
-from lifecircle.maps.figures import write_figures
-from lifecircle.maps.screenshot import screenshot
-from lifecircle.maps.webmap import write_map
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {"screenshot": "lifecircle.maps.screenshot", "write_figures": "lifecircle.maps.figures",
+            "write_map": "lifecircle.maps.webmap"}
 
 __all__ = ["screenshot", "write_figures", "write_map"]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from lifecircle.maps.figures import write_figures
+    from lifecircle.maps.screenshot import screenshot
+    from lifecircle.maps.webmap import write_map
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'lifecircle.maps' has no attribute {name!r}")

@@ -17,9 +17,8 @@ Work per figure is then proportional to its pixels, not to the city's streets an
 
 from __future__ import annotations
 
-import zlib
+import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,11 +33,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
-from PIL import Image
 
 from lifecircle.maps.chart import metrics_chart
 from lifecircle.maps.folder import OutputFolder, read_folder
 from lifecircle.maps.fonts import figure_rc
+from lifecircle.maps.forked import Pending, start_jobs
 from lifecircle.maps.labels import (
     OSM_CREDIT,
     check_lang,
@@ -48,6 +47,7 @@ from lifecircle.maps.labels import (
     metric_label,
     text,
 )
+from lifecircle.maps.png import write_png
 from lifecircle.maps.raster import (
     Backdrop,
     CellBlend,
@@ -69,7 +69,6 @@ from lifecircle.maps.styles import (
     DistanceClasses,
     kind_colour,
 )
-from lifecircle.output import atomic_file
 
 DPI = 150
 MAP_SIZE_IN = (8.0, 8.0)
@@ -100,6 +99,27 @@ def write_figures(out_dir: str | Path, lang: str = "zh") -> list[Path]:
     InputError
         When the folder is not an output folder or ``lang`` is unknown.
     """
+    return start_figures(out_dir, lang).result()
+
+
+def start_figures(out_dir: str | Path, lang: str = "zh") -> PendingFigures:
+    """Start :func:`write_figures` and return while the figures are drawn: the folder is read
+    and what the maps share is drawn here, then each figure is drawn and written by a forked
+    worker (:mod:`lifecircle.maps.forked`), so the caller can go on (e.g. write the map).
+
+    Returns
+    -------
+    PendingFigures
+        ``.result()`` waits and gives the PNG files written, as :func:`write_figures` does.
+        Used as a context manager, the workers are waited for when the block is left.
+
+    Examples
+    --------
+    >>> from lifecircle.maps.figures import start_figures
+    >>> pending = start_figures("out")  # doctest: +SKIP
+    >>> write_map("out")  # doctest: +SKIP
+    >>> pngs = pending.result()  # doctest: +SKIP
+    """
     lang = check_lang(lang)
     folder = read_folder(out_dir, FIGURE_LAYERS)
     lang, rc = figure_rc(lang)
@@ -107,31 +127,46 @@ def write_figures(out_dir: str | Path, lang: str = "zh") -> list[Path]:
     with matplotlib.rc_context(rc):
         maps = bool(folder.kinds) or "residential" in folder.layers
         shared = _Shared(folder) if maps else None
-        jobs: list[tuple[Callable[[], Figure | None], Path]] = [
-            (partial(_coverage_figure, folder, kind, lang, shared),
-             target / f"coverage_{kind}.png") for kind in folder.kinds]
-        if "residential" in folder.layers:
-            jobs.append((partial(_residential_figure, folder, lang, shared),
-                         target / "residential_uncovered.png"))
-        jobs.append((partial(metrics_chart, folder.scorecard, folder.kinds, lang),
-                     target / "metrics_targets.png"))
-        # Each figure is its own Figure + Agg canvas (matplotlib's object API, no pyplot state),
-        # sharing only read-only inputs (the basemap image, the cell rows); rcParams are read
-        # inside the one rc_context above. PNG encoding (zlib in Pillow) releases the GIL, so two
-        # threads overlap one figure's drawing with another's encoding.
-        with ThreadPoolExecutor(max_workers=FIGURE_THREADS) as pool:
-            done = list(pool.map(lambda job: _draw_and_save(*job), jobs))
-    return [path for path in done if path is not None]
+    jobs: list[tuple[Callable[[], Figure | None], Path]] = [
+        (partial(_coverage_figure, folder, kind, lang, shared),
+         target / f"coverage_{kind}.png") for kind in folder.kinds]
+    if "residential" in folder.layers:
+        jobs.append((partial(_residential_figure, folder, lang, shared),
+                     target / "residential_uncovered.png"))
+    jobs.append((partial(metrics_chart, folder.scorecard, folder.kinds, lang),
+                 target / "metrics_targets.png"))
+    # Each figure is its own Figure + Agg canvas (matplotlib's object API, no pyplot state),
+    # sharing only read-only inputs (the basemap image, the cell rows), drawn in forked
+    # workers that inherit them and the rcParams. The metrics chart, the slowest figure, goes
+    # first so that the workers finish together.
+    order = [len(jobs) - 1, *range(len(jobs) - 1)]
+    return PendingFigures(start_jobs([partial(_draw_and_save, *jobs[i]) for i in order],
+                               FIGURE_WORKERS, partial(matplotlib.rc_context, rc)), order)
 
 
-#: threads drawing figures (assumption: 2, the cores of the machine measured; more gain nothing
-#: once drawing, which holds the GIL, is the bottleneck)
-FIGURE_THREADS = 2
-#: zlib level and strategy of the PNGs (assumption: level 1 with run-length matching encodes
-#: flat-colour maps several times faster than Pillow's default level 6, within a fifth of its size;
-#: measured on central Chengdu and the SYNTHETIC 10x city)
-PNG_COMPRESS_LEVEL = 1
-PNG_COMPRESS_TYPE = zlib.Z_RLE
+class PendingFigures:
+    """Figures being drawn (:func:`start_figures`)."""
+
+    def __init__(self, started: Pending[Path | None], order: list[int]) -> None:
+        self._started, self._order = started, order
+
+    def result(self) -> list[Path]:
+        """Wait; the PNG files written, in the order of the module docstring."""
+        drawn = dict(zip(self._order, self._started.result(), strict=True))
+        return [path for i in range(len(self._order)) if (path := drawn[i]) is not None]
+
+    def __enter__(self) -> PendingFigures:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._started.__exit__(*exc)
+
+
+#: processes drawing figures: the cores this process may use, at most 4 (assumption: a run has
+#: about ten figures; beyond 4 workers each forks for two or three of them). With one core the
+#: figures are drawn in this process, no worker is forked.
+FIGURE_WORKERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                         else os.cpu_count() or 1))
 
 
 def _draw_and_save(make: Callable[[], Figure | None], path: Path) -> Path | None:
@@ -141,13 +176,11 @@ def _draw_and_save(make: Callable[[], Figure | None], path: Path) -> Path | None
 
 def _save(fig: Figure, path: Path) -> Path:
     """The figure as an RGB PNG at ``DPI`` (figures are opaque: an alpha channel is a quarter
-    of the bytes to compress for nothing)."""
+    of the bytes to compress for nothing), encoded by :func:`lifecircle.maps.png.write_png`."""
     fig.set_dpi(DPI)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    image = Image.fromarray(np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., :3]))
-    return atomic_file(path, lambda tmp: image.save(
-        tmp, format="png", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE))
+    return write_png(path, np.asarray(canvas.buffer_rgba())[..., :3])
 
 
 # -- maps ---------------------------------------------------------------------------------------
@@ -194,6 +227,10 @@ def _blank_map(frame: tuple[float, float, float, float]) -> tuple[Figure, Any]:
     ax = fig.add_subplot()
     ax.set_aspect("equal")
     ax.set_axis_off()
+    # an axis that is off draws nothing, yet the title's placement still lays out its tick
+    # labels each time the figure is drawn; hidden, it is skipped (the same pixels)
+    ax.xaxis.set_visible(False)
+    ax.yaxis.set_visible(False)
     ax.set_xlim(frame[0], frame[2])
     ax.set_ylim(frame[1], frame[3])
     return fig, ax

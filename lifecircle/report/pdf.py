@@ -1,10 +1,16 @@
 """report.html to report.pdf through headless Chromium's print (Python playwright, the system's
-browser, launched as ``lifecircle.maps.screenshot`` does). Chromium embeds the fonts it used."""
+browser, launched as ``lifecircle.maps.screenshot`` does). Chromium embeds the fonts it used.
+
+Starting playwright and Chromium takes about 1.5 s before anything is printed; a
+:class:`Printer` starts them on its own thread as soon as it is made, so the caller can draw
+the figures and write the page meanwhile.
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from lifecircle.maps.screenshot import CHROMIUM, launch_chromium
 from lifecircle.output import atomic_file
@@ -19,6 +25,72 @@ def chromium_missing() -> str | None:
     if not CHROMIUM.exists():
         return f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)"
     return None
+
+
+class Printer:
+    """Headless Chromium ready to print local pages to A4 PDFs, started in the background.
+
+    playwright's sync API refuses to run inside an asyncio loop (Jupyter) and its objects
+    belong to the thread that made them: everything runs on one worker thread. Use it as a
+    context manager (or call :meth:`close`) so the browser is closed.
+
+    Examples
+    --------
+    >>> with Printer() as printer:  # doctest: +SKIP
+    ...     write_page("report.html")  # while Chromium starts
+    ...     printer.print("report.html", "report.pdf")
+    """
+
+    def __init__(self) -> None:
+        # imported on the caller's thread: a process forked while the worker thread imports
+        # would inherit that module's import lock held
+        from playwright.sync_api import sync_playwright
+
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifecircle-pdf")
+        self._parts: dict[str, Any] = {}
+        self._started: Future = self._worker.submit(self._start, sync_playwright)
+
+    def _start(self, sync_playwright: Any) -> None:
+        self._parts["playwright"] = playwright = sync_playwright().start()
+        self._parts["browser"] = browser = launch_chromium(playwright)
+        self._parts["page"] = browser.new_page()  # the first page is made while starting
+
+    def print(self, html: str | Path, pdf: str | Path) -> Path:
+        """Print a local HTML page (opened as a ``file://`` URL so relative images resolve) to
+        ``pdf``, written atomically; the page's ``@page`` rules decide size and margins."""
+        self._started.result()  # a failed start is raised here
+        data = self._worker.submit(self._print, Path(html).resolve()).result()
+        return atomic_file(Path(pdf), lambda tmp: tmp.write_bytes(data))
+
+    def _print(self, html: Path) -> bytes:
+        page = self._parts.pop("page", None) or self._parts["browser"].new_page()
+        try:
+            page.goto(html.as_uri(), wait_until="load")
+            page.evaluate("() => document.fonts.ready.then(() => true)")
+            return page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+        finally:
+            page.close()
+
+    def close(self) -> None:
+        """Close the browser and stop playwright (waits for a start still under way)."""
+        self._worker.submit(self._stop).result()
+        self._worker.shutdown(wait=True)
+
+    def _stop(self) -> None:
+        browser, playwright = self._parts.pop("browser", None), self._parts.pop("playwright",
+                                                                               None)
+        try:
+            if browser is not None:
+                browser.close()
+        finally:
+            if playwright is not None:
+                playwright.stop()
+
+    def __enter__(self) -> Printer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def print_pdf(html: Path, pdf: Path) -> Path:
@@ -36,21 +108,5 @@ def print_pdf(html: Path, pdf: Path) -> Path:
     Path
         ``pdf``.
     """
-    # playwright's sync API refuses to run inside an asyncio loop (Jupyter): use a worker thread.
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        data = worker.submit(_print, Path(html).resolve()).result()
-    return atomic_file(Path(pdf), lambda tmp: tmp.write_bytes(data))
-
-
-def _print(html: Path) -> bytes:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page()
-            page.goto(html.as_uri(), wait_until="load")
-            page.evaluate("() => document.fonts.ready.then(() => true)")
-            return page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
-        finally:
-            browser.close()
+    with Printer() as printer:
+        return printer.print(html, pdf)

@@ -1,0 +1,145 @@
+"""Independent jobs on every core: forked worker processes where the platform forks safely
+(Linux), else threads.
+
+Drawing a matplotlib figure holds the GIL (text layout, artists, transforms), so threads draw
+one figure at a time and only overlap the PNG encoding. Forked workers inherit the parent's
+memory (the read folder, the basemap image drawn once, rcParams) without pickling it, and draw
+in parallel, also while the parent goes on with other work (:func:`start_jobs`). A job runs in
+a child, so what it returns must pickle; the warnings it raises are raised again in the parent
+(the command line prints them as one line each).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+#: the jobs of the pool being forked, inherited by its workers (set in the parent only while
+#: they fork; a worker reads it, never pickles it)
+_JOBS: Sequence[Callable[[], Any]] = ()
+
+
+def can_fork() -> bool:
+    """Whether jobs run in forked processes here: Linux only (macOS' system frameworks are not
+    fork-safe, and Python's default there is spawn; Windows cannot fork)."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+class Pending(Generic[T]):
+    """Jobs started by :func:`start_jobs`: :meth:`result` waits for them. As a context manager,
+    leaving the block before :meth:`result` cancels the jobs not yet started and waits for the
+    running ones (a failure elsewhere leaves no worker behind)."""
+
+    def __init__(self, jobs: Sequence[Callable[[], T]], workers: int,
+                 context: Callable[[], AbstractContextManager[Any]]) -> None:
+        self._jobs, self._workers, self._context = jobs, workers, context
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: list[Future] = []
+        self._done: list[T] | None = None
+
+    def _fork(self) -> None:
+        global _JOBS
+        _JOBS = self._jobs
+        # the parent's objects are left out of the workers' garbage collections: a collection
+        # would visit (and so copy, page by page) memory the workers share with the parent
+        gc.freeze()
+        try:
+            with self._context():
+                # fork (not spawn): the workers start from this process' memory and imports;
+                # all of them fork in the first submit (ProcessPoolExecutor with fork)
+                self._pool = ProcessPoolExecutor(max_workers=self._workers,
+                                                 mp_context=multiprocessing.get_context("fork"))
+                self._futures = [self._pool.submit(_run, i) for i in range(len(self._jobs))]
+        finally:
+            gc.unfreeze()
+            _JOBS = ()
+
+    def result(self) -> list[T]:
+        """The jobs' results in their order (the first failure is raised)."""
+        if self._done is not None:
+            return self._done
+        if self._pool is None:  # threads: run now, in the caller's context
+            with self._context(), ThreadPoolExecutor(max_workers=self._workers) as pool:
+                self._done = list(pool.map(lambda job: job(), self._jobs))
+            return self._done
+        try:
+            done = [future.result() for future in self._futures]
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        results = []
+        for result, caught in done:
+            for message, category in caught:
+                warnings.warn(message, category, stacklevel=2)
+            results.append(result)
+        self._done = results
+        return results
+
+    def __enter__(self) -> Pending[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start_jobs(jobs: Sequence[Callable[[], T]], workers: int,
+               context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
+               ) -> Pending[T]:
+    """Start ``jobs`` on ``workers`` forked processes and return at once; where
+    :func:`can_fork` is false (or for one worker) they run on threads when the result is asked.
+
+    Parameters
+    ----------
+    jobs : callables taking no argument; their results must pickle when processes are used
+    workers : processes (or threads) at most
+    context : a context manager factory the jobs run inside (e.g. ``matplotlib.rc_context``):
+        entered while the workers fork, or around the threads
+
+    Returns
+    -------
+    Pending
+        ``.result()`` is ``[job() for job in jobs]``.
+
+    Examples
+    --------
+    >>> from functools import partial
+    >>> start_jobs([partial(pow, 2, n) for n in range(4)], workers=2).result()
+    [1, 2, 4, 8]
+    """
+    workers = max(1, min(workers, len(jobs)))
+    pending = Pending(jobs, workers, context)
+    if workers > 1 and can_fork():
+        pending._fork()
+    return pending
+
+
+def run_jobs(jobs: Sequence[Callable[[], T]], workers: int,
+             context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
+             ) -> list[T]:
+    """:func:`start_jobs` and wait: the results in the order of ``jobs``.
+
+    Examples
+    --------
+    >>> from functools import partial
+    >>> run_jobs([partial(divmod, 7, n) for n in (1, 2, 3)], workers=2)
+    [(7, 0), (3, 1), (2, 1)]
+    """
+    with start_jobs(jobs, workers, context) as pending:
+        return pending.result()
+
+
+def _run(index: int) -> tuple[Any, list[tuple[str, type[Warning]]]]:
+    """In a worker: job ``index`` and the warnings it raised (to raise again in the parent:
+    the parent's warning printer may hold locks that were copied held into the child)."""
+    with warnings.catch_warnings(record=True) as caught:
+        result = _JOBS[index]()
+    return result, [(str(w.message), w.category) for w in caught]

@@ -1,0 +1,110 @@
+"""Figures drawn in forked workers and written by lifecircle's own PNG encoder."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from functools import partial
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lifecircle.maps import forked
+from lifecircle.maps.png import png_bytes, write_png
+
+
+def _warn_and_return(value: int) -> int:
+    warnings.warn(f"job {value} warns", UserWarning, stacklevel=1)
+    return value * 10
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (257, 123)])
+def test_png_round_trips_through_pillow(shape, tmp_path):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    decoded = np.asarray(Image.open(io.BytesIO(png_bytes(image))))
+    assert decoded.dtype == np.uint8 and np.array_equal(decoded, image)
+    path = write_png(tmp_path / "x.png", image)
+    with Image.open(path) as opened:
+        assert opened.mode == "RGB" and opened.size == (shape[1], shape[0])
+        opened.verify()  # chunk CRCs
+
+
+def test_png_takes_a_strided_view_and_refuses_other_layouts():
+    rgba = np.zeros((4, 6, 4), dtype=np.uint8)
+    rgba[..., 0] = np.arange(6, dtype=np.uint8)
+    decoded = np.asarray(Image.open(io.BytesIO(png_bytes(rgba[..., :3]))))
+    assert np.array_equal(decoded, rgba[..., :3])
+    with pytest.raises(ValueError):
+        png_bytes(rgba)
+    with pytest.raises(ValueError):
+        png_bytes(np.zeros((4, 6, 3), dtype=float))
+
+
+@pytest.mark.skipif(not forked.can_fork(), reason="this platform does not fork")
+def test_jobs_run_in_other_processes_in_order_and_their_warnings_reach_the_parent():
+    import os
+
+    jobs = [partial(_warn_and_return, n) for n in range(5)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert forked.run_jobs(jobs, workers=2) == [0, 10, 20, 30, 40]
+    assert sorted(str(w.message) for w in caught) == [f"job {n} warns" for n in range(5)]
+    pids = forked.run_jobs([_pid] * 4, workers=2)
+    assert os.getpid() not in pids
+    assert forked._JOBS == ()  # nothing held after the pool
+
+
+def test_one_worker_or_no_fork_runs_threads(monkeypatch):
+    import os
+
+    assert forked.run_jobs([_pid], workers=2) == [os.getpid()]  # one job: no process
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    assert forked.run_jobs([_pid] * 3, workers=2) == [os.getpid()] * 3
+
+
+def test_a_failing_job_fails_the_call():
+    with pytest.raises(ZeroDivisionError):
+        forked.run_jobs([partial(divmod, 1, 1), partial(divmod, 1, 0)], workers=2)
+
+
+def _sleep_then(value: int) -> int:
+    import time
+
+    time.sleep(0.2)
+    return value
+
+
+@pytest.mark.skipif(not forked.can_fork(), reason="this platform does not fork")
+def test_started_jobs_run_while_the_parent_works_and_leave_no_worker():
+    import multiprocessing
+
+    with forked.start_jobs([partial(_sleep_then, n) for n in range(4)], workers=2) as pending:
+        assert forked._JOBS == ()  # the workers have forked: the parent holds nothing
+        assert len(multiprocessing.active_children()) == 2
+        assert pending.result() == [0, 1, 2, 3]
+        assert pending.result() == [0, 1, 2, 3]  # asked twice: the same, not run again
+    assert multiprocessing.active_children() == []
+
+
+def test_threads_run_the_jobs_inside_the_given_context(monkeypatch):
+    import contextlib
+
+    entered = []
+
+    @contextlib.contextmanager
+    def context():
+        entered.append(True)
+        yield
+
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    pending = forked.start_jobs([partial(divmod, 9, 4)] * 2, workers=2, context=context)
+    assert entered == []  # threads run when the result is asked, inside the context
+    assert pending.result() == [(2, 1), (2, 1)] and entered == [True]
