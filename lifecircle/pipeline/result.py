@@ -155,7 +155,7 @@ class RunResult:
                     figures: bool | None = None, keep_layers: bool = True) -> None:
         """Write the output files into an existing (staging) folder (``keep_layers``: see
         :meth:`to_folder`)."""
-        from lifecircle.maps import write_figures, write_map
+        from lifecircle.maps import write_map
         from lifecircle.maps.folder import shared_reads
 
         lang = lang or self.config.lang
@@ -187,7 +187,9 @@ class RunResult:
         with shared_reads(folder):  # the map, figures and report read the folder once
             write_map(folder, lang=lang, tiles=self.config.tiles)
             lap("write_map")
-            if figures:
+            if figures:  # matplotlib is imported only when figures are drawn
+                from lifecircle.maps import write_figures
+
                 write_figures(folder, lang=lang)
                 lap("write_figures")
             if self.config.report:
