@@ -8,12 +8,9 @@ copies of a process pool.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 #: threads for independent GEOS overlays (GEOS runs without the GIL): one per core
 GEOS_THREADS = os.cpu_count() or 1
@@ -38,23 +35,3 @@ def in_threads(work: Callable[[Any], Any], jobs: Sequence[Any],
         return [work(job) for job in jobs]
     with ThreadPoolExecutor(min(threads, len(jobs))) as pool:
         return list(pool.map(work, jobs))
-
-
-@contextmanager
-def beside(work: Callable[[], T]) -> Iterator[Future[T]]:
-    """Run ``work()`` in one thread while the ``with`` block runs; the block takes its value
-    with ``future.result()`` (which re-raises its error). Leaving the block waits for it.
-
-    For work that holds the GIL on one core (HiGHS solving the catchments) beside GEOS-bound
-    work that releases it (the park and circle overlays): the second core is no longer idle
-    while the first solves.
-
-    Examples
-    --------
-    >>> with beside(lambda: sum(range(10))) as total:
-    ...     other = max(range(10))
-    ...     (total.result(), other)
-    (45, 9)
-    """
-    with ThreadPoolExecutor(1) as pool:
-        yield pool.submit(work)

@@ -12,7 +12,6 @@ import numpy as np
 from lifecircle.config import RunConfig
 from lifecircle.coverage import catchments as catchment
 from lifecircle.coverage.engine import node_index as shared_index
-from lifecircle.coverage.parallel import beside
 from lifecircle.coverage.walk import KindAccess, kind_access
 from lifecircle.layers.regions import regions_at
 from lifecircle.layers.study import Study
@@ -62,11 +61,10 @@ def run(study: Study, config: RunConfig | None = None,
     config = config or study.config
     say = progress or (lambda _label: None)
     timings: dict[str, float] = {}
-    mark = [time.perf_counter()]
+    started = time.perf_counter()
 
     def lap(name: str) -> None:
-        now = time.perf_counter()
-        timings[name], mark[0] = now - mark[0], now
+        timings[name] = time.perf_counter() - started - sum(timings.values())
 
     say("walking distances per kind")
     index = shared_index(study.network)
@@ -98,29 +96,20 @@ def run(study: Study, config: RunConfig | None = None,
     targets, regions = run_targets(config, study)
     settings = demand_settings(population_basis=guess_population_basis(pop.source),
                                region=demand_region(regions))
-
-    def solve_catchments() -> tuple[list[catchment.KindCatchments], float]:
-        begun = time.perf_counter()
-        solved = [catchment.kind_catchments(index, study.facilities, pop, cells, access[kind],
+    catchments = [catchment.kind_catchments(index, study.facilities, pop, cells, access[kind],
                                             config.snap_m(), settings, cost=cost)
                   for kind in catchment_kinds(study, access)]
-        return solved, time.perf_counter() - begun
-
-    # HiGHS holds the GIL on one core; the park and circle stages are GEOS overlays that
-    # release it: the catchments are solved beside them (timings: "catchments" is the solve's
-    # own seconds, overlapping "parks" and "circles", whose laps hold any wait for it)
-    with beside(solve_catchments) as solving:
-        say("park service-radius coverage")
-        stages = [park_stage(study, index, config.snap_m())]
-        lap("parks")
-        say("service circles")
-        stages.append(circle_stage(study, index, access, config.snap_m()))
-        catchments, timings["catchments"] = solving.result()
-    lap("circles")
     for result in catchments:
         records.update({k: as_metric(k, v) for k, v in result.metrics.items()})
-    # after the catchments' thread: completeness silences warnings process-wide while it runs
+    lap("catchments")
+
+    say("park service-radius coverage")
+    stages = [park_stage(study, index, config.snap_m())]
+    lap("parks")
+    say("service circles")
+    stages.append(circle_stage(study, index, access, config.snap_m()))
     stages.append(completeness_stage(access, pop.population, pop.source))
+    lap("circles")
 
     cell_columns: dict[str, np.ndarray] = {}
     for result in catchments:
