@@ -49,8 +49,10 @@ def test_png_takes_a_strided_view_and_refuses_other_layouts():
 
 
 @pytest.mark.skipif(not forked.can_fork(), reason="this platform does not fork")
-def test_jobs_run_in_other_processes_in_order_and_their_warnings_reach_the_parent():
+def test_jobs_run_in_other_processes_in_order_and_their_warnings_reach_the_parent(monkeypatch):
     import os
+
+    monkeypatch.setattr(forked, "MAX_FORK_RESIDENT_BYTES", 1 << 50)  # the test process' size
 
     jobs = [partial(_warn_and_return, n) for n in range(5)]
     with warnings.catch_warnings(record=True) as caught:
@@ -67,6 +69,16 @@ def test_one_worker_or_no_fork_runs_threads(monkeypatch):
 
     assert forked.run_jobs([_pid], workers=2) == [os.getpid()]  # one job: no process
     monkeypatch.setattr(forked, "can_fork", lambda: False)
+    assert forked.run_jobs([_pid] * 3, workers=2) == [os.getpid()] * 3
+
+
+def test_a_process_holding_a_city_runs_threads(monkeypatch):
+    import os
+
+    resident = forked._resident_bytes()
+    assert 10 << 20 < resident < 64 << 30  # this process: tens of MB at least, never 64 GiB
+    monkeypatch.setattr(forked, "MAX_FORK_RESIDENT_BYTES", resident // 2)
+    assert not forked.can_fork()
     assert forked.run_jobs([_pid] * 3, workers=2) == [os.getpid()] * 3
 
 

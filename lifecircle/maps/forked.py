@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import multiprocessing
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -28,10 +29,26 @@ T = TypeVar("T")
 _JOBS: Sequence[Callable[[], Any]] = ()
 
 
+#: above this resident size the jobs run on threads instead (assumption: a worker copies
+#: every page of the parent it reads, since Python writes reference counts even to read, so
+#: forking a process that holds a city's layers would hold them once more per worker; central
+#: Chengdu's run holds about 0.4 GiB, a 50x SYNTHETIC city's about 3 GiB)
+MAX_FORK_RESIDENT_BYTES = 1 << 30
+
+
 def can_fork() -> bool:
     """Whether jobs run in forked processes here: Linux only (macOS' system frameworks are not
-    fork-safe, and Python's default there is spawn; Windows cannot fork)."""
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    fork-safe, and Python's default there is spawn; Windows cannot fork), and only while this
+    process is smaller than :data:`MAX_FORK_RESIDENT_BYTES`."""
+    return (sys.platform.startswith("linux")
+            and "fork" in multiprocessing.get_all_start_methods()
+            and _resident_bytes() < MAX_FORK_RESIDENT_BYTES)
+
+
+def _resident_bytes() -> int:
+    """This process' resident memory (Linux ``/proc/self/statm``: pages)."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 class Pending(Generic[T]):
