@@ -327,6 +327,7 @@ def test_figures_drawn_in_forked_workers_or_in_threads_are_the_same_files(full, 
                                  ignore=shutil.ignore_patterns("figures", "*.html"))
         return {p.name: p.read_bytes() for p in write_figures(folder, lang="en")}
 
+    monkeypatch.setattr(forked, "MAX_FORK_RESIDENT_BYTES", 1 << 50)  # whatever pytest holds
     in_workers = draw("forked")
     monkeypatch.setattr(forked, "can_fork", lambda: False)
     in_threads = draw("threads")
