@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,24 +257,28 @@ def load_study(config: RunConfig, extract: OsmExtract | None = None,
     notes: list[str] = []
 
     frames, report = [], FacilityReport()
-    if extract is not None and config.osm_facilities:
-        osm_facilities, report = facilities_from_osm(extract.features, crs)
-        frames.append(osm_facilities)
-        notes += report.notes
-    for path in config.facilities:
-        frames.append(facilities_from_file(path, crs, config.coords, config.capacity_field))
+    from_files = [facilities_from_file(path, crs, config.coords, config.capacity_field)
+                  for path in config.facilities]  # a bad file fails before the work below
+    with ThreadPoolExecutor(1) as pool:
+        # matching the OSM facilities is Python (it holds the GIL) while the land and
+        # population below are mostly GEOS overlays (which release it): side by side
+        matching = (pool.submit(facilities_from_osm, extract.features, crs)
+                    if extract is not None and config.osm_facilities else None)
+        if config.residential is not None:
+            residential = residential_from_file(config.residential, crs)
+        elif extract is not None:
+            residential = residential_land(extract.features, crs)
+        else:
+            residential = gpd.GeoDataFrame({"area_m2": []}, geometry=[], crs=crs)
+        residential = _clip(residential, area)
+        population = _population(config, extract, residential, area, crs)
+        if matching is not None:
+            osm_facilities, report = matching.result()
+            frames.append(osm_facilities)
+            notes += report.notes
+    frames += from_files
     facilities = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
                                    crs=crs) if frames else _empty_facilities(crs))
-
-    if config.residential is not None:
-        residential = residential_from_file(config.residential, crs)
-    elif extract is not None:
-        residential = residential_land(extract.features, crs)
-    else:
-        residential = gpd.GeoDataFrame({"area_m2": []}, geometry=[], crs=crs)
-    residential = _clip(residential, area)
-
-    population = _population(config, extract, residential, area, crs)
     historic = read_vector(config.historic).to_crs(crs) if config.historic else None
     cost = _walk_cost(config, network, extract, residential)
     return Study(config=config, network=network, area=area, area_source=area_source,
