@@ -21,6 +21,8 @@ Each layer has ``osm_id`` (the way, node, or for areas the way or relation id).
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +115,8 @@ def _read(path: Path) -> dict[str, gpd.GeoDataFrame]:
 #: takes longer than the 0.5-1 s of starting that process; central Chengdu's 0.3 MB, read in
 #: 0.2 s, is read in place)
 PREFETCH_MIN_BYTES = 500_000
-#: reads started by :func:`prefetch_basemap`: file -> (its size and mtime, process, pipe end)
-_PREFETCHED: dict[Path, tuple[tuple[int, int], Any, Any]] = {}
+#: reads started by :func:`prefetch_basemap`: file -> (its size and mtime, the read to come)
+_PREFETCHED: dict[Path, tuple[tuple[int, int], Future]] = {}
 
 
 def prefetch_basemap(osm: str | Path | None, min_bytes: int = PREFETCH_MIN_BYTES) -> None:
@@ -152,7 +154,11 @@ def prefetch_basemap(osm: str | Path | None, min_bytes: int = PREFETCH_MIN_BYTES
     process = context.Process(target=_send_read, args=(path, sender), daemon=True)
     process.start()
     sender.close()
-    _PREFETCHED[path] = ((stamp.st_size, stamp.st_mtime_ns), process, receiver)
+    # taken as soon as it is sent, so the process (imports, osmium's buffers: 0.4 GiB at 50x)
+    # ends then, not when the map needs the layers minutes later
+    received: Future[dict[str, gpd.GeoDataFrame] | None] = Future()
+    threading.Thread(target=_receive, args=(process, receiver, received), daemon=True).start()
+    _PREFETCHED[path] = ((stamp.st_size, stamp.st_mtime_ns), received)
 
 
 def _send_read(path: Path, sender: Any) -> None:
@@ -169,19 +175,25 @@ def _send_read(path: Path, sender: Any) -> None:
     sender.close()
 
 
+def _receive(process: Any, receiver: Any, received: Future) -> None:
+    """The prefetched layers into ``received`` (None when the process died without sending)."""
+    try:
+        layers = receiver.recv()
+    except EOFError:
+        layers = None
+    finally:
+        receiver.close()
+        process.join()
+    received.set_result(layers)
+
+
 def _take_prefetched(path: Path) -> dict[str, gpd.GeoDataFrame] | None:
     """The prefetched read of ``path`` when there is one and the file is unchanged, else None."""
     entry = _PREFETCHED.pop(path.resolve(), None)
     if entry is None:
         return None
-    stamp, process, receiver = entry
-    try:
-        layers = receiver.recv()
-    except EOFError:  # the process died without sending
-        layers = None
-    finally:
-        receiver.close()
-        process.join()
+    stamp, received = entry
+    layers = received.result()
     now = path.stat()
     return layers if (now.st_size, now.st_mtime_ns) == stamp else None
 
