@@ -60,8 +60,10 @@ def _tree_rss(proc: psutil.Process) -> int:
 def run_cli(pbf: Path, out: Path, code: Path, extra: tuple[str, ...] = ()) -> dict:
     """Run the whole CLI once (the ``lifecircle`` package found in ``code``); wall time and the
     peak resident memory of its process tree. ``extra``: more CLI flags (e.g. ``--no-figures``)."""
-    cmd = [sys.executable, "-m", "lifecircle.cli", "run", "--osm", str(pbf),
-           "--residential-density", "400", "--out", str(out), *extra]
+    # the console script's own entry (as `lifecircle run`: it ends without tearing down the
+    # interpreter), with the package of ``code`` first on the path
+    cmd = [sys.executable, "-c", "from lifecircle.cli_main import command; command()",
+           "run", "--osm", str(pbf), "--residential-density", "400", "--out", str(out), *extra]
     load = os.getloadavg()
     log = out.parent / f"{out.name}.log"
     started = time.perf_counter()
@@ -156,7 +158,9 @@ def section(results: dict[str, dict[str, dict]]) -> str:
     """The Markdown section of RESULTS.md from every stored label and scale."""
     lines = ["## Whole run on SYNTHETIC cities (bench_city)", "",
              "`lifecircle run --osm SYNTHETIC_city_<scale>x.osm.pbf --residential-density 400` as "
-             "a subprocess; peak memory of its process tree; map opened in headless Chromium "
+             "a subprocess (the console script's entry, `lifecircle.cli_main.command`, since "
+             "session 5; before, `python -m lifecircle.cli`, which also tears the interpreter "
+             "down); peak memory of its process tree; map opened in headless Chromium "
              "(load event + one frame), browser memory as summed RSS of its processes "
              "(PSS, shared pages counted once, in brackets); CPU = user + system seconds of the "
              "run (steadier than wall on a shared machine). SYNTHETIC cities from "
