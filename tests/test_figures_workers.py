@@ -82,6 +82,19 @@ def test_a_process_holding_a_city_runs_threads(monkeypatch):
     assert forked.run_jobs([_pid] * 3, workers=2) == [os.getpid()] * 3
 
 
+def test_a_daemonic_process_runs_threads(monkeypatch):
+    import os
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(forked, "MAX_FORK_RESIDENT_BYTES", 1 << 50)
+    assert forked.can_fork()
+    # a Dask worker process is daemonic: multiprocessing refuses it children
+    monkeypatch.setattr(forked.multiprocessing, "current_process",
+                        lambda: SimpleNamespace(daemon=True))
+    assert not forked.can_fork()
+    assert forked.run_jobs([_pid] * 3, workers=2) == [os.getpid()] * 3
+
+
 def test_a_failing_job_fails_the_call():
     with pytest.raises(ZeroDivisionError):
         forked.run_jobs([partial(divmod, 1, 1), partial(divmod, 1, 0)], workers=2)

@@ -10,14 +10,16 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-_EXPORTS = {"screenshot": "lifecircle.maps.screenshot", "write_figures": "lifecircle.maps.figures",
-            "write_map": "lifecircle.maps.webmap"}
+# screenshot is light and bound now: a lazy name would be shadowed by its submodule of the
+# same name once anything imported lifecircle.maps.screenshot (the report's PDF printer does)
+from lifecircle.maps.screenshot import screenshot
+
+_EXPORTS = {"write_figures": "lifecircle.maps.figures", "write_map": "lifecircle.maps.webmap"}
 
 __all__ = ["screenshot", "write_figures", "write_map"]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from lifecircle.maps.figures import write_figures
-    from lifecircle.maps.screenshot import screenshot
     from lifecircle.maps.webmap import write_map
 
 

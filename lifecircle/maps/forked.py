@@ -38,10 +38,12 @@ MAX_FORK_RESIDENT_BYTES = 1 << 30
 
 def can_fork() -> bool:
     """Whether jobs run in forked processes here: Linux only (macOS' system frameworks are not
-    fork-safe, and Python's default there is spawn; Windows cannot fork), and only while this
-    process is smaller than :data:`MAX_FORK_RESIDENT_BYTES`."""
+    fork-safe, and Python's default there is spawn; Windows cannot fork), not in a daemonic
+    process (a Dask worker's: it may not have children), and only while this process is
+    smaller than :data:`MAX_FORK_RESIDENT_BYTES`."""
     return (sys.platform.startswith("linux")
             and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon  # a Dask worker may have no child
             and _resident_bytes() < MAX_FORK_RESIDENT_BYTES)
 
 
