@@ -23,8 +23,9 @@ Examples
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lifecircle.lazy import lazy_exports
 
 __version__ = "0.2.0"
 
@@ -49,9 +50,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from lifecircle.pipeline.run import run
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'lifecircle' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -7,8 +7,9 @@ computed here (DESIGN §1). The drawing functions are imported when first used: 
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lifecircle.lazy import lazy_exports
 
 # screenshot is light and bound now: a lazy name would be shadowed by its submodule of the
 # same name once anything imported lifecircle.maps.screenshot (the report's PDF printer does)
@@ -23,9 +24,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from lifecircle.maps.webmap import write_map
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'lifecircle.maps' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
