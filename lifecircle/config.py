@@ -171,6 +171,11 @@ class RunConfig(BaseModel):
                           json_schema_extra=_group("outputs", flag="--no-figures"))
     report: bool = Field(True, description="write report.html (and report.pdf with figures)",
                          json_schema_extra=_group("outputs", flag="--no-report"))
+    facility_circles: bool = Field(
+        False, description="also draw every facility's own service circle (coverage.gpkg "
+                           "service_circles, outlined on the map); default: each kind's covered "
+                           "area, the union of its circles, from one search per kind",
+        json_schema_extra=_group("outputs"))
     tiles: Literal["none", "osm", "tianditu"] = Field(
         "none", description="online tiles under the maps, fetched by the browser: none "
                             "(default, offline basemap from the OSM file), osm, or tianditu "

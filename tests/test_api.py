@@ -48,6 +48,16 @@ def test_timings_cover_the_study_the_stages_and_each_output(cli_out):
     assert timings["writing"] >= sum(timings[w] for w in writers)
 
 
+def test_no_figures_draws_none_and_the_report_says_where_the_maps_are(cli_out):
+    """--no-figures: no PNG is drawn, not even for the report, which points to map.html."""
+    assert not (cli_out / "figures").exists()
+    assert not (cli_out / "report.pdf").exists()
+    report = (cli_out / "report.html").read_text(encoding="utf-8")
+    assert "<img" not in report
+    assert "本次运行未绘制静态图件（--no-figures）" in report and "map.html" in report
+    assert (cli_out / "map.html").is_file()
+
+
 @pytest.fixture(scope="module")
 def api_run():
     return lifecircle.run(lifecircle.Study.from_osm(sample_path(), residential_density=400))

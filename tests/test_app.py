@@ -301,9 +301,9 @@ def test_browser_drag_moves_a_school_in_one_undoable_edit(bench, tmp_path):
 
 
 def test_view_draws_the_runs_catchments_and_circles(client, bench):
-    """The page's catchments and service circles of the baseline are those of the run (same
-    facilities; circles of the same area to 1 %: drawn simplified at 1 m, as map.html draws
-    them, which trims the street strips' jagged edges by 0.2-0.7 %)."""
+    """The page's catchments are those of the run and its service circles those of `lifecircle
+    circles` (same facilities; circles of the same area to 1 %: drawn simplified at 1 m, as
+    map.html draws them, which trims the street strips' jagged edges by 0.2-0.7 %)."""
     view = client.get("/api/view", params={"kind": "primary_school"}).json()
     run_catchments = bench.baseline.layers["catchments"]
     of_kind = run_catchments[run_catchments["kind"] == "primary_school"]
@@ -311,8 +311,12 @@ def test_view_draws_the_runs_catchments_and_circles(client, bench):
     import geopandas as gpd
     from shapely.geometry import shape
 
-    circles = bench.baseline.layers["service_circles"]
-    circles = circles[circles["kind"] == "primary_school"].set_index("facility_id")
+    from lifecircle.pipeline.tools import kind_circles
+
+    baseline = bench.baseline  # its circles as `lifecircle circles` draws them
+    threshold = baseline.access["primary_school"].threshold_m
+    circles = kind_circles(baseline.study, baseline.config, "primary_school",
+                           [threshold]).layers["service_circles"].set_index("facility_id")
     drawn = gpd.GeoSeries([shape(f["geometry"]) for f in view["circles"]["features"]],
                           index=[f["properties"]["id"] for f in view["circles"]["features"]],
                           crs="EPSG:4326").to_crs(circles.crs)

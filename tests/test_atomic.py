@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -113,11 +114,40 @@ def test_kill_9_leaves_the_previous_output_and_the_next_run_cleans_up(tmp_path):
     deadline = time.time() + 120
     while time.time() < deadline and not list(tmp_path.glob(".out.partial-*")):
         time.sleep(0.05)  # wait until the run has its staging folder
-    time.sleep(0.5)
+    while time.time() < deadline and not _running_children(proc.pid):
+        time.sleep(0.05)  # and its forked map worker, which waits for the layers
+    workers = _running_children(proc.pid)
+    assert workers, "the run forks its map worker once it has a staging folder"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
+    # the worker notices that its parent is gone and ends (it is not left waiting forever)
+    deadline = time.time() + 20
+    while time.time() < deadline and any(_is_running(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _is_running(pid)]
     assert (out / "scorecard.json").read_bytes() == before
     assert list(tmp_path.glob(".out.partial-*")), "a killed run leaves its staging folder"
     subprocess.run(cmd, check=True, capture_output=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert json.loads((out / "scorecard.json").read_text(encoding="utf-8"))["metrics"]
+
+
+def _running_children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (Linux /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(ppid) == pid and state not in "ZX":
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in "ZX"

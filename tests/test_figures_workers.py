@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 import warnings
 from functools import partial
 
@@ -133,3 +135,40 @@ def test_threads_run_the_jobs_inside_the_given_context(monkeypatch):
     pending = forked.start_jobs([partial(divmod, 9, 4)] * 2, workers=2, context=context)
     assert entered == []  # threads run when the result is asked, inside the context
     assert pending.result() == [(2, 1), (2, 1)] and entered == [True]
+
+
+def _write_marker(path) -> None:
+    path.write_text("prepared", encoding="utf-8")
+
+
+def test_a_gated_job_prepares_in_its_worker_then_waits_for_the_gate(tmp_path):
+    """The map's worker forks before the layers are written: it prepares (imports) at once,
+    runs only once opened, in another process."""
+    marker = tmp_path / "prepared"
+    job = forked.Gated(_pid, prepare=partial(_write_marker, marker))
+    with forked.start_beside(job) as pending:
+        for _ in range(200):  # the worker prepares while the parent goes on
+            if marker.exists():
+                break
+            time.sleep(0.01)
+        assert marker.read_text(encoding="utf-8") == "prepared"
+        job.open()
+        (worker,) = pending.result()
+    assert worker != os.getpid()
+
+
+def test_a_gated_job_closed_by_a_failure_ends_without_running(tmp_path):
+    ran = tmp_path / "ran"
+    job = forked.Gated(partial(_write_marker, ran))
+    with (pytest.raises(RuntimeError, match="layers failed"), forked.start_beside(job),
+          job.dropped_on_error()):
+        raise RuntimeError("layers failed")
+    assert not ran.exists()  # and leaving the block did not wait forever
+
+
+def test_without_fork_a_gated_job_runs_on_the_callers_thread(monkeypatch):
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    job = forked.Gated(_pid)
+    with forked.start_beside(job) as pending:
+        job.open()
+        assert pending.result() == [os.getpid()]

@@ -158,8 +158,11 @@ def expected_layers(folder: Path) -> dict[str, int]:
         if name in present and len(read_layer(folder, name)):
             out[name] = len(read_layer(folder, name))
     for name in KIND_LAYERS:
-        if name in present:
-            counts = read_layer(folder, name)["kind"].value_counts()
+        # the map's service circles: every facility's when the run drew them, else each kind's
+        # covered area (the default)
+        layer = "service_areas" if name == "service_circles" and name not in present else name
+        if layer in present:
+            counts = read_layer(folder, layer)["kind"].value_counts()
             out.update({f"{name}:{kind}": int(n) for kind, n in counts.items()})
     return out
 

@@ -1,6 +1,6 @@
-"""map.html at city scale: above a size threshold the population cells (and the service
-circles) are one PNG image overlay, not GeoJSON. Forced here on the Chengdu run by lowering the
-thresholds: the overlay is used, its pixels carry each cell's distance-class colour, and the
+"""map.html at city scale: above a size threshold the population cells (and each kind's
+covered area) are one PNG image overlay, not GeoJSON. Forced here on the Chengdu run by lowering
+the thresholds: the overlay is used, its pixels carry each cell's distance-class colour, and the
 page opens in headless Chromium without errors."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def scaled(tmp_path_factory) -> Path:
     shutil.copytree(run_chengdu(tmp_path_factory), folder)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(webmap, "MAX_VECTOR_CELLS", 10)
-        mp.setattr(webmap, "MAX_VECTOR_CIRCLES", 10)
+        mp.setattr(webmap, "MAX_VECTOR_AREA_COORDS", 10)
         write_map(folder)
     return folder
 
@@ -41,9 +41,9 @@ def scaled(tmp_path_factory) -> Path:
 def test_overlays_replace_cell_and_circle_polygons(scaled):
     html = (scaled / "map.html").read_text(encoding="utf-8")
     overlays = OVERLAY.findall(html)
-    circles = gpd.read_file(scaled / "coverage.gpkg", layer="service_circles")
-    # one for the cells, one per kind with circles
-    assert len(overlays) == 1 + circles["kind"].nunique()
+    areas = gpd.read_file(scaled / "coverage.gpkg", layer="service_areas")
+    # one for the cells, one per kind's covered area
+    assert len(overlays) == 1 + areas["kind"].nunique()
     # no per-cell tooltip fields left: the cells are not GeoJSON features any more
     assert '"d":' not in html
 

@@ -16,20 +16,21 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import rasterio
-import rasterio.warp
 import shapely
 from pyproj import CRS, Transformer
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-from rasterio.transform import Affine
-from rasterio.windows import Window
 from scipy import sparse
 from scipy.ndimage import map_coordinates
 
 from lifecircle.errors import InputError
 from lifecircle.layers.network import WalkNetwork
+
+if TYPE_CHECKING:  # rasterio (with click, 0.15 s to import) only when a DEM is read
+    import rasterio
+    from rasterio.transform import Affine
+    from rasterio.windows import Window
 
 #: longest horizontal step between elevation samples along an edge (issue 19: "every <= 10 m")
 SAMPLE_STEP_M = 10.0
@@ -103,6 +104,11 @@ def read_dem_window(path: str | Path, bounds: tuple[float, float, float, float],
         Missing or unreadable file, no CRS, unknown unit, or a DEM that does not overlap
         ``bounds``.
     """
+    import rasterio
+    import rasterio.warp
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+    from rasterio.windows import Window
+
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file not found")
@@ -369,6 +375,9 @@ def _unit(name: str) -> str | None:
 
 def _window(src: rasterio.DatasetReader, box: tuple[float, float, float, float],
             path: Path) -> Window:
+    import rasterio.windows
+    from rasterio.windows import Window
+
     exact = rasterio.windows.from_bounds(*box, transform=src.transform)
     col0, row0 = max(math.floor(exact.col_off), 0), max(math.floor(exact.row_off), 0)
     col1 = min(math.ceil(exact.col_off + exact.width), src.width)

@@ -11,21 +11,23 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
-import rasterio
 import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
-from rasterio.errors import RasterioIOError
-from rasterio.windows import Window
 
 from lifecircle.coverage.parallel import GEOS_THREADS, in_threads
 from lifecircle.errors import InputError
 from lifecircle.layers.crs import reproject_geometry
 from lifecircle.layers.landuse import dissolve, polygon_parts
 from lifecircle.output import atomic_file
+
+if TYPE_CHECKING:  # rasterio (with click, 0.15 s to import) only when a raster is read
+    import rasterio
+    from rasterio.windows import Window
 
 # cells read at once from a raster (float64: 32 MiB); larger windows are read tile by tile
 CHUNK_CELLS = 4_194_304
@@ -121,6 +123,9 @@ def population_from_raster(
         When the file is missing or not a raster, the raster has no CRS, the study area does not
         overlap it, or every cell inside the study area is nodata or zero.
     """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file not found")
@@ -225,6 +230,8 @@ def write_population_geotiff(grid: PopulationGrid, path: str | Path) -> Path:
     ValueError
         When the grid is empty or its centres are not on the aligned lattice.
     """
+    import rasterio
+
     path = Path(path)
     cs = grid.cell_size
     col = grid.x / cs - 0.5
@@ -273,6 +280,8 @@ def _window(src: rasterio.DatasetReader, area: shapely.Geometry, path: Path) -> 
     height) work as north-up ones. A window of more than :data:`MAX_WINDOW_CELLS` is refused
     before anything is read.
     """
+    from rasterio.windows import Window
+
     if src.transform.a == 0 or src.transform.e == 0:
         raise InputError(path, "the raster has a zero cell size")
     if not area.intersects(shapely.box(*src.bounds)):
@@ -302,6 +311,8 @@ def _check_fill(people: np.ndarray, path: Path) -> None:
 
 def _tiles(window: Window, block: tuple[int, int], chunk_cells: int) -> Iterator[Window]:
     """Sub-windows of ``window`` of at most about ``chunk_cells`` cells, block-aligned in size."""
+    from rasterio.windows import Window
+
     block_h, block_w = block
     side = max(int(math.sqrt(chunk_cells)), 1)
     tile_w = min(max(side // block_w, 1) * block_w, window.width)

@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
@@ -76,7 +76,9 @@ class Pending(Generic[T]):
                 # fork (not spawn): the workers start from this process' memory and imports;
                 # all of them fork in the first submit (ProcessPoolExecutor with fork)
                 self._pool = ProcessPoolExecutor(max_workers=self._workers,
-                                                 mp_context=multiprocessing.get_context("fork"))
+                                                 mp_context=multiprocessing.get_context("fork"),
+                                                 initializer=_end_with_parent,
+                                                 initargs=(os.getpid(),))
                 self._futures = [self._pool.submit(_run, i) for i in range(len(self._jobs))]
         finally:
             gc.unfreeze()
@@ -141,6 +143,66 @@ def start_jobs(jobs: Sequence[Callable[[], T]], workers: int,
     return pending
 
 
+def start_beside(job: Callable[[], T]) -> Pending[T]:
+    """Start one job in a forked process and return at once, so that the caller does other
+    work meanwhile (e.g. the report while the map is written); where :func:`can_fork` is false
+    the job runs in the caller's thread when the result is asked. ``.result()`` of the
+    returned :class:`Pending` is ``[job()]``.
+
+    Examples
+    --------
+    >>> from functools import partial
+    >>> with start_beside(partial(sum, range(10))) as pending:
+    ...     pending.result()
+    [45]
+    """
+    pending = Pending([job], 1, contextlib.nullcontext)
+    if can_fork():
+        pending._fork()
+    return pending
+
+
+class Gated(Generic[T]):
+    """A job for :func:`start_beside` that can be forked before its input exists: it runs
+    ``prepare`` (e.g. its imports) at once, then waits until :meth:`open` lets it go on, or
+    returns None without running when the gate is opened with ``go=False`` (the caller failed).
+
+    Examples
+    --------
+    >>> from functools import partial
+    >>> job = Gated(partial(sum, range(10)))
+    >>> with start_beside(job) as pending:
+    ...     job.open()
+    ...     pending.result()
+    [45]
+    """
+
+    def __init__(self, job: Callable[[], T], prepare: Callable[[], object] = lambda: None
+                 ) -> None:
+        self._job, self._prepare = job, prepare
+        # shared with a forked worker through inheritance (the job is inherited, not pickled)
+        self._opened, self._go = multiprocessing.Event(), multiprocessing.Value("b", 0)
+
+    def __call__(self) -> T | None:
+        self._prepare()
+        self._opened.wait()  # a worker whose parent dies meanwhile is killed (_end_with_parent)
+        return self._job() if self._go.value else None
+
+    def open(self, go: bool = True) -> None:
+        """Let the job go on (``go``) or end without running."""
+        self._go.value = int(go)
+        self._opened.set()
+
+    @contextlib.contextmanager
+    def dropped_on_error(self) -> Iterator[None]:
+        """Inside the block, a failure ends the job unrun (so that waiting for it ends)."""
+        try:
+            yield
+        except BaseException:
+            self.open(go=False)
+            raise
+
+
 def run_jobs(jobs: Sequence[Callable[[], T]], workers: int,
              context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
              ) -> list[T]:
@@ -154,6 +216,21 @@ def run_jobs(jobs: Sequence[Callable[[], T]], workers: int,
     """
     with start_jobs(jobs, workers, context) as pending:
         return pending.result()
+
+
+def _end_with_parent(parent: int) -> None:
+    """In a worker: be killed when the parent dies (Linux ``prctl(PR_SET_PDEATHSIG)``). A pool's
+    worker inherits both ends of its job queue's pipe, so when the parent is killed (kill -9)
+    it would wait for its next job forever."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def _run(index: int) -> tuple[Any, list[tuple[str, type[Warning]]]]:

@@ -18,6 +18,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
+import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
@@ -29,6 +30,7 @@ from lifecircle.maps.citylayers import CATCHMENT_ALIASES, catchment_numbers, res
 from lifecircle.maps.folder import OutputFolder, read_folder
 from lifecircle.maps.geojson import (
     DECIMALS,
+    TOLERANCE_M,
     LazyWgs84,
     feature_collection,
     to_wgs84,
@@ -79,6 +81,9 @@ MAX_VECTOR_CELLS = 20_000
 #: above this many service circles in all, each kind's circles are one image of their union
 #: (assumption: the issue's 1x city has 202 facilities, 10x 2,020)
 MAX_VECTOR_CIRCLES = 2_000
+#: above this many vertices in all, each kind's covered area (``service_areas``) is an image
+#: (assumption: central Chengdu's nine kinds have ~72,000, about 1 MB of GeoJSON once simplified)
+MAX_VECTOR_AREA_COORDS = 250_000
 #: pixel size of the circles' image, Web Mercator metres (assumption: a tenth of the smallest
 #: 300 m radius; enlarged to keep the image within overlay.MAX_SIDE_PX)
 CIRCLE_PIXEL_M = 30.0
@@ -474,8 +479,16 @@ class _Drawer:
         load.layers.append(f"catchments:{kind}")
 
     def _circles(self, m: folium.Map, kind: str, layer: str = "service_circles") -> None:
-        image = layer == "service_areas" or len(self.folder.layers[layer]) > MAX_VECTOR_CIRCLES
-        frame, geometry = self._rows(layer, kind, wgs84=not image)
+        areas = layer == "service_areas"
+        image = (shapely.get_num_coordinates(self.folder.layers[layer].geometry.values).sum()
+                 > MAX_VECTOR_AREA_COORDS if areas
+                 else len(self.folder.layers[layer]) > MAX_VECTOR_CIRCLES)
+        frame, geometry = self._rows(layer, kind, wgs84=not (image or areas))
+        if areas and not image:
+            # one polygon per kind, simplified without GEOS' topology checks (7x faster on
+            # Chengdu's areas; they stay valid and within 0.7 % of the area, as at 1 m with them)
+            geometry = to_wgs84(geometry.simplify(TOLERANCE_M, preserve_topology=False), layer,
+                                simplify=False)
         radii = sorted({r for r in map(_float, frame.get("threshold_m", [])) if r is not None})
         label = "/".join(f"{r:,.0f}" for r in radii) + " m" if radii else ""
         group = self._group(m, f"service_circles:{kind}",

@@ -4,7 +4,10 @@ as a GeoDataFrame, the scorecard document and the output folder (DESIGN §2, §4
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -155,8 +158,8 @@ class RunResult:
                     figures: bool | None = None, keep_layers: bool = True) -> None:
         """Write the output files into an existing (staging) folder (``keep_layers``: see
         :meth:`to_folder`)."""
-        from lifecircle.maps import write_map
         from lifecircle.maps.folder import shared_reads
+        from lifecircle.maps.forked import Gated, start_beside
 
         lang = lang or self.config.lang
         figures = self.config.figures if figures is None else figures
@@ -167,6 +170,28 @@ class RunResult:
             laps[name] = time.perf_counter() - started - sum(laps.values())
 
         folder.mkdir(parents=True, exist_ok=True)
+        # the map is written by a process forked now, which imports folium while the layers
+        # are written and then draws beside the figures and report (a city's run holds too
+        # much to fork: it writes the map last, in this process)
+        map_job = Gated(partial(_write_map, folder, lang, self.config.tiles),
+                        prepare=_import_map)
+        with start_beside(map_job) as mapping:
+            with map_job.dropped_on_error():
+                self._write_layers(folder)
+                lap("write_layers")  # scorecard, GeoPackage (analysis, basemap), CSV tables
+            map_job.open()
+            if not keep_layers:
+                self.layers = {}
+                self.study = self.study.without_street_geometry()
+            with shared_reads(folder):  # the figures and report read the folder once
+                self._write_figures_and_report(folder, lang, figures, lap)
+            mapping.result()
+            lap("write_map")  # the wait for the map once the figures and report are written
+        write_json(folder / "timings.json", self.timings_s | laps | {
+            "writing": time.perf_counter() - started})
+
+    def _write_layers(self, folder: Path) -> None:
+        """scorecard.json, config.yaml, coverage.gpkg (analysis and basemap layers), CSVs."""
         write_json(folder / "scorecard.json", self.scorecard())
         (folder / CONFIG_FILE).write_text(yaml.safe_dump(
             self.config.portable(), allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -180,25 +205,31 @@ class RunResult:
         for name, table in self.tables.items():
             if not table.empty:
                 write_csv(folder / name, table)
-        lap("write_layers")  # scorecard, GeoPackage (analysis and basemap layers), CSV tables
-        if not keep_layers:
-            self.layers = {}
-            self.study = self.study.without_street_geometry()
-        with shared_reads(folder):  # the map, figures and report read the folder once
-            write_map(folder, lang=lang, tiles=self.config.tiles)
-            lap("write_map")
-            if figures:  # matplotlib is imported only when figures are drawn
-                from lifecircle.maps import write_figures
 
-                write_figures(folder, lang=lang)
+    def _write_figures_and_report(self, folder: Path, lang: str, figures: bool,
+                                  lap: Callable[[str], None]) -> None:
+        """The figures (when asked) and the report using them: Chromium, which prints the
+        report's PDF, starts (about 1.5 s) while the figures are drawn, once their workers
+        have forked (a fork beside Chromium's starting thread could inherit a lock it holds)."""
+        if not (figures or self.config.report):
+            return
+        from lifecircle.report import start_printer, write_report
+
+        drawing = None
+        if figures:  # matplotlib is imported only to draw figures
+            from lifecircle.maps.figures import start_figures
+
+            drawing = start_figures(folder, lang)
+        printer = start_printer() if figures and self.config.report else None
+        with drawing or nullcontext(), printer or nullcontext():
+            if drawing is not None:
+                drawing.result()
                 lap("write_figures")
             if self.config.report:
-                from lifecircle.report import write_report
-
-                write_report(folder, lang=lang, pdf=figures)
-                lap("write_report")  # with the figures it needs when --no-figures skipped them
-        write_json(folder / "timings.json", self.timings_s | laps | {
-            "writing": time.perf_counter() - started})
+                # with the figures when they were drawn; none drawn for it (--no-figures)
+                write_report(folder, lang=lang, pdf=printer is not None, printer=printer,
+                             draw_figures=False)
+                lap("write_report")
 
     def map(self, lang: str | None = None, kind: str | None = None):
         """The interactive map as a ``folium.Map`` (displays in Jupyter)."""
@@ -213,6 +244,16 @@ class RunResult:
             write_layers(folder / "coverage.gpkg", self.layers)
             return build_map(read_folder(folder), lang or self.config.lang, kind,
                              tiles=self.config.tiles)
+
+
+def _import_map() -> None:
+    import lifecircle.maps.webmap  # noqa: F401  (folium: imported by the map's own process)
+
+
+def _write_map(folder: Path, lang: str, tiles: str) -> Path:
+    from lifecircle.maps.webmap import write_map
+
+    return write_map(folder, lang=lang, tiles=tiles)
 
 
 def study_name(config: RunConfig) -> str | None:

@@ -107,7 +107,8 @@ def run(study: Study, config: RunConfig | None = None,
     stages = [park_stage(study, index, config.snap_m())]
     lap("parks")
     say("service circles")
-    stages.append(circle_stage(study, index, access, config.snap_m()))
+    stages.append(circle_stage(study, index, access, config.snap_m(),
+                               per_facility=config.facility_circles))
     stages.append(completeness_stage(access, pop.population, pop.source))
     lap("circles")
 

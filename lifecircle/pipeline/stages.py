@@ -23,11 +23,6 @@ from lifecircle.layers.study import Study
 from lifecircle.metrics import ASSUMED, MEASURED, Metric
 from lifecircle.seeds import load_standards
 
-#: at most this many service circles (facilities x thresholds) are drawn per facility in a run:
-#: the map shows them as polygons up to the same count (``maps.webmap.MAX_VECTOR_CIRCLES``,
-#: an assumption) and as each kind's covered area above it
-MAX_FACILITY_CIRCLES = 2_000
-
 # the presets of the two park indicators (seeds/standards.yaml park_tiers)
 OFFICIAL_PRESET = "gbt50563-2010"
 ACTIVITY_PRESET = "activity-space-2021"
@@ -217,26 +212,18 @@ def _park_metric(metric_id: str, result: parks.ParkCoverage, method: str,
 
 def circle_stage(study: Study, node_index: NodeIndex, access: dict[str, KindAccess],
                  max_snap_m: float, thresholds: dict[str, list[float]] | None = None,
-                 per_facility: bool | None = None) -> StageOutput:
+                 per_facility: bool = False) -> StageOutput:
     """Each kind's covered area (``service_areas``) and the uncovered study area and residential
     land per kind, from the kind's one multi-source pass (with the study's walking cost when it has
-    one: the homes that can walk to the facility); and, where asked, the service circle
-    of every facility (``service_circles``).
-
-    ``per_facility`` None draws the per-facility circles only while the map shows them as
-    polygons (at most :data:`MAX_FACILITY_CIRCLES` circles); above that the map draws each
-    kind's ``service_areas`` as an image, and the circles would cost one search and one buffer
-    per facility for nothing. The ``circles`` command asks for them explicitly.
+    one: the homes that can walk to the facility); and, with ``per_facility``, the service
+    circle of every facility (``service_circles``: one search and one buffer per facility, what
+    ``lifecircle circles`` and ``run --facility-circles`` ask for).
     """
     output = StageOutput()
     wanted = {k: (thresholds or {}).get(k, [a.threshold_m]) for k, a in access.items()}
     if not access:
         return output
     strokes = circles.street_strokes(study.network)
-    if per_facility is None:
-        n_circles = sum(int((study.facilities["kind"] == k).sum()) * len(set(wanted[k]))
-                        for k in access)
-        per_facility = n_circles <= MAX_FACILITY_CIRCLES
     if per_facility:
         def draw(kind: str) -> gpd.GeoDataFrame:
             of_kind = study.facilities[study.facilities["kind"] == kind]

@@ -44,7 +44,8 @@ def context(folder: OutputFolder, lang: str, figures: list[Path]) -> dict[str, A
     ----------
     folder : the output folder, read
     lang : "zh" or "en"
-    figures : the folder's PNG figures (paths relative to the folder)
+    figures : the figures (paths as the page links them), known by their names without suffix
+        (``coverage_park``, ``metrics_targets``...)
 
     Returns
     -------
@@ -55,9 +56,9 @@ def context(folder: OutputFolder, lang: str, figures: list[Path]) -> dict[str, A
     area = card.get("study_area") or {}
     population = card.get("population") or {}
     name = study_name(card)
-    by_name = {p.name: p.as_posix() for p in figures}
-    coverage_maps = [(kind_label(k, lang), by_name[f"coverage_{k}.png"]) for k in folder.kinds
-                     if f"coverage_{k}.png" in by_name and k != "park"]
+    by_name = {p.stem: p.as_posix() for p in figures}
+    coverage_maps = [(kind_label(k, lang), by_name[f"coverage_{k}"]) for k in folder.kinds
+                     if f"coverage_{k}" in by_name and k != "park"]
     return {
         "lang": lang,
         "w": lambda key, **fields: word(key, lang, **fields),
@@ -74,7 +75,7 @@ def context(folder: OutputFolder, lang: str, figures: list[Path]) -> dict[str, A
         "missing": [kind_label(k, lang) for k in card.get("missing_layers") or []],
         "notes": [str(n) for n in card.get("notes") or []],
         "targets": [_target_row(t, lang) for t in card.get("targets") or []],
-        "metrics_chart": by_name.get("metrics_targets.png"),
+        "metrics_chart": by_name.get("metrics_targets"),
         "coverage_maps": coverage_maps,
         "park": _park_section(folder, lang, by_name),
         "catchments": _over_capacity(folder.path / "facilities.csv", lang),
@@ -137,7 +138,7 @@ def _park_section(folder: OutputFolder, lang: str, figures: dict[str, str]) -> d
     metrics = folder.scorecard.get("metrics") or {}
     coverage = metrics.get("park_service_radius_coverage") or {}
     per_capita = metrics.get("park_green_per_capita_m2") or {}
-    figures_out = [figures[f] for f in ("coverage_park.png", "residential_uncovered.png")
+    figures_out = [figures[f] for f in ("coverage_park", "residential_uncovered")
                    if f in figures]
     rows = []
     parks_csv = folder.path / "parks.csv"

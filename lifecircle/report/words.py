@@ -42,6 +42,11 @@ WORDS: dict[str, dict[str, str]] = {
     "approximate": {"zh": "近似", "en": "approximate"},
     "no_targets": {"zh": "本次运行未评估规划目标。", "en": "No plan targets in this run."},
     "maps": {"zh": "分类型步行覆盖图", "en": "Walking coverage by kind"},
+    "no_figures": {"zh": "本次运行未绘制静态图件（--no-figures）；各类设施的步行覆盖见同一"
+                         "文件夹中的 map.html，去掉 --no-figures 重新运行可在报告中附图。",
+                   "en": "No static figures were drawn in this run (--no-figures); the walking "
+                         "coverage of every kind is in map.html in the same folder. Run again "
+                         "without --no-figures to have them in the report."},
     "metrics_chart": {"zh": "指标与目标", "en": "Metrics and targets"},
     "parks": {"zh": "公园绿地", "en": "Parks"},
     "park_coverage": {"zh": "公园绿地服务半径覆盖率", "en": "Park service-radius coverage"},
