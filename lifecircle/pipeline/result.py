@@ -183,10 +183,10 @@ class RunResult:
             if not keep_layers:
                 self.layers = {}
                 self.study = self.study.without_street_geometry()
-            with shared_reads(folder):  # the figures and report read the folder once
+            with shared_reads(folder):  # the figures, report (and an unforked map) read it once
                 self._write_figures_and_report(folder, lang, figures, lap)
-            mapping.result()
-            lap("write_map")  # the wait for the map once the figures and report are written
+                mapping.result()
+                lap("write_map")  # the wait for the map once the figures and report are written
         write_json(folder / "timings.json", self.timings_s | laps | {
             "writing": time.perf_counter() - started})
 
