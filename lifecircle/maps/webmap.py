@@ -288,8 +288,9 @@ class _Drawer:
             self._catchments(m, kind)
         # per-facility circles when the run drew them, else each kind's covered area (city scale)
         circle_layer = "service_circles" if "service_circles" in layers else "service_areas"
+        as_image = self._circles_as_image(circle_layer)
         for kind in self._kinds(circle_layer):
-            self._circles(m, kind, circle_layer)
+            self._circles(m, kind, circle_layer, as_image)
         for kind in self._kinds("facilities"):
             self._facilities(m, kind)
 
@@ -478,11 +479,16 @@ class _Drawer:
                 load.add_fill(colour, label)
         load.layers.append(f"catchments:{kind}")
 
-    def _circles(self, m: folium.Map, kind: str, layer: str = "service_circles") -> None:
+    def _circles_as_image(self, layer: str) -> bool:
+        """Whether a circle layer is drawn as images (city scale), not GeoJSON polygons."""
+        frame = self.folder.layers[layer]
+        if layer == "service_areas":
+            return int(shapely.get_num_coordinates(frame.geometry.values).sum()) > \
+                MAX_VECTOR_AREA_COORDS
+        return len(frame) > MAX_VECTOR_CIRCLES
+
+    def _circles(self, m: folium.Map, kind: str, layer: str, image: bool) -> None:
         areas = layer == "service_areas"
-        image = (shapely.get_num_coordinates(self.folder.layers[layer].geometry.values).sum()
-                 > MAX_VECTOR_AREA_COORDS if areas
-                 else len(self.folder.layers[layer]) > MAX_VECTOR_CIRCLES)
         frame, geometry = self._rows(layer, kind, wgs84=not (image or areas))
         if areas and not image:
             # one polygon per kind, simplified without GEOS' topology checks (7x faster on
