@@ -288,8 +288,9 @@ class _Drawer:
             self._catchments(m, kind)
         # per-facility circles when the run drew them, else each kind's covered area (city scale)
         circle_layer = "service_circles" if "service_circles" in layers else "service_areas"
-        as_image = self._circles_as_image(circle_layer)
-        for kind in self._kinds(circle_layer):
+        kinds = self._kinds(circle_layer)
+        as_image = bool(kinds) and self._circles_as_image(circle_layer)
+        for kind in kinds:
             self._circles(m, kind, circle_layer, as_image)
         for kind in self._kinds("facilities"):
             self._facilities(m, kind)
