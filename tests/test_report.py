@@ -44,6 +44,13 @@ def test_pdf_holds_the_scorecard_figures(folder):
     pages = int(re.search(r"Pages:\s+(\d+)", info)[1])
     assert pages >= 2
     assert re.search(r"Page size:\s+595(\.\d+)? x 842", info) or "A4" in info
+    # the figures are embedded as JPEG (copies made for printing), not re-deflated PNG pixels
+    images = subprocess.run(["pdfimages", "-list", str(pdf)], check=True, capture_output=True,
+                            text=True).stdout.splitlines()[2:]
+    assert len(images) >= len(list((folder / "figures").glob("*.png")))
+    assert {line.split()[8] for line in images} == {"jpeg"}
+    assert sorted(p.name for p in (folder / "figures").iterdir()) == sorted(
+        p.name for p in (folder / "figures").glob("*.png")), "no JPEG left in figures/"
     text = _pdftotext(pdf)
     card = json.loads((folder / "scorecard.json").read_text(encoding="utf-8"))
     park = card["metrics"]["park_service_radius_coverage"]["value"]

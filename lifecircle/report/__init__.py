@@ -101,7 +101,7 @@ def write_report(out_dir: str | Path, lang: str = "zh", *, pdf: bool = True,
             # the same page over JPEG copies of the figures: Chromium embeds a JPEG as it is
             # but deflates a PNG's pixels again (central Chengdu's 11 figures: 2.3 -> 1.2 s)
             printed = Path(tmp) / "report.html"
-            printed.write_text(_page(folder, lang, jpeg_copies(figures, Path(tmp))),
+            printed.write_text(_page(folder, lang, _jpeg_copies(figures, Path(tmp))),
                                encoding="utf-8")
             return html, printer.print(printed, out / "report.pdf")
 
@@ -111,7 +111,7 @@ def write_report(out_dir: str | Path, lang: str = "zh", *, pdf: bool = True,
 PRINT_JPEG_QUALITY = 92
 
 
-def jpeg_copies(pngs: list[Path], folder: Path) -> list[Path]:
+def _jpeg_copies(pngs: list[Path], folder: Path) -> list[Path]:
     """JPEG copies of PNG figures in ``folder`` (same names, ``.jpg``), encoded in threads
     (Pillow releases the GIL while it decodes and encodes)."""
     from PIL import Image
