@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageColor
 
+from lifecircle.maps import folder as folder_module
 from lifecircle.maps import webmap, write_map
-from lifecircle.maps.folder import read_folder
+from lifecircle.maps.folder import read_folder, shared_reads
 from lifecircle.maps.styles import DistanceClasses
 from tests.browser_helpers import opened
 from tests.test_maps import run_chengdu
@@ -81,3 +82,23 @@ def test_overlay_map_opens_in_chromium(scaled):
     errors = state.errors
     assert errors == []
     assert widths and all(w > 0 for w in widths)
+
+
+def test_a_city_shared_read_reads_only_the_drawn_cell_columns(tmp_path_factory):
+    """Above MAX_VECTOR_CELLS a run's shared read of its folder reads the population cells
+    with only the columns drawn (population, dist_*), and the map is the same page, byte for
+    byte, as from a read of every column."""
+    folder = tmp_path_factory.mktemp("shared-read") / "run"
+    shutil.copytree(run_chengdu(tmp_path_factory), folder)
+    every_column = gpd.read_file(folder / "coverage.gpkg", layer="population").columns
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(folder_module, "MAX_VECTOR_CELLS", 10)
+        mp.setattr(webmap, "MAX_VECTOR_CELLS", 10)
+        full = write_map(folder).read_bytes()  # outside a shared read: every column
+        with shared_reads(folder):
+            cells = read_folder(folder).layers["population"]
+            shared = write_map(folder).read_bytes()
+    drawn = {c for c in every_column if c == "population" or c.startswith("dist_")}
+    assert set(cells.columns) == drawn | {"geometry"}
+    assert len(every_column) > len(cells.columns)  # e.g. nearest_*, demand, scores dropped
+    assert shared == full

@@ -30,6 +30,13 @@ from lifecircle.seeds import kind_names, load_standards
 LAYERS = ("base_water", "base_rail", "base_streets", "base_places", "study_area", "population",
           "residential", "catchments", "service_circles", "service_areas", "facilities")
 
+#: above this many population cells the map draws the cells as one image overlay, not GeoJSON
+#: polygons with tooltips (assumption: central Chengdu has ~1,200; a 10x SYNTHETIC city's
+#: ~60,000 cells made a 60 MB map.html that took a minute to open in Chromium)
+MAX_VECTOR_CELLS = 20_000
+#: the population columns drawn above that size (the map's image and the figures)
+CITY_CELL_COLUMNS = r"population|dist_.+"
+
 _WORLDPOP = re.compile(r"worldpop|^[a-z]{3}_(ppp|pd|[fm]_\d+)_\d{4}", re.IGNORECASE)
 
 
@@ -143,7 +150,9 @@ def read_folder(out_dir: str | Path, only: Mapping[str, str] | None = None) -> O
         Read only these layers, each with the columns whose names fully match its regular
         expression (a city's population layer is mostly per-kind columns a reader may not
         need). Default: every layer of ``LAYERS`` with every column. Inside a
-        :func:`shared_reads` block the whole folder is read once and shared instead.
+        :func:`shared_reads` block the folder is read once and shared instead: every layer
+        with every column, but a city's population cells with only the columns the writers
+        draw (:data:`CITY_CELL_COLUMNS`).
 
     Returns
     -------
@@ -160,10 +169,24 @@ def read_folder(out_dir: str | Path, only: Mapping[str, str] | None = None) -> O
         signature = _signature(path)
         if shared[0] == signature and shared[1] is not None:
             return shared[1]
-        folder = _read(path)
+        folder = _read(path, _shared_columns(path))
         _SHARED[path.resolve()] = (signature, folder)
         return folder
     return _read(path, only)
+
+
+def _shared_columns(path: Path) -> dict[str, str] | None:
+    """What a shared read reads: every layer with every column (None), but of a city's
+    population layer (above :data:`MAX_VECTOR_CELLS` cells, drawn as an image without
+    tooltips) only :data:`CITY_CELL_COLUMNS`, what its writers draw (a 50x SYNTHETIC city's
+    cells have 39 columns: 7.1 s to read them all)."""
+    try:
+        cells = pyogrio.read_info(path / "coverage.gpkg", layer="population")["features"]
+    except (DataSourceError, DataLayerError):
+        return None  # no GeoPackage or no cells: read as usual (and fail as usual)
+    if cells <= MAX_VECTOR_CELLS:
+        return None
+    return {name: ".*" for name in LAYERS} | {"population": CITY_CELL_COLUMNS}
 
 
 def _read(path: Path, only: Mapping[str, str] | None = None) -> OutputFolder:

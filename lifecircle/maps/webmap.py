@@ -27,7 +27,7 @@ from lifecircle.maps import rastertiles
 from lifecircle.maps.assets import inline_head
 from lifecircle.maps.basemap import draw_basemap
 from lifecircle.maps.citylayers import CATCHMENT_ALIASES, catchment_numbers, residential_paints
-from lifecircle.maps.folder import OutputFolder, read_folder
+from lifecircle.maps.folder import MAX_VECTOR_CELLS, OutputFolder, read_folder
 from lifecircle.maps.geojson import (
     DECIMALS,
     TOLERANCE_M,
@@ -74,10 +74,6 @@ from lifecircle.maps.styles import (
 from lifecircle.maps.tiles import OSM_CREDIT_HTML, add_tiles, check_tiles
 from lifecircle.output import atomic_file
 
-#: above this many population cells the cells are one image overlay, not GeoJSON polygons
-#: (assumption: central Chengdu has ~1,200; a 10x SYNTHETIC city ~60,000 cells made a 60 MB
-#: map.html that took a minute to open in Chromium)
-MAX_VECTOR_CELLS = 20_000
 #: above this many service circles in all, each kind's circles are one image of their union
 #: (assumption: the issue's 1x city has 202 facilities, 10x 2,020)
 MAX_VECTOR_CIRCLES = 2_000
