@@ -366,3 +366,33 @@ def test_tiles_are_opt_in(bare):
 def test_same_folder_same_page(bare):
     first = write_map(bare).read_bytes()
     assert write_map(bare).read_bytes() == first
+
+
+def _geojson_blocks(page: str) -> tuple[list[dict], str]:
+    """The page's inlined GeoJSON objects (decoded) and the page without them."""
+    decoder = json.JSONDecoder()
+    objects, rest, end = [], [], 0
+    for match in re.finditer(r"geo_json_\w+_add\(", page):
+        obj, stop = decoder.raw_decode(page, match.end())
+        rest.append(page[end:match.end()])
+        objects.append(obj)
+        end = stop
+    rest.append(page[end:])
+    return objects, "".join(rest)
+
+
+def test_geometries_go_into_the_page_as_geos_wrote_them(full, full_map):
+    """write_map puts GEOS' GeoJSON text in the page instead of parsing it for folium to write
+    back: every GeoJSON object equals the one of a page rendered from parsed dicts (as Jupyter
+    shows RunResult.map()), and the rest of the page is the same text."""
+    from lifecircle.maps.page import render_page
+    from lifecircle.maps.webmap import build_map
+
+    folder = read_folder(full)
+    parsed = render_page(build_map(folder, "zh", folder.default_kind()))
+    assert "@@lifecircle-geometry" not in full_map and "@@lifecircle-geometry" not in parsed
+    placed, placed_rest = _geojson_blocks(full_map)
+    dicts, dicts_rest = _geojson_blocks(parsed)
+    assert len(placed) >= 10 and placed == dicts
+    assert placed_rest == dicts_rest
+    assert len(full_map) < len(parsed)  # GEOS writes without spaces

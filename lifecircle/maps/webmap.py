@@ -33,6 +33,8 @@ from lifecircle.maps.geojson import (
     TOLERANCE_M,
     LazyWgs84,
     feature_collection,
+    page_geometries,
+    put_geometries,
     to_wgs84,
     wgs84_bounds,
 )
@@ -172,7 +174,9 @@ def write_map(out_dir: str | Path, lang: str = "zh", kind: str | None = None, *,
     if kind is not None and kind not in folder.kinds:
         measured = ", ".join(folder.kinds) or "none"
         raise InputError(f"kind {kind}", f"not measured in {folder.path}; measured: {measured}")
-    html = render_page(build_map(folder, lang, kind or folder.default_kind(), tiles))
+    with page_geometries() as texts:
+        html = put_geometries(render_page(build_map(folder, lang, kind or folder.default_kind(),
+                                                    tiles)), texts)
     return atomic_file(Path(out_dir) / "map.html",
                         lambda tmp: tmp.write_text(html, encoding="utf-8"))
 
