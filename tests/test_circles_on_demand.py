@@ -6,7 +6,6 @@ and draws them as images above ``MAX_VECTOR_AREA_COORDS``."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
@@ -20,6 +19,7 @@ from lifecircle.maps import webmap
 from lifecircle.pipeline import run
 from lifecircle.pipeline.tools import kind_circles
 from tests.osm_fixture import write_small_osm
+from tests.test_maps import geojson_blocks
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +54,7 @@ def test_by_default_a_run_draws_no_circle_and_the_map_outlines_its_areas(small):
     html = (out / "map.html").read_text(encoding="utf-8")
     assert not re.findall(r"L\.imageOverlay\(", html)
     # every kind's area is a GeoJSON polygon on the page, within 1 % of its area (simplified)
-    decoder = json.JSONDecoder()
-    drawn = [decoder.raw_decode(html, m.end())[0]
-             for m in re.finditer(r"geo_json_\w+_add\(", html)]
+    drawn, _ = geojson_blocks(html)
     polygons = [f for fc in drawn for f in fc["features"]
                 if f["geometry"]["type"] in ("Polygon", "MultiPolygon") and not f["properties"]]
     on_page = sorted(round(shapely.area(shape(f["geometry"])), 12) for f in polygons)

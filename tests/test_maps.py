@@ -368,7 +368,7 @@ def test_same_folder_same_page(bare):
     assert write_map(bare).read_bytes() == first
 
 
-def _geojson_blocks(page: str) -> tuple[list[dict], str]:
+def geojson_blocks(page: str) -> tuple[list[dict], str]:
     """The page's inlined GeoJSON objects (decoded) and the page without them."""
     decoder = json.JSONDecoder()
     objects, rest, end = [], [], 0
@@ -391,8 +391,23 @@ def test_geometries_go_into_the_page_as_geos_wrote_them(full, full_map):
     folder = read_folder(full)
     parsed = render_page(build_map(folder, "zh", folder.default_kind()))
     assert "@@lifecircle-geometry" not in full_map and "@@lifecircle-geometry" not in parsed
-    placed, placed_rest = _geojson_blocks(full_map)
-    dicts, dicts_rest = _geojson_blocks(parsed)
+    placed, placed_rest = geojson_blocks(full_map)
+    dicts, dicts_rest = geojson_blocks(parsed)
     assert len(placed) >= 10 and placed == dicts
     assert placed_rest == dicts_rest
     assert len(full_map) < len(parsed)  # GEOS writes without spaces
+
+
+def test_a_geometry_missing_from_the_rendered_page_fails_loudly():
+    """If folium wrote the placeholders otherwise (another release), the page is refused
+    rather than written with empty geometries."""
+    from lifecircle.maps.geojson import feature_collection, page_geometries, put_geometries
+
+    points = gpd.GeoSeries([shapely.Point(104.06, 30.66), shapely.Point(104.07, 30.67)])
+    with page_geometries() as texts:
+        collection = feature_collection(points)
+    page = json.dumps(collection, sort_keys=True)
+    assert json.loads(put_geometries(page, texts))["features"][1]["geometry"]["coordinates"] \
+        == [104.07, 30.67]
+    with pytest.raises(RuntimeError, match="1 of 2 geometries not found"):
+        put_geometries(json.dumps(collection["features"][0]), texts)

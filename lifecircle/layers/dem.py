@@ -375,10 +375,9 @@ def _unit(name: str) -> str | None:
 
 def _window(src: rasterio.DatasetReader, box: tuple[float, float, float, float],
             path: Path) -> Window:
-    import rasterio.windows
-    from rasterio.windows import Window
+    from rasterio.windows import Window, from_bounds
 
-    exact = rasterio.windows.from_bounds(*box, transform=src.transform)
+    exact = from_bounds(*box, transform=src.transform)
     col0, row0 = max(math.floor(exact.col_off), 0), max(math.floor(exact.row_off), 0)
     col1 = min(math.ceil(exact.col_off + exact.width), src.width)
     row1 = min(math.ceil(exact.row_off + exact.height), src.height)

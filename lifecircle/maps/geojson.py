@@ -153,8 +153,19 @@ def page_geometries() -> Iterator[list[str]]:
 
 def put_geometries(page: str, texts: Sequence[str]) -> str:
     """The rendered ``page`` with each placeholder of :func:`page_geometries` replaced by its
-    GeoJSON text (numbers, brackets and ASCII names only: safe inside ``<script>``)."""
-    return _PLACED.sub(lambda match: texts[int(match[1])], page) if texts else page
+    GeoJSON text (numbers, brackets and ASCII names only: safe inside ``<script>``).
+
+    Raises
+    ------
+    RuntimeError
+        When a geometry of the block is not found as folium's ``tojson`` writes it (a folium or
+        Jinja release writing JSON otherwise): never a page with empty geometries.
+    """
+    page, placed = _PLACED.subn(lambda match: texts[int(match[1])], page)
+    if placed != len(texts):
+        raise RuntimeError(f"map page: {len(texts) - placed} of {len(texts)} geometries not "
+                           "found in the rendered page")
+    return page
 
 
 class LazyWgs84(dict):

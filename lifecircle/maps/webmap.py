@@ -484,8 +484,8 @@ class _Drawer:
         """Whether a circle layer is drawn as images (city scale), not GeoJSON polygons."""
         frame = self.folder.layers[layer]
         if layer == "service_areas":
-            return int(shapely.get_num_coordinates(frame.geometry.values).sum()) > \
-                MAX_VECTOR_AREA_COORDS
+            vertices = int(shapely.get_num_coordinates(frame.geometry.values).sum())
+            return vertices > MAX_VECTOR_AREA_COORDS
         return len(frame) > MAX_VECTOR_CIRCLES
 
     def _circles(self, m: folium.Map, kind: str, layer: str, image: bool) -> None:
