@@ -41,11 +41,14 @@ def cli_run(cli_out):
 
 def test_timings_cover_the_study_the_stages_and_each_output(cli_out):
     timings = json.loads((cli_out / "timings.json").read_text(encoding="utf-8"))
-    stages = ["study", "distances", "coverage_metrics", "catchments", "parks", "circles", "tables"]
+    laps = ["study", "distances", "coverage_metrics", "targets", "stages", "tables"]
+    beside = ["catchments", "parks", "circles"]  # each one's own seconds, within "stages"
     writers = ["write_layers", "write_map", "write_report"]  # --no-figures: no write_figures
-    assert set(timings) == {*stages, *writers, "writing"}
+    assert set(timings) == {*laps, *beside, *writers, "writing"}
     assert all(seconds >= 0 for seconds in timings.values())
     assert timings["writing"] >= sum(timings[w] for w in writers)
+    # side by side in two processes, or one after the other: never longer than the three
+    assert timings["stages"] >= max(timings[s] for s in beside)
 
 
 def test_no_figures_draws_none_and_the_report_says_where_the_maps_are(cli_out):

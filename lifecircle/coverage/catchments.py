@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy import sparse
-from scipy.optimize import linprog
 
 from lifecircle.coverage.engine import NodeIndex, Snap, cost_pairs
 from lifecircle.coverage.walk import KindAccess
@@ -257,6 +256,10 @@ def capacitated_assignment(pairs: sparse.csr_matrix, demand: np.ndarray, capacit
     RuntimeError
         When HiGHS reports no optimum (it should not: the LP is always feasible).
     """
+    # imported here (scipy.optimize: 0.1 s), so a run imports it where the catchments are
+    # computed: in the process forked beside the service circles
+    from scipy.optimize import linprog
+
     demand = np.asarray(demand, dtype=np.float64)
     n_cells, n_fac = pairs.shape
     limit = np.inf if limit_m is None else limit_m

@@ -22,7 +22,6 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 from scipy import sparse
-from scipy.ndimage import map_coordinates
 
 from lifecircle.errors import InputError
 from lifecircle.layers.network import WalkNetwork
@@ -74,6 +73,9 @@ class Dem:
 
     def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Bilinear elevation at points (network CRS); NaN outside or beside a hole."""
+        # imported here: scipy.ndimage costs a run without a DEM 0.1 s of start-up
+        from scipy.ndimage import map_coordinates
+
         col, row = ~self.transform * (np.asarray(x, float), np.asarray(y, float))
         # array index i is the centre of cell i: pixel-edge coordinates minus one half
         return map_coordinates(self.z, [np.asarray(row) - 0.5, np.asarray(col) - 0.5], order=1,
