@@ -261,8 +261,23 @@ def test_a_prefetched_read_is_the_read_in_place(tmp_path):
     assert sorted(received.result(timeout=120)) == sorted(want)
     _same_layers(basemap_layers(copy, clip=clip), want)
     assert Path(copy).resolve() not in basemap._PREFETCHED  # taken once
+
+
+
+def test_a_small_file_is_read_ahead_only_where_the_reader_forks(tmp_path, monkeypatch):
+    from lifecircle.layers import basemap
+    from lifecircle.maps import forked
+
+    copy = Path(shutil.copy(CHENGDU_PBF, tmp_path / "city.osm.pbf")).resolve()
+    monkeypatch.setattr(forked, "can_fork", lambda: False)  # spawned: imports cost 0.5-1 s
     basemap.prefetch_basemap(copy)  # central Chengdu's 0.3 MB are read in place
-    assert Path(copy).resolve() not in basemap._PREFETCHED
+    assert copy not in basemap._PREFETCHED
+    monkeypatch.setattr(forked, "can_fork", lambda: True)  # forked: milliseconds
+    basemap.prefetch_basemap(copy)
+    assert copy in basemap._PREFETCHED
+    got = basemap_layers(copy)  # the forked read
+    assert copy not in basemap._PREFETCHED
+    _same_layers(got, basemap_layers(copy))  # against a read in place
 
 
 def test_a_prefetched_read_of_a_changed_or_bad_file_is_not_used(tmp_path):

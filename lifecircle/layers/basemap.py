@@ -21,6 +21,7 @@ Each layer has ``osm_id`` (the way, node, or for areas the way or relation id).
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import Future
 from pathlib import Path
@@ -111,9 +112,9 @@ def _read(path: Path) -> dict[str, gpd.GeoDataFrame]:
     return reader.frames()
 
 
-#: files from this size up are read ahead in another process (assumption: from 0.5 MB a read
-#: takes longer than the 0.5-1 s of starting that process; central Chengdu's 0.3 MB, read in
-#: 0.2 s, is read in place)
+#: where the reader must be spawned, files from this size up are read ahead (assumption: from
+#: 0.5 MB a read takes longer than the 0.5-1 s of starting that process; central Chengdu's
+#: 0.3 MB, read in 0.1-0.2 s, is then read in place)
 PREFETCH_MIN_BYTES = 500_000
 #: reads started by :func:`prefetch_basemap`: file -> (its size and mtime, the read to come)
 _PREFETCHED: dict[Path, tuple[tuple[int, int], Future]] = {}
@@ -124,10 +125,15 @@ def prefetch_basemap(osm: str | Path | None, min_bytes: int = PREFETCH_MIN_BYTES
 
     The command line calls this before it loads the study: loading is one core of Python
     (pyosmium's handlers), so on a second core the basemap's own pass over the file (6 s of a
-    50x SYNTHETIC city) is done by the time the map needs it. :func:`basemap_layers` then
-    takes the read instead of reading again; if the file changed, or the read failed, it
-    reads the file itself (and raises the error there). Nothing happens for ``None``, for a
-    missing file, or for files under ``min_bytes``.
+    50x SYNTHETIC city, 0.1 s of central Chengdu) is done by the time the map needs it.
+    :func:`basemap_layers` then takes the read instead of reading again; if the file changed,
+    or the read failed, it reads the file itself (and raises the error there). Nothing happens
+    for ``None`` or a missing file.
+
+    Where this process may fork (:func:`lifecircle.maps.forked.can_fork`; called before the
+    study is loaded, it is small) the reader is forked, which costs milliseconds, and every
+    file is read ahead. Elsewhere it is spawned, which imports osmium, shapely and geopandas
+    again (0.5-1 s), and only files from ``min_bytes`` up are read ahead.
 
     Examples
     --------
@@ -143,15 +149,23 @@ def prefetch_basemap(osm: str | Path | None, min_bytes: int = PREFETCH_MIN_BYTES
         stamp = path.stat()
     except OSError:
         return
-    if stamp.st_size < min_bytes or path in _PREFETCHED:
+    if path in _PREFETCHED:
         return
     import multiprocessing
 
-    # spawn, not fork: the parent may hold threads (the console's spinner, GEOS pools); a
-    # daemon, so a run that stops early does not wait for it
-    context = multiprocessing.get_context("spawn")
+    from lifecircle.maps.forked import can_fork
+
+    if can_fork():
+        # forked before the console's spinner or any pool starts a thread (a fork copies only
+        # the calling thread: a lock held by another one would stay held in the child)
+        context = multiprocessing.get_context("fork")
+    elif stamp.st_size >= min_bytes:
+        context = multiprocessing.get_context("spawn")
+    else:
+        return
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_send_read, args=(path, sender), daemon=True)
+    # a daemon, so a run that stops early does not wait for it
+    process = context.Process(target=_send_read, args=(path, sender, os.getpid()), daemon=True)
     process.start()
     sender.close()
     # taken as soon as it is sent, so the process (imports, osmium's buffers: 0.4 GiB at 50x)
@@ -161,12 +175,16 @@ def prefetch_basemap(osm: str | Path | None, min_bytes: int = PREFETCH_MIN_BYTES
     _PREFETCHED[path] = ((stamp.st_size, stamp.st_mtime_ns), received)
 
 
-def _send_read(path: Path, sender: Any) -> None:
+def _send_read(path: Path, sender: Any, parent: int) -> None:
     """The prefetching process: the read, or None when it failed (the parent then reads the
-    file itself and reports the error as usual). Ctrl-C is the parent's to handle."""
+    file itself and reports the error as usual). Ctrl-C is the parent's to handle; it ends
+    with the parent (killed) as well."""
     import signal
 
+    from lifecircle.maps.forked import end_with_parent
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    end_with_parent(parent)
     try:
         layers = _read(path)
     except Exception:  # noqa: BLE001 - the parent's own read raises it

@@ -77,7 +77,7 @@ class Pending(Generic[T]):
                 # all of them fork in the first submit (ProcessPoolExecutor with fork)
                 self._pool = ProcessPoolExecutor(max_workers=self._workers,
                                                  mp_context=multiprocessing.get_context("fork"),
-                                                 initializer=_end_with_parent,
+                                                 initializer=end_with_parent,
                                                  initargs=(os.getpid(),))
                 self._futures = [self._pool.submit(_run, i) for i in range(len(self._jobs))]
         finally:
@@ -192,7 +192,7 @@ class Gated(Generic[T]):
 
     def __call__(self) -> T | None:
         self._prepare()
-        self._opened.wait()  # a worker whose parent dies meanwhile is killed (_end_with_parent)
+        self._opened.wait()  # a worker whose parent dies meanwhile is killed (end_with_parent)
         return self._job() if self._go.value else None
 
     def open(self, go: bool = True) -> None:
@@ -225,10 +225,13 @@ def run_jobs(jobs: Sequence[Callable[[], T]], workers: int,
         return pending.result()
 
 
-def _end_with_parent(parent: int) -> None:
-    """In a worker: be killed when the parent dies (Linux ``prctl(PR_SET_PDEATHSIG)``). A pool's
-    worker inherits both ends of its job queue's pipe, so when the parent is killed (kill -9)
-    it would wait for its next job forever."""
+def end_with_parent(parent: int) -> None:
+    """In a child process: be killed when the parent ``parent`` (its pid) dies (Linux
+    ``prctl(PR_SET_PDEATHSIG)``; nothing elsewhere). A pool's worker inherits both ends of its
+    job queue's pipe, so when the parent is killed (kill -9) it would wait for its next job
+    forever."""
+    if not sys.platform.startswith("linux"):
+        return
     import ctypes
     import signal
 
