@@ -82,6 +82,9 @@ def test_a_process_holding_a_city_runs_threads(monkeypatch):
     monkeypatch.setattr(forked, "MAX_FORK_RESIDENT_BYTES", resident // 2)
     assert not forked.can_fork()
     assert forked.run_jobs([_pid] * 3, workers=2) == [os.getpid()] * 3
+    with forked.start_beside(_pid) as beside:
+        assert not beside.forked  # run when asked, in this process
+        assert beside.result() == [os.getpid()]
 
 
 def test_a_daemonic_process_runs_threads(monkeypatch):
@@ -115,7 +118,7 @@ def test_started_jobs_run_while_the_parent_works_and_leave_no_worker():
 
     with forked.start_jobs([partial(_sleep_then, n) for n in range(4)], workers=2) as pending:
         assert forked._JOBS == ()  # the workers have forked: the parent holds nothing
-        assert len(multiprocessing.active_children()) == 2
+        assert pending.forked and len(multiprocessing.active_children()) == 2
         assert pending.result() == [0, 1, 2, 3]
         assert pending.result() == [0, 1, 2, 3]  # asked twice: the same, not run again
     assert multiprocessing.active_children() == []

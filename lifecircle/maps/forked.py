@@ -84,6 +84,12 @@ class Pending(Generic[T]):
             gc.unfreeze()
             _JOBS = ()
 
+    @property
+    def forked(self) -> bool:
+        """Whether the jobs run in forked processes (else they run when :meth:`result` is
+        first asked, in this process)."""
+        return self._pool is not None
+
     def result(self) -> list[T]:
         """The jobs' results in their order (the first failure is raised)."""
         if self._done is not None:
