@@ -122,8 +122,10 @@ def main() -> None:
     print(f"\nFloor {floor:.2f} s = imports {imports:.2f} s ({libraries}, fresh interpreter) "
           f"+ one PBF pass {scan:.2f} s + distance stage {distances:.2f} s + GeoPackage write "
           f"{write:.2f} s; the 2.5 s target is {2.5 / floor:.1f}x it.\n")
-    print("Median laps (s) of each run's timings.json (the map is drawn by a forked process "
-          "beside the figures and report; `write_map` is the wait for it afterwards):\n")
+    print("Median laps (s) of each run's timings.json (`stages` is the wall time of "
+          "catchments, parks and circles, which a small run computes in two processes side by "
+          "side: their own seconds overlap it; the map is drawn by a forked process beside the "
+          "figures and report, `write_map` is the wait for it afterwards):\n")
     for name, measured in runs.items():
         keys = measured[0][2].keys()
         laps = {k: statistics.median(m[2][k] for m in measured) for k in keys}

@@ -50,11 +50,13 @@ def _study(config, prefetch_basemap: bool = False):
 def cmd_run(args: argparse.Namespace, config=None) -> int:
     """Run every metric on a study and write the output folder."""
     from lifecircle import console
+    from lifecircle.layers.readahead import read_osm_ahead
     config = config or _config(args)
-    from lifecircle.pipeline import run  # after the flags are checked: a bad flag fails fast
     if args.print_config:
         console.out.print(config.to_yaml(), end="", markup=False)
         return 0
+    read_osm_ahead(config.osm)  # on the other core while the pipeline is imported
+    from lifecircle.pipeline import run
     started = time.perf_counter()
     study = _study(config, prefetch_basemap=True)
     with console.err.status("measuring") as status:
@@ -80,8 +82,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_catchments(args: argparse.Namespace) -> int:
     """A run for one kind: catchments, demand against capacity, 2SFCA."""
-    config = _config(args).model_copy(update={"kinds": [args.kind]})
-    return cmd_run(args, config)
+    return cmd_run(args, _config(args).model_copy(update={"kinds": [args.kind]}))
 
 
 def cmd_circles(args: argparse.Namespace) -> int:
@@ -211,7 +212,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.unraisablehook = _one_line_unraisable
     try:
         from lifecircle.cli_parser import build_parser  # inside: Ctrl-C while it loads is caught
-
         args = build_parser().parse_args([a for a in argv if a != "--debug"])
         return args.func(args)
     except LifecircleError as exc:

@@ -3,6 +3,7 @@ Chromium against the GeoPackage) and under the static figures."""
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from pathlib import Path
 
@@ -249,34 +250,33 @@ def _same_layers(got: dict[str, gpd.GeoDataFrame], want: dict[str, gpd.GeoDataFr
 
 
 def test_a_prefetched_read_is_the_read_in_place(tmp_path):
-    from lifecircle.layers import basemap
+    from lifecircle.layers import basemap, readahead
 
-    copy = shutil.copy(CHENGDU_PBF, tmp_path / "city.osm.pbf")
+    copy = Path(shutil.copy(CHENGDU_PBF, tmp_path / "city.osm.pbf")).resolve()
     clip = shapely.box(104.06, 30.66, 104.09, 30.69)
     want = basemap_layers(copy, clip=clip)
     basemap.prefetch_basemap(copy, min_bytes=0)
-    assert Path(copy).resolve() in basemap._PREFETCHED  # read in another process
-    received = basemap._PREFETCHED[Path(copy).resolve()][1]
+    assert readahead.pending(readahead.BASEMAP_READER, copy)  # read in another process
+    received = readahead._AHEAD[(readahead.BASEMAP_READER, copy)][2]
     # taken from the process (and the process joined) before anything asks for it
-    assert sorted(received.result(timeout=120)) == sorted(want)
+    assert pickle.loads(received.result(timeout=120)).keys() == want.keys()
     _same_layers(basemap_layers(copy, clip=clip), want)
-    assert Path(copy).resolve() not in basemap._PREFETCHED  # taken once
-
+    assert not readahead.pending(readahead.BASEMAP_READER, copy)  # taken once
 
 
 def test_a_small_file_is_read_ahead_only_where_the_reader_forks(tmp_path, monkeypatch):
-    from lifecircle.layers import basemap
+    from lifecircle.layers import basemap, readahead
     from lifecircle.maps import forked
 
     copy = Path(shutil.copy(CHENGDU_PBF, tmp_path / "city.osm.pbf")).resolve()
     monkeypatch.setattr(forked, "can_fork", lambda: False)  # spawned: imports cost 0.5-1 s
     basemap.prefetch_basemap(copy)  # central Chengdu's 0.3 MB are read in place
-    assert copy not in basemap._PREFETCHED
+    assert not readahead.pending(readahead.BASEMAP_READER, copy)
     monkeypatch.setattr(forked, "can_fork", lambda: True)  # forked: milliseconds
     basemap.prefetch_basemap(copy)
-    assert copy in basemap._PREFETCHED
+    assert readahead.pending(readahead.BASEMAP_READER, copy)
     got = basemap_layers(copy)  # the forked read
-    assert copy not in basemap._PREFETCHED
+    assert not readahead.pending(readahead.BASEMAP_READER, copy)
     _same_layers(got, basemap_layers(copy))  # against a read in place
 
 

@@ -206,7 +206,7 @@ def test_steps_minimum_penalty_and_incline(tmp_path):
 def test_steps_edges_from_osm_ways():
     """Edges of a densified ``highway=steps`` way are found from the OSM ways."""
     from lifecircle.layers.network import network_from_ways
-    from lifecircle.layers.osm import WalkWays
+    from lifecircle.layers.osm_scan import WalkWays
 
     # a 3-node footway and a 2-node steps way sharing node 3, about 120 m and 80 m long
     walk = WalkWays(

@@ -10,7 +10,8 @@ import shapely
 
 from lifecircle.errors import InputError
 from lifecircle.layers.network import network_from_extract, network_from_graphml
-from lifecircle.layers.osm import is_walkable, read_osm
+from lifecircle.layers.osm import read_osm
+from lifecircle.layers.osm_scan import is_walkable
 from lifecircle.seeds import load_standards
 
 

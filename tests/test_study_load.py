@@ -20,13 +20,8 @@ import shapely
 from lifecircle.coverage.park_geometry import dissolve_land
 from lifecircle.errors import InputError
 from lifecircle.layers.landuse import buildings, dissolve, polygon_parts
-from lifecircle.layers.osm import (
-    FEATURE_KEYS,
-    is_walkable,
-    read_osm,
-    tag_column,
-    walk_keys,
-)
+from lifecircle.layers.osm import read_osm, tag_column
+from lifecircle.layers.osm_scan import FEATURE_KEYS, is_walkable, walk_keys
 from lifecircle.layers.population import modelled_population
 from lifecircle.layers.study import _clip
 from tests.bad_input_helpers import _node, _way, _write, _xml

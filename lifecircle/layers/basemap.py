@@ -21,11 +21,7 @@ Each layer has ``osm_id`` (the way, node, or for areas the way or relation id).
 
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -35,7 +31,9 @@ import shapely
 from pyproj import Transformer
 
 from lifecircle.errors import InputError
+from lifecircle.layers import readahead
 from lifecircle.layers.crs import utm_crs
+from lifecircle.layers.readahead import SPAWN_MIN_BYTES
 
 #: Simplification tolerance in metres: below a screen pixel at zoom 16 (~2.4 m), so the drawing
 #: does not change while the vertex count drops (assumption, checked by eye on Chengdu).
@@ -87,9 +85,9 @@ def basemap_layers(osm: str | Path, clip: shapely.Geometry | None = None,
         When the file cannot be read.
     """
     path = Path(osm)
-    layers = _take_prefetched(path)
+    layers = readahead.take(readahead.BASEMAP_READER, path)  # read ahead by the command line
     if layers is None:
-        layers = _read(path)
+        layers = read_basemap(path)
     if clip is not None:
         layers = {name: frame[frame.intersects(clip)].reset_index(drop=True)
                   for name, frame in layers.items()}
@@ -97,8 +95,9 @@ def basemap_layers(osm: str | Path, clip: shapely.Geometry | None = None,
             if not frame.empty}
 
 
-def _read(path: Path) -> dict[str, gpd.GeoDataFrame]:
-    """The basemap features of one filtered pass over the file, unclipped and unsimplified."""
+def read_basemap(path: Path) -> dict[str, gpd.GeoDataFrame]:
+    """The basemap features of one filtered pass over the file, unclipped and unsimplified
+    (what :func:`basemap_layers` clips and simplifies)."""
     reader = _Reader()
     keys = osmium.filter.KeyFilter("highway", "waterway", "railway", "place", "natural",
                                    "landuse")
@@ -112,28 +111,12 @@ def _read(path: Path) -> dict[str, gpd.GeoDataFrame]:
     return reader.frames()
 
 
-#: where the reader must be spawned, files from this size up are read ahead (assumption: from
-#: 0.5 MB a read takes longer than the 0.5-1 s of starting that process; central Chengdu's
-#: 0.3 MB, read in 0.1-0.2 s, is then read in place)
-PREFETCH_MIN_BYTES = 500_000
-#: reads started by :func:`prefetch_basemap`: file -> (its size and mtime, the read to come)
-_PREFETCHED: dict[Path, tuple[tuple[int, int], Future]] = {}
-
-
-def prefetch_basemap(osm: str | Path | None, min_bytes: int = PREFETCH_MIN_BYTES) -> None:
-    """Start reading the basemap of ``osm`` in another process and return at once.
-
-    The command line calls this before it loads the study: loading is one core of Python
-    (pyosmium's handlers), so on a second core the basemap's own pass over the file (6 s of a
-    50x SYNTHETIC city, 0.1 s of central Chengdu) is done by the time the map needs it.
-    :func:`basemap_layers` then takes the read instead of reading again; if the file changed,
-    or the read failed, it reads the file itself (and raises the error there). Nothing happens
-    for ``None`` or a missing file.
-
-    Where this process may fork (:func:`lifecircle.maps.forked.can_fork`; called before the
-    study is loaded, it is small) the reader is forked, which costs milliseconds, and every
-    file is read ahead. Elsewhere it is spawned, which imports osmium, shapely and geopandas
-    again (0.5-1 s), and only files from ``min_bytes`` up are read ahead.
+def prefetch_basemap(osm: str | Path | None, min_bytes: int = SPAWN_MIN_BYTES) -> None:
+    """Start reading the basemap of ``osm`` in another process and return at once
+    (:func:`lifecircle.layers.readahead.start`): :func:`basemap_layers` then takes the read
+    instead of reading again. Where this process may fork, every file is read ahead; where the
+    reader must be spawned, files from ``min_bytes`` up. Nothing happens for None or a
+    missing file.
 
     Examples
     --------
@@ -142,78 +125,8 @@ def prefetch_basemap(osm: str | Path | None, min_bytes: int = PREFETCH_MIN_BYTES
     >>> sorted(basemap_layers(sample_path()))
     ['base_places', 'base_rail', 'base_streets', 'base_water']
     """
-    if osm is None:
-        return
-    path = Path(osm).resolve()
-    try:
-        stamp = path.stat()
-    except OSError:
-        return
-    if path in _PREFETCHED:
-        return
-    import multiprocessing
-
-    from lifecircle.maps.forked import can_fork
-
-    if can_fork():
-        # forked before the console's spinner or any pool starts a thread (a fork copies only
-        # the calling thread: a lock held by another one would stay held in the child)
-        context = multiprocessing.get_context("fork")
-    elif stamp.st_size >= min_bytes:
-        context = multiprocessing.get_context("spawn")
-    else:
-        return
-    receiver, sender = context.Pipe(duplex=False)
-    # a daemon, so a run that stops early does not wait for it
-    process = context.Process(target=_send_read, args=(path, sender, os.getpid()), daemon=True)
-    process.start()
-    sender.close()
-    # taken as soon as it is sent, so the process (imports, osmium's buffers: 0.4 GiB at 50x)
-    # ends then, not when the map needs the layers minutes later
-    received: Future[dict[str, gpd.GeoDataFrame] | None] = Future()
-    threading.Thread(target=_receive, args=(process, receiver, received), daemon=True).start()
-    _PREFETCHED[path] = ((stamp.st_size, stamp.st_mtime_ns), received)
-
-
-def _send_read(path: Path, sender: Any, parent: int) -> None:
-    """The prefetching process: the read, or None when it failed (the parent then reads the
-    file itself and reports the error as usual). Ctrl-C is the parent's to handle; it ends
-    with the parent (killed) as well."""
-    import signal
-
-    from lifecircle.maps.forked import end_with_parent
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    end_with_parent(parent)
-    try:
-        layers = _read(path)
-    except Exception:  # noqa: BLE001 - the parent's own read raises it
-        layers = None
-    sender.send(layers)
-    sender.close()
-
-
-def _receive(process: Any, receiver: Any, received: Future) -> None:
-    """The prefetched layers into ``received`` (None when the process died without sending)."""
-    try:
-        layers = receiver.recv()
-    except EOFError:
-        layers = None
-    finally:
-        receiver.close()
-        process.join()
-    received.set_result(layers)
-
-
-def _take_prefetched(path: Path) -> dict[str, gpd.GeoDataFrame] | None:
-    """The prefetched read of ``path`` when there is one and the file is unchanged, else None."""
-    entry = _PREFETCHED.pop(path.resolve(), None)
-    if entry is None:
-        return None
-    stamp, received = entry
-    layers = received.result()
-    now = path.stat()
-    return layers if (now.st_size, now.st_mtime_ns) == stamp else None
+    if osm is not None:
+        readahead.start((readahead.BASEMAP_READER,), osm, spawn_min_bytes=min_bytes)
 
 
 class _Reader:

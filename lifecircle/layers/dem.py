@@ -315,7 +315,7 @@ def steps_edges(network: WalkNetwork, step_lines: np.ndarray,
 
 
 def steps_lines_from_ways(walk, crs: CRS | str) -> np.ndarray:
-    """The ``highway=steps`` ways of a :class:`~lifecircle.layers.osm.WalkWays` as lines in
+    """The ``highway=steps`` ways of a :class:`~lifecircle.layers.osm_scan.WalkWays` as lines in
     ``crs`` (input of :func:`steps_edges`)."""
     steps_way = np.flatnonzero(np.asarray(walk.highway) == "steps")
     # a line needs two points: ways of one node are dropped

@@ -14,7 +14,8 @@ from scipy.sparse import csgraph
 
 from lifecircle.errors import InputError
 from lifecircle.layers.crs import choose_local_crs
-from lifecircle.layers.osm import OsmExtract, WalkWays
+from lifecircle.layers.osm import OsmExtract
+from lifecircle.layers.osm_scan import WalkWays
 from lifecircle.seeds import load_standards
 
 
