@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import networkx as nx
 import numpy as np
 import osmnx as ox
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lifecircle.errors import InputError
-from lifecircle.layers.network import network_from_extract, network_from_graphml
+from lifecircle.layers.network import WalkNetwork, network_from_extract, network_from_graphml
 from lifecircle.layers.osm import read_osm
 from lifecircle.layers.osm_scan import is_walkable
 from lifecircle.seeds import load_standards
@@ -109,3 +113,14 @@ def test_hull_contains_nodes(chengdu_network):
     hull = chengdu_network.hull()
     inside = shapely.contains_xy(shapely.buffer(hull, 1e-3), chengdu_network.x, chengdu_network.y)
     assert inside.all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-50, 50), st.integers(-50, 50)), min_size=2, max_size=40))
+def test_the_hull_through_one_line_is_the_hull_of_the_points(points):
+    """WalkNetwork.hull builds one line through every node: its hull is the points' hull,
+    also for repeated and collinear points (the hull is then a line or a point)."""
+    xy = np.asarray(points, dtype=np.float64)
+    network = SimpleNamespace(x=xy[:, 0], y=xy[:, 1])
+    got = WalkNetwork.hull(network)
+    assert got.equals(shapely.convex_hull(shapely.multipoints(xy)))

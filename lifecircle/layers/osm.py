@@ -62,7 +62,16 @@ def read_osm(path: str | Path) -> OsmExtract:
 
 
 def extract_from_scan(scan: OsmScan) -> OsmExtract:
-    """The tables of one pass: the walk ways as they are, the features as a GeoDataFrame."""
+    """The tables of one pass: the walk ways as they are, the features as a GeoDataFrame.
+
+    Examples
+    --------
+    >>> from lifecircle.data import sample_path
+    >>> from lifecircle.layers.osm_scan import scan_osm
+    >>> extract = extract_from_scan(scan_osm(sample_path()))
+    >>> len(extract.features), extract.features.crs.to_string()
+    (1697, 'EPSG:4326')
+    """
     geometry = (shapely.from_wkb(np.asarray(scan.feature_wkb, dtype=object))
                 if scan.feature_wkb else [])
     features = gpd.GeoDataFrame(

@@ -160,6 +160,13 @@ def scan_osm(path: str | Path) -> OsmScan:
     ------
     InputError
         When the file is missing, unreadable, not OSM, or holds no walkable way.
+
+    Examples
+    --------
+    >>> from lifecircle.data import sample_path
+    >>> scan = scan_osm(sample_path())  # central Chengdu
+    >>> scan.walk.way_ids.size, len(scan.feature_wkb), scan.bounds
+    (2243, 1697, (104.0421, 30.6528, 104.1296, 30.7279))
     """
     path = Path(path)
     _check_path(path)

@@ -80,6 +80,14 @@ def start(readers: tuple[str, ...], path: str | Path, spawn_min_bytes: int | Non
     spawn_min_bytes : where this process may not fork (:func:`lifecircle.maps.forked.
         can_fork`), spawn the reader for files from this size up (its imports cost 0.5-1 s);
         None: never spawn. A forked reader costs milliseconds and starts for any size.
+
+    Examples
+    --------
+    >>> from lifecircle.data import sample_path
+    >>> start((BASEMAP_READER,), sample_path(), spawn_min_bytes=0)
+    >>> layers = take(BASEMAP_READER, sample_path())  # waits for it
+    >>> sorted(layers)
+    ['base_places', 'base_rail', 'base_streets', 'base_water']
     """
     from lifecircle.maps.forked import can_fork
 
@@ -116,7 +124,13 @@ def take(reader: str, path: str | Path) -> Any | None:
     """The read of ``path`` by ``reader`` started by :func:`start`, when there is one and the
     file is unchanged since (size and modification time), else None; taken once, and only by
     the process that started it (a forked child inherits the entry, not the thread that
-    receives the read)."""
+    receives the read).
+
+    Examples
+    --------
+    >>> take(OSM_READER, "never-started.osm.pbf") is None  # the caller then reads in place
+    True
+    """
     entry = _AHEAD.pop((reader, Path(path).resolve()), None)
     if entry is None or entry[0] != os.getpid():
         return None
@@ -129,7 +143,13 @@ def take(reader: str, path: str | Path) -> Any | None:
 
 
 def pending(reader: str, path: str | Path) -> bool:
-    """Whether a read of ``path`` by ``reader`` was started and not taken yet."""
+    """Whether a read of ``path`` by ``reader`` was started and not taken yet.
+
+    Examples
+    --------
+    >>> pending(BASEMAP_READER, "never-started.osm.pbf")
+    False
+    """
     return (reader, Path(path).resolve()) in _AHEAD
 
 
