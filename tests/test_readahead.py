@@ -60,6 +60,13 @@ def test_a_changed_or_bad_osm_file_is_read_in_place(chengdu):
         read_osm(chengdu)
 
 
+def test_a_file_removed_since_is_reported_as_missing(chengdu):
+    readahead.start((readahead.OSM_READER,), chengdu, spawn_min_bytes=None)
+    chengdu.unlink()
+    with pytest.raises(InputError, match="file not found"):
+        read_osm(chengdu)
+
+
 def test_a_read_is_taken_only_by_the_process_that_started_it(chengdu, monkeypatch):
     readahead.start((readahead.OSM_READER,), chengdu, spawn_min_bytes=None)
     started_by = readahead._AHEAD[(readahead.OSM_READER, chengdu)][0]

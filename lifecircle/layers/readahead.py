@@ -136,7 +136,10 @@ def take(reader: str, path: str | Path) -> Any | None:
         return None
     _, stamp, received = entry
     pickled = received.result()
-    now = Path(path).stat()
+    try:
+        now = Path(path).stat()
+    except OSError:  # gone since: the caller's own read says so, as for any missing file
+        return None
     if pickled is None or (now.st_size, now.st_mtime_ns) != stamp:
         return None
     return pickle.loads(pickled)
