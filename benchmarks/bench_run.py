@@ -11,7 +11,10 @@ imports of numpy, scipy.sparse.csgraph, osmium, shapely, pyproj, pandas, geopand
 (a fresh process), one pass over the PBF (``osmium.FileProcessor``, every object), the run's own
 distance stage (snapping + one Dijkstra per kind) and one GeoPackage write of its layers.
 
-    python benchmarks/bench_run.py [--rounds 5]
+    python benchmarks/bench_run.py [--rounds 5] [--against DIR]
+
+``--against DIR`` runs another tree's package (a checkout or ``git archive REV | tar -x -C
+DIR``) in turn with this one and prints the before/after ratios.
 
 Prints a Markdown section for RESULTS.md (``python benchmarks/run.py run``).
 """
@@ -44,11 +47,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def whole_run(flags: list[str]) -> tuple[float, float, dict[str, float]]:
-    """Wall and CPU seconds of ``lifecircle demo FLAGS`` in a fresh process, and its laps."""
+def whole_run(flags: list[str], code: Path | None = None) -> tuple[float, float, dict[str, float]]:
+    """Wall and CPU seconds of ``lifecircle demo FLAGS`` in a fresh process, and its laps; with
+    ``code``, the ``lifecircle`` package in that folder is run instead of the installed one."""
+    entry = ENTRY if code is None else f"import sys; sys.path.insert(0, {str(code)!r}); {ENTRY}"
     with tempfile.TemporaryDirectory() as tmp:
         cpu, start = _children_cpu(), time.perf_counter()
-        subprocess.run([sys.executable, "-c", ENTRY, "demo", *flags, "--out", f"{tmp}/cd"],
+        subprocess.run([sys.executable, "-c", entry, "demo", *flags, "--out", f"{tmp}/cd"],
                        check=True, capture_output=True)
         wall = time.perf_counter() - start
         laps = json.loads(Path(f"{tmp}/cd/timings.json").read_text(encoding="utf-8"))
@@ -95,13 +100,19 @@ def distance_and_write() -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="another tree's lifecircle (e.g. `git archive REV | tar -x -C DIR`),"
+                             " run in turn with this one: the before/after ratios")
     args = parser.parse_args()
     variants = {"map + report.html (--no-figures)": ["--no-figures"],
                 "map + figures + report.pdf": []}
     runs: dict[str, list[tuple[float, float, dict[str, float]]]] = {v: [] for v in variants}
-    for _ in range(args.rounds):  # in turn, so that both meet the same load
+    before: dict[str, list[float]] = {v: [] for v in variants}
+    for _ in range(args.rounds):  # in turn, so that both (and both trees) meet the same load
         for name, flags in variants.items():
             runs[name].append(whole_run(flags))
+            if args.against is not None:
+                before[name].append(whole_run(flags, args.against)[0])
     imports = statistics.median(imports_floor() for _ in range(args.rounds))
     scan = statistics.median(pbf_pass() for _ in range(args.rounds))
     distances, write = distance_and_write()
@@ -130,6 +141,16 @@ def main() -> None:
         keys = measured[0][2].keys()
         laps = {k: statistics.median(m[2][k] for m in measured) for k in keys}
         print(f"- {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in laps.items()))
+    if args.against is not None:
+        print(f"\nAgainst {args.against} (its `lifecircle demo` started the same way, in turn with "
+              "this tree's; ratio = this tree's median wall / its median wall: below 1 is "
+              "faster):\n")
+        print("| run | this tree | against | ratio |")
+        print("|---|---:|---:|---:|")
+        for name, measured in runs.items():
+            now = statistics.median(m[0] for m in measured)
+            then = statistics.median(before[name])
+            print(f"| {name} | {now:.2f} s | {then:.2f} s | {now / then:.2f} |")
 
 
 if __name__ == "__main__":
