@@ -60,7 +60,7 @@ def cmd_run(args: argparse.Namespace, config=None) -> int:
     started = time.perf_counter()
     study = _study(config, prefetch_basemap=True)
     with console.err.status("measuring") as status:
-        result = run(study, config, progress=status.update)
+        result = run(study, config, progress=status.update, defer_layers=True)
         status.update("writing outputs, map and figures")
         del study  # the result alone holds it: to_folder frees its layers and streets once written
         result.to_folder(args.out, keep_layers=False)

@@ -363,7 +363,8 @@ def covered_by_kind(network: WalkNetwork, node_distance_m: Mapping[str, np.ndarr
 
 
 def uncovered_by_kind(covered: gpd.GeoDataFrame, study_area: shapely.Geometry,
-                      residential: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+                      residential: gpd.GeoDataFrame | None = None,
+                      threads: int | None = None) -> gpd.GeoDataFrame:
     """The part of the study area, and of its residential land, outside each kind's circles.
 
     Parameters
@@ -371,6 +372,7 @@ def uncovered_by_kind(covered: gpd.GeoDataFrame, study_area: shapely.Geometry,
     covered : from :func:`union_by_kind`
     study_area : polygon in the same CRS
     residential : residential land (dissolved here, clipped to the study area); None to skip
+    threads : overlays at once (default: one per core)
 
     Returns
     -------
@@ -390,7 +392,8 @@ def uncovered_by_kind(covered: gpd.GeoDataFrame, study_area: shapely.Geometry,
                                                      study_area)
     areas = covered.geometry.to_numpy()
     jobs = [(layer, area) for layer in layers.values() for area in areas]
-    all_gaps = np.array(in_threads(lambda job: shapely.difference(*job), jobs), dtype=object)
+    all_gaps = np.array(in_threads(lambda job: shapely.difference(*job), jobs, threads),
+                        dtype=object)
     frames = []
     for i, (name, layer) in enumerate(layers.items()):
         gaps = all_gaps[i * areas.size:(i + 1) * areas.size]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
@@ -22,6 +23,7 @@ from lifecircle.layers.study import Study
 from lifecircle.layers.walking import walking_section
 from lifecircle.metrics import ASSUMED, NOT_MEASURED, Metric, label
 from lifecircle.output import atomic_directory, write_csv, write_json, write_layers
+from lifecircle.pipeline.stages import settle_layers
 from lifecircle.seeds.targets import Target, score_target
 
 METRIC_COLUMNS = ["value", "unit", "label", "method", "denominator", "status"]
@@ -51,6 +53,8 @@ class RunResult:
     tables : CSV tables by file name (``facilities.csv``, ``parks.csv``)
     regions : the regions whose targets are scored (from ``--region`` or the location)
     data_coverage : kinds with fewer facilities than GB 50180-2018 implies for the population
+    pending_layers : layers still computed on a thread (``run(..., defer_layers=True)``), added
+        to ``layers`` by :meth:`settle_layers`; empty otherwise
     """
 
     study: Study
@@ -64,6 +68,12 @@ class RunResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     regions: list[str] = field(default_factory=list)
     data_coverage: list[dict[str, Any]] = field(default_factory=list)
+    pending_layers: dict[str, Future] = field(default_factory=dict, repr=False)
+
+    def settle_layers(self) -> RunResult:
+        """Wait for the layers still computed on a thread and add them to ``layers``."""
+        settle_layers(self.pending_layers, self.layers)
+        return self
 
     @property
     def metrics(self) -> pd.DataFrame:
@@ -159,7 +169,7 @@ class RunResult:
         """Write the output files into an existing (staging) folder (``keep_layers``: see
         :meth:`to_folder`)."""
         from lifecircle.maps.folder import shared_reads
-        from lifecircle.maps.forked import Gated, start_beside
+        from lifecircle.maps.forked import Gated, can_fork, start_beside
 
         lang = lang or self.config.lang
         figures = self.config.figures if figures is None else figures
@@ -170,6 +180,8 @@ class RunResult:
             laps[name] = time.perf_counter() - started - sum(laps.values())
 
         folder.mkdir(parents=True, exist_ok=True)
+        if can_fork():  # no thread may be computing while the map's process forks
+            self.settle_layers()
         # the map is written by a process forked now, which imports folium while the layers
         # are written and then draws beside the figures and report (a city's run holds too
         # much to fork: it writes the map last, in this process)
@@ -187,6 +199,13 @@ class RunResult:
                 self._write_figures_and_report(folder, lang, figures, lap)
                 mapping.result()
                 lap("write_map")  # the wait for the map once the figures and report are written
+        if self.pending_layers:  # read by nothing above: written once its overlays are done
+            pending = self.pending_layers
+            write_layers(folder / "coverage.gpkg", {n: f.result() for n, f in pending.items()})
+            if keep_layers:
+                self.settle_layers()
+            self.pending_layers = {}
+            lap("write_pending")
         write_json(folder / "timings.json", self.timings_s | laps | {
             "writing": time.perf_counter() - started})
 

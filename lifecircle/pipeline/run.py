@@ -37,7 +37,7 @@ Progress = Callable[[str], None]
 
 
 def run(study: Study, config: RunConfig | None = None,
-        progress: Progress | None = None) -> RunResult:
+        progress: Progress | None = None, *, defer_layers: bool = False) -> RunResult:
     """Compute every metric the study's layers allow.
 
     Parameters
@@ -45,6 +45,11 @@ def run(study: Study, config: RunConfig | None = None,
     study : the loaded layers (``Study.from_osm``, ``Study.from_frames``, ...)
     config : thresholds, kinds, snapping and targets (default: the study's own configuration)
     progress : called with a short label before each stage
+    defer_layers : return while the ``uncovered`` layer (read by nothing the run writes but
+        coverage.gpkg) is still computed on a thread: it is in
+        :attr:`RunResult.pending_layers` until :meth:`RunResult.settle_layers`, and
+        :meth:`RunResult.to_folder` writes it last (the command line's run: a 50x SYNTHETIC
+        city's overlays then go on while the other layers are written)
 
     Returns
     -------
@@ -116,14 +121,16 @@ def run(study: Study, config: RunConfig | None = None,
     # what is computed so far; central Chengdu: 0.6 s each way, on 2 cores); a city's run is
     # too large to fork (forked.can_fork) and computes them here
     with start_beside(catchments_and_parks) as beside:
-        if not beside.forked:
-            # in this process, before the circles: after them, a 50x SYNTHETIC city's parks
-            # took 33 s instead of 26 s and its catchments 22 s instead of 19 s (measured
-            # twice; the cause, perhaps the heap the circles leave, is not established)
+        if not (beside.forked or defer_layers):
+            # before the circles: after them, a 50x SYNTHETIC city's parks took 33 s instead
+            # of 26 s (measured twice; the cause, perhaps the heap the circles leave, is not
+            # established). With the uncovered layer deferred they run after the circles,
+            # beside its overlays on a thread: stages and writing 127 -> 113 s at 50x
             beside.result()
         begun = time.perf_counter()
         stages = [circle_stage(study, index, access, config.snap_m(),
-                               per_facility=config.facility_circles),
+                               per_facility=config.facility_circles,
+                               uncovered_later=defer_layers),
                   completeness_stage(access, pop.population, pop.source)]
         circles_s = time.perf_counter() - begun
         [(catchments, parks, own)] = beside.result()
@@ -143,9 +150,11 @@ def run(study: Study, config: RunConfig | None = None,
         "catchments": catchment.catchments_layer(catchments),
         "facilities": study.facilities,
     }
+    pending = {}
     for stage in stages:
         records.update(stage.metrics)
         layers.update(stage.layers)
+        pending.update(stage.pending)
         tables.update(stage.tables)
         cell_columns.update(stage.cell_columns)
     layers["population"] = _population_layer(study, access, cells.access_m, cell_columns)
@@ -158,7 +167,8 @@ def run(study: Study, config: RunConfig | None = None,
     return RunResult(study=study, config=config, access=access, records=records, layers=layers,
                      missing_kinds=missing, timings_s=study.timings_s | timings | own,
                      target_list=targets,
-                     tables=tables, regions=regions, data_coverage=coverage_warnings)
+                     tables=tables, regions=regions, data_coverage=coverage_warnings,
+                     pending_layers=pending)
 
 
 def run_targets(config: RunConfig, study: Study) -> tuple[list[Target], list[str]]:
