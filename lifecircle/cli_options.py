@@ -47,7 +47,8 @@ def add_config_options(parser: argparse.ArgumentParser, *, outputs: bool = True,
         extra = dict(field.json_schema_extra or {})
         title = str(extra.get("group", "options"))
         group = groups.get(title) or groups.setdefault(title, parser.add_argument_group(title))
-        kwargs: dict[str, Any] = {"dest": name, "default": None, "help": field.description}
+        kwargs: dict[str, Any] = {"dest": name, "default": None,
+                                  "help": extra.get("flag_help", field.description)}
         flag = _flag(name)
         if field.annotation is bool:
             kwargs["action"] = "store_false" if flag.startswith("--no-") else "store_true"

@@ -44,6 +44,8 @@ PATH_FIELDS = ("osm", "graphml", "population", "boundary", "residential", "histo
 
 
 def _group(name: str, **extra: Any) -> dict[str, Any]:
+    """A field's command-line group and flag options (``flag_help``: the help of a ``--no-``
+    flag, which says what turning the field off does; the description says what it is)."""
     return {"group": name, **extra}
 
 
@@ -97,7 +99,9 @@ class RunConfig(BaseModel):
         "wgs84", description="coordinates of facility CSVs (Amap: gcj02, Baidu: bd09)",
         json_schema_extra=_group("layers"))
     osm_facilities: bool = Field(True, description="take facilities from the OSM file too",
-                                 json_schema_extra=_group("layers", flag="--no-osm-facilities"))
+                                 json_schema_extra=_group(
+                                     "layers", flag="--no-osm-facilities",
+                                     flag_help="facilities from the given files only"))
     capacity_field: str = Field("capacity", description="facility file column with seats or beds",
                                 json_schema_extra=_group("layers"))
     # parameters
@@ -168,9 +172,11 @@ class RunConfig(BaseModel):
                                       json_schema_extra=_group("outputs"))
     figures: bool = Field(True, description="draw the static PNG figures (and print the report "
                                             "as PDF)",
-                          json_schema_extra=_group("outputs", flag="--no-figures"))
+                          json_schema_extra=_group("outputs", flag="--no-figures",
+                                                   flag_help="no PNG figures (and no report.pdf)"))
     report: bool = Field(True, description="write report.html (and report.pdf with figures)",
-                         json_schema_extra=_group("outputs", flag="--no-report"))
+                         json_schema_extra=_group("outputs", flag="--no-report",
+                                                  flag_help="no report.html or report.pdf"))
     facility_circles: bool = Field(
         False, description="also draw every facility's own service circle (coverage.gpkg "
                            "service_circles, outlined on the map); default: each kind's covered "

@@ -111,3 +111,14 @@ def test_chengdu_scores_every_measurable_target(chengdu_run):
         # every target whose metric was measured without assumptions is judged; the rest say
         # why not
         assert (target["status"] in ("met", "not met")) == judged, target["id"]
+
+
+def test_no_flags_say_what_turning_off_does(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "--no-figures no PNG figures (and no report.pdf)" in text
+    assert "--no-report no report.html or report.pdf" in text
+    assert "--no-osm-facilities facilities from the given files only" in text
+    assert "--no-figures draw" not in text
