@@ -111,16 +111,51 @@ def plain_words(text: str, lang: str) -> str:
     >>> plain_words("park_5000: floor; no data for fitness, health_centre", "en")
     '≥ 5,000 m² → 500 m: floor; no data for Outdoor fitness ground, Community health centre'
 
-    Every item of a "no data for a, b" list is a kind, one-word kinds too.
+    Every item of a "no data for a, b" list is a kind, one-word kinds too. In Chinese the
+    run's reasons are written in Chinese (:data:`ZH_REASONS`, and the park tiers'
+    ``assumption_reason_zh`` of seeds/standards.yaml):
+
+    >>> plain_words("undefined: no population", "zh")
+    '无法计算：无人口'
     """
     words = _plain_words(lang)
-    text = _KIND_LIST.sub(lambda m: m[1] + ", ".join(
+    sep = "、" if lang == "zh" else ", "
+    text = _KIND_LIST.sub(lambda m: m[1] + sep.join(
         words.get(k, k) for k in m[2].split(", ")), text)
-    return _KEY.sub(lambda m: words.get(m[0], m[0]), text)
+    text = _KEY.sub(lambda m: words.get(m[0], m[0]), text)
+    if lang == "zh":
+        for english, chinese in _zh_phrases():
+            text = text.replace(english, chinese)
+    return text
 
 
 _KEY = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 _KIND_LIST = re.compile(r"(no data for )([a-z_0-9]+(?:, [a-z_0-9]+)*)")
+
+#: The reasons a run writes into its scorecard (English, as the scorecard is read by programs
+#: too), in Chinese for zh maps and consoles; the sentences first, then their parts.
+ZH_REASONS = (
+    ("not measured: the 15-minute set needs every kind of GB 50180-2018 附录B; no data for ",
+     "未测算：15分钟生活圈须有 GB 50180-2018 附录B 每类设施的数据，缺少："),
+    ("undefined: no kind of the life-circle set has facility data",
+     "无法计算：生活圈设施均无数据"),
+    ("undefined: no residential land", "无法计算：无居住用地"),
+    ("undefined: no population", "无法计算：无人口"),
+    ("assumption: ", "假设："),
+    ("; ", "；"),
+)
+
+
+@cache
+def _zh_phrases() -> tuple[tuple[str, str], ...]:
+    """:data:`ZH_REASONS` after the park tiers' assumptions (seeds/standards.yaml), which a
+    reason quotes whole."""
+    from lifecircle.seeds import load_standards
+
+    tiers = load_standards()["park_tiers"]["presets"].values()
+    quoted = tuple((t["assumption_reason"], t["assumption_reason_zh"])
+                   for preset in tiers for t in preset["tiers"] if t.get("assumption_reason_zh"))
+    return quoted + ZH_REASONS
 
 
 @cache

@@ -22,6 +22,9 @@ def test_run_console_has_no_metric_key(lang, tmp_path, capsys):
     # the registry's labels are there instead
     if lang == "zh":
         assert "小学" in stdout and "公园" in stdout and "目标 ·" in stdout
+        # the reasons in Chinese too (the 15-minute set, the park tiers' assumptions)
+        assert "未测算：15分钟生活圈" in stdout and "假设：" in stdout
+        assert "not measured:" not in stdout and "assumption:" not in stdout
     else:
         assert "Primary school" in stdout and "Park service-radius coverage" in stdout
 
@@ -38,3 +41,33 @@ def test_target_line_in_words():
     assert target_line(target | {"status": "assumed — not judged",
                                  "reason": "park_5000: a floor"}, "zh").endswith(
         "按假设参数，不作判定 (≥ 5,000 m² → 500 m: a floor)")
+
+
+def test_every_reason_a_run_writes_reads_in_chinese():
+    """Each English reason sentence the code and the seeds write has its Chinese reading: no
+    English word is left of them but the standards' codes."""
+    import re
+
+    import numpy as np
+
+    from lifecircle.console import plain_words
+    from lifecircle.coverage import circles, parks
+    from lifecircle.seeds import load_standards
+
+    with pytest.warns(UserWarning, match="no facility data for primary_school"):
+        no_kind = circles.life_circle_completeness({}, {}, np.ones(3), ["primary_school"])
+    nobody = circles.life_circle_completeness({"primary_school": np.zeros(3)},
+                                              {"primary_school": 500.0}, np.zeros(3),
+                                              ["primary_school"])
+    reasons = [no_kind.reason, nobody.reason, parks.UNDEFINED_NO_RESIDENTIAL,
+               parks.tier_assumption(parks.park_tiers("activity-space-2021")),
+               "not measured: the 15-minute set needs every kind of GB 50180-2018 附录B; no "
+               "data for fitness, health_centre"]
+    presets = load_standards()["park_tiers"]["presets"].values()
+    assumed = [t for preset in presets for t in preset["tiers"] if t.get("assumption")]
+    assert assumed and all(t.get("assumption_reason_zh") for t in assumed)
+    for reason in reasons:
+        assert reason
+        chinese = plain_words(reason, "zh")
+        left = re.findall(r"[A-Za-z]{3,}", chinese.replace("GB/T", "").replace("GB", ""))
+        assert left == [], (reason, chinese)

@@ -71,6 +71,10 @@ def test_map_in_chinese_with_every_street(demo):
     keys = re.compile(r"\b(" + "|".join(kind_names()) + r")\b")
     titles = re.findall(r'<tr class="lc-target[^>]* title="([^"]*)"', html)
     assert titles and [t for t in titles if keys.search(t)] == []
+    # and the reasons in Chinese ("未测算：15分钟生活圈…", "假设：…"), not the scorecard's English
+    reasons = " ".join(titles)
+    assert "未测算：15分钟生活圈" in reasons and "假设：" in reasons
+    assert "not measured" not in reasons and "assumption" not in reasons
 
 
 def test_report_pdf_holds_the_park_figure_and_86(demo):
