@@ -46,7 +46,7 @@ def on_a_thread(work: Callable[..., Any], *args: Any) -> Future:
     Examples
     --------
     >>> import shapely
-    >>> on_a_thread(shapely.area, shapely.box(0, 0, 2, 3)).result()
+    >>> float(on_a_thread(shapely.area, shapely.box(0, 0, 2, 3)).result())
     6.0
     """
     pool = ThreadPoolExecutor(1)
