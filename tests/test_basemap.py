@@ -265,8 +265,8 @@ def test_a_prefetched_read_is_the_read_in_place(tmp_path):
 
 
 def test_a_small_file_is_read_ahead_only_where_the_reader_forks(tmp_path, monkeypatch):
+    from lifecircle import forked
     from lifecircle.layers import basemap, readahead
-    from lifecircle.maps import forked
 
     copy = Path(shutil.copy(CHENGDU_PBF, tmp_path / "city.osm.pbf")).resolve()
     monkeypatch.setattr(forked, "can_fork", lambda: False)  # spawned: imports cost 0.5-1 s

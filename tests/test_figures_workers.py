@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lifecircle.maps import forked
+from lifecircle import forked
 from lifecircle.maps.png import png_bytes, write_png
 
 

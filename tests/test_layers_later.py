@@ -13,8 +13,8 @@ import pyogrio
 import pytest
 
 import lifecircle
+from lifecircle import forked
 from lifecircle.data import sample_path
-from lifecircle.maps import forked
 
 # the sample maps fewer kindergartens than GB 50180-2018 implies: warned by every run
 pytestmark = pytest.mark.filterwarnings("ignore:.*表 3.0.4:UserWarning")

@@ -323,7 +323,7 @@ def test_figures_drawn_in_forked_workers_or_in_threads_are_the_same_files(full, 
                                                                            monkeypatch):
     import shutil
 
-    from lifecircle.maps import forked
+    from lifecircle import forked
 
     def draw(name: str) -> dict[str, bytes]:
         folder = shutil.copytree(full, tmp_path / name,

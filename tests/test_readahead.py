@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lifecircle import forked
 from lifecircle.errors import InputError
 from lifecircle.layers import readahead
 from lifecircle.layers.osm import read_osm
-from lifecircle.maps import forked
 from tests.test_maps import CHENGDU_PBF
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),

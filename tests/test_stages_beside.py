@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import lifecircle
+from lifecircle import forked
 from lifecircle.data import sample_path
-from lifecircle.maps import forked
 
 # the module (lifecircle.pipeline re-exports its function under the same name)
 run_module = importlib.import_module("lifecircle.pipeline.run")

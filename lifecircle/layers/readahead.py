@@ -77,7 +77,7 @@ def start(readers: tuple[str, ...], path: str | Path, spawn_min_bytes: int | Non
     ----------
     readers : ``"module:function"`` each, a function of one path
     path : the file (nothing happens for a missing file, or for readers already reading it)
-    spawn_min_bytes : where this process may not fork (:func:`lifecircle.maps.forked.
+    spawn_min_bytes : where this process may not fork (:func:`lifecircle.forked.
         can_fork`), spawn the reader for files from this size up (its imports cost 0.5-1 s);
         None: never spawn. A forked reader costs milliseconds and starts for any size.
 
@@ -89,7 +89,7 @@ def start(readers: tuple[str, ...], path: str | Path, spawn_min_bytes: int | Non
     >>> sorted(layers)
     ['base_places', 'base_rail', 'base_streets', 'base_water']
     """
-    from lifecircle.maps.forked import can_fork
+    from lifecircle.forked import can_fork
 
     keys = [(reader, Path(path).resolve()) for reader in readers]
     try:
@@ -160,7 +160,7 @@ def _send_reads(readers: tuple[str, ...], path: Path, sender: Any, parent: int) 
     """The reading process: each read as soon as it is done, or None for one that failed (the
     parent then reads the file itself and reports the error as usual). Ctrl-C is the
     parent's to handle; it ends with the parent (killed) as well."""
-    from lifecircle.maps.forked import end_with_parent
+    from lifecircle.forked import end_with_parent
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     end_with_parent(parent)

@@ -34,10 +34,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
 
+from lifecircle.forked import Pending, start_jobs
 from lifecircle.maps.chart import metrics_chart
 from lifecircle.maps.folder import OutputFolder, read_folder
 from lifecircle.maps.fonts import figure_rc
-from lifecircle.maps.forked import Pending, start_jobs
 from lifecircle.maps.labels import (
     OSM_CREDIT,
     check_lang,
@@ -105,7 +105,7 @@ def write_figures(out_dir: str | Path, lang: str = "zh") -> list[Path]:
 def start_figures(out_dir: str | Path, lang: str = "zh") -> PendingFigures:
     """Start :func:`write_figures` and return while the figures are drawn: the folder is read
     and what the maps share is drawn here, then each figure is drawn and written by a forked
-    worker (:mod:`lifecircle.maps.forked`), so the caller can go on (e.g. write the map).
+    worker (:mod:`lifecircle.forked`), so the caller can go on (e.g. write the map).
 
     Returns
     -------

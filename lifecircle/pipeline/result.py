@@ -168,8 +168,8 @@ class RunResult:
                     figures: bool | None = None, keep_layers: bool = True) -> None:
         """Write the output files into an existing (staging) folder (``keep_layers``: see
         :meth:`to_folder`)."""
+        from lifecircle.forked import Gated, can_fork, start_beside
         from lifecircle.maps.folder import shared_reads
-        from lifecircle.maps.forked import Gated, can_fork, start_beside
 
         lang = lang or self.config.lang
         figures = self.config.figures if figures is None else figures

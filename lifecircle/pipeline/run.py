@@ -13,10 +13,10 @@ from lifecircle.config import RunConfig
 from lifecircle.coverage import catchments as catchment
 from lifecircle.coverage.engine import node_index as shared_index
 from lifecircle.coverage.walk import KindAccess, kind_access
+from lifecircle.forked import start_beside
 from lifecircle.layers.regions import regions_at
 from lifecircle.layers.study import Study
 from lifecircle.layers.walking import compounds_layer
-from lifecircle.maps.forked import start_beside
 from lifecircle.metrics import Metric, kind_label
 from lifecircle.pipeline.data_check import data_coverage
 from lifecircle.pipeline.result import RunResult

@@ -1,5 +1,7 @@
 """Independent jobs on every core: forked worker processes where the platform forks safely
-(Linux), else threads.
+(Linux), else threads. The run's catchments and parks beside its service circles, the map
+drawn while the layers are written, the figures, and the OSM and basemap readers started
+ahead all go through here (:func:`can_fork` decides for each of them).
 
 Drawing a matplotlib figure holds the GIL (text layout, artists, transforms), so threads draw
 one figure at a time and only overlap the PNG encoding. Forked workers inherit the parent's
