@@ -398,6 +398,32 @@ def test_geometries_go_into_the_page_as_geos_wrote_them(full, full_map):
     assert len(full_map) < len(parsed)  # GEOS writes without spaces
 
 
+def test_render_page_is_folium_page_with_stable_names():
+    """render_page's shortcuts (no Jinja compile of finished text, the tooltips' and popups'
+    style template compiled once) change nothing of the page folium renders itself."""
+    import folium
+
+    from lifecircle.maps.page import _FOLIUM_ID, render_page
+
+    def page() -> folium.Map:
+        m = folium.Map(location=(30.67, 104.07), tiles=None)
+        data = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"n": f"学校 {i}", "p": i},
+             "geometry": {"type": "Point", "coordinates": [104.06 + i / 100, 30.66]}}
+            for i in range(3)]}
+        for fields in (["n"], ["n", "p"]):
+            layer = folium.GeoJson(data).add_to(m)
+            folium.GeoJsonTooltip(fields=fields).add_to(layer)
+            folium.GeoJsonPopup(fields=fields, aliases=["名称", "人"][:len(fields)]).add_to(layer)
+        return m
+
+    numbers: dict[str, str] = {}
+    plain = _FOLIUM_ID.sub(lambda match: numbers.setdefault(match[1], f"_{len(numbers)}"),
+                           page().get_root().render())
+    assert render_page(page()) == plain
+    assert plain.count("foliumtooltip") >= 2 and "foliumpopup" in plain
+
+
 def test_a_geometry_missing_from_the_rendered_page_fails_loudly():
     """If folium wrote the placeholders otherwise (another release), the page is refused
     rather than written with empty geometries."""
