@@ -226,13 +226,43 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
     """Write GeoDataFrames as the layers of one GeoPackage (UTF-8; empty layers skipped).
 
     A ``fid`` column is written as ``facility_id``: GeoPackage reserves ``fid`` for its own key.
+    SQLite does not flush each transaction to the disk meanwhile (:func:`unsynced_sqlite`).
     """
-    for name, frame in layers.items():
-        if frame is None or frame.empty:
-            continue
-        frame.rename(columns={"fid": "facility_id"}).to_file(
-            path, layer=name, driver="GPKG", engine="pyogrio"
-        )
+    with unsynced_sqlite():
+        for name, frame in layers.items():
+            if frame is None or frame.empty:
+                continue
+            frame.rename(columns={"fid": "facility_id"}).to_file(
+                path, layer=name, driver="GPKG", engine="pyogrio"
+            )
+
+
+@contextmanager
+def unsynced_sqlite() -> Iterator[None]:
+    """GDAL's SQLite-based writers (GeoPackage) without an fsync per transaction
+    (``OGR_SQLITE_SYNCHRONOUS=OFF``) inside the block; the previous setting afterwards.
+
+    The files are written into a staging folder renamed into place once complete
+    (:func:`atomic_directory`), and no other output is synced either: an interrupted run
+    leaves the previous folder, as before. Central Chengdu's analysis layers: 0.19 -> 0.11 s.
+
+    Examples
+    --------
+    >>> import pyogrio
+    >>> with unsynced_sqlite():  # pyogrio reads GDAL's "OFF" as False
+    ...     pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    False
+    >>> pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") is None  # unset again
+    True
+    """
+    import pyogrio
+
+    before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": before})
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
