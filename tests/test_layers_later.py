@@ -67,3 +67,31 @@ def test_folder_writes_the_deferred_layer(study, in_turn, tmp_path, monkeypatch,
         assert timings["write_pending"] >= 0
         assert layers[-1] == "uncovered"
     assert later.pending_layers == {} and later.layers == {}
+
+
+def test_deferred_work_never_holds_up_the_exit_and_its_error_reaches_the_caller():
+    import threading
+
+    from lifecircle.coverage.parallel import on_a_thread
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        started.set()
+        release.wait(10)
+        return "done"
+
+    future = on_a_thread(slow)
+    assert started.wait(10)
+    # a daemon: the console script's exit (lifecircle.cli_main.exit_quickly) joins only
+    # non-daemon threads, so Ctrl-C or a failed write does not wait for the overlays
+    later = [t for t in threading.enumerate() if t.name == "lifecircle-later"]
+    assert later and all(t.daemon for t in later) and not future.done()
+    release.set()
+    assert future.result(10) == "done"
+
+    def broken() -> None:
+        raise ValueError("TopologyException: side location conflict")
+
+    with pytest.raises(ValueError, match="side location conflict"):
+        on_a_thread(broken).result(10)

@@ -8,6 +8,7 @@ copies of a process pool.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -38,10 +39,13 @@ def in_threads(work: Callable[[Any], Any], jobs: Sequence[Any],
 
 
 def on_a_thread(work: Callable[..., Any], *args: Any) -> Future:
-    """``work(*args)`` started on a thread of its own; the returned future gives its result.
+    """``work(*args)`` started on a daemon thread of its own (named ``lifecircle-later``); the
+    returned future gives its result or raises its error.
 
     For GEOS work whose result is wanted only later (a layer written last): it runs while the
-    caller goes on with work that holds the GIL (writing other layers) on the other core.
+    caller goes on with work that holds the GIL (writing other layers) on the other core. A
+    daemon thread, so that a process ending early (Ctrl-C, a failed write) does not first wait
+    for work nobody will read (a 50x SYNTHETIC city's uncovered layer: 47 s).
 
     Examples
     --------
@@ -49,8 +53,15 @@ def on_a_thread(work: Callable[..., Any], *args: Any) -> Future:
     >>> float(on_a_thread(shapely.area, shapely.box(0, 0, 2, 3)).result())
     6.0
     """
-    pool = ThreadPoolExecutor(1)
-    try:
-        return pool.submit(work, *args)
-    finally:
-        pool.shutdown(wait=False)  # the thread ends with the work; nothing else is submitted
+    future: Future = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(work(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="lifecircle-later", daemon=True).start()
+    return future
