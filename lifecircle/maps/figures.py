@@ -115,10 +115,17 @@ def start_figures(out_dir: str | Path, lang: str = "zh") -> PendingFigures:
 
     Examples
     --------
-    >>> from lifecircle.maps.figures import start_figures
-    >>> pending = start_figures("out")  # doctest: +SKIP
-    >>> write_map("out")  # doctest: +SKIP
-    >>> pngs = pending.result()  # doctest: +SKIP
+    >>> import tempfile
+    >>> from lifecircle import Study, run
+    >>> from lifecircle.data import sample_path
+    >>> from lifecircle.maps import write_map
+    >>> study = Study.from_osm(sample_path(), residential_density=400, kinds=["primary_school"])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = run(study).to_folder(Path(tmp) / "out", figures=False)
+    ...     pending = start_figures(out)  # the figures are drawn while the map is written
+    ...     _ = write_map(out)
+    ...     sorted(png.name for png in pending.result())
+    ['coverage_primary_school.png', 'metrics_targets.png', 'residential_uncovered.png']
     """
     lang = check_lang(lang)
     folder = read_folder(out_dir, FIGURE_LAYERS)
