@@ -6,7 +6,10 @@ finished output (its GeoJSON, its inlined PNG tiles), so the compile does no wor
 byte: 4.2 s of a 50x city's map (33 MB of page), 0.6 s of central Chengdu's. While
 :func:`render_page` runs, those texts are wrapped in :class:`_Text` instead, which outputs them
 as they are. The page is the same but for text that looks like Jinja syntax (``{{`` in an OSM
-name), which branca would have evaluated and :class:`_Text` leaves alone.
+name), which branca would have evaluated and :class:`_Text` leaves alone. folium's own render
+code (GeoJson tooltips and popups, Vega) wraps its finished output the same way, and compiles
+the same template source at every render: both go through :class:`_Text` and one compile per
+source while the page renders.
 """
 
 from __future__ import annotations

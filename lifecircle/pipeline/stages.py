@@ -69,7 +69,7 @@ def catchment_kinds(study: Study, access: dict[str, KindAccess]) -> list[str]:
 @dataclass
 class StageOutput:
     """Metrics, layers and tables one stage adds to a run (``pending``: layers still being
-    computed on a thread, each added to ``layers`` by :meth:`settle`)."""
+    computed on a thread, see :func:`settle_layers`)."""
 
     metrics: dict[str, Metric] = field(default_factory=dict)
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
@@ -77,14 +77,21 @@ class StageOutput:
     cell_columns: dict[str, np.ndarray] = field(default_factory=dict)
     pending: dict[str, Future] = field(default_factory=dict)
 
-    def settle(self) -> StageOutput:
-        """Wait for the pending layers and add them to ``layers`` (a failure is raised)."""
-        settle_layers(self.pending, self.layers)
-        return self
-
 
 def settle_layers(pending: dict[str, Future], layers: dict[str, gpd.GeoDataFrame]) -> None:
-    """Move each pending layer into ``layers`` once computed (waits for it)."""
+    """Move each pending layer into ``layers`` once computed (waits for it; a failure of its
+    work is raised here).
+
+    Examples
+    --------
+    >>> from concurrent.futures import Future
+    >>> done, layers = Future(), {}
+    >>> done.set_result("the layer")
+    >>> pending = {"uncovered": done}
+    >>> settle_layers(pending, layers)
+    >>> pending, layers
+    ({}, {'uncovered': 'the layer'})
+    """
     for name in list(pending):
         layers[name] = pending[name].result()
         del pending[name]
