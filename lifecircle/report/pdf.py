@@ -36,9 +36,14 @@ class Printer:
 
     Examples
     --------
-    >>> with Printer() as printer:  # doctest: +SKIP
-    ...     write_page("report.html")  # while Chromium starts
-    ...     printer.print("report.html", "report.pdf")
+    >>> import tempfile
+    >>> def first_bytes() -> bytes:
+    ...     with tempfile.TemporaryDirectory() as tmp, Printer() as printer:
+    ...         page = Path(tmp) / "page.html"  # written while Chromium starts
+    ...         _ = page.write_text("<h1>公园绿地服务半径覆盖率</h1>", encoding="utf-8")
+    ...         return printer.print(page, Path(tmp) / "page.pdf").read_bytes()[:5]
+    >>> chromium_missing() is not None or first_bytes() == b"%PDF-"  # where Chromium is
+    True
     """
 
     def __init__(self) -> None:
