@@ -17,7 +17,9 @@ import contextlib
 import gc
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -74,14 +76,18 @@ class Pending(Generic[T]):
         # would visit (and so copy, page by page) memory the workers share with the parent
         gc.freeze()
         try:
-            with self._context():
+            with self._context(), interrupts_held():
                 # fork (not spawn): the workers start from this process' memory and imports;
                 # all of them fork in the first submit (ProcessPoolExecutor with fork)
                 self._pool = ProcessPoolExecutor(max_workers=self._workers,
                                                  mp_context=multiprocessing.get_context("fork"),
-                                                 initializer=end_with_parent,
+                                                 initializer=_worker_start,
                                                  initargs=(os.getpid(),))
                 self._futures = [self._pool.submit(_run, i) for i in range(len(self._jobs))]
+        except BaseException:  # Ctrl-C raised once the workers forked: none is left behind
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            raise
         finally:
             gc.unfreeze()
             _JOBS = ()
@@ -231,6 +237,67 @@ def run_jobs(jobs: Sequence[Callable[[], T]], workers: int,
     """
     with start_jobs(jobs, workers, context) as pending:
         return pending.result()
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back while processes fork in the block: it is raised after it.
+
+    Forking runs the interpreter's at-fork hooks (logging's and concurrent.futures' take and
+    release their locks around the fork). A KeyboardInterrupt raised inside one of them is
+    dropped by Python as "unraisable" and leaves its lock held: the Ctrl-C was lost and the run
+    hung at the next log call of another thread (seen: Ctrl-C while the figure workers forked;
+    Chromium's starting thread then waited on logging's lock forever). Inside the block the
+    SIGINT handler only records the signal (whichever thread the kernel gave it to, Python
+    runs handlers on the main thread); the previous handler is put back and called after.
+    Processes forked inside put it back too (:func:`restore_interrupts`). Signal handlers
+    belong to the main thread: elsewhere the block runs as it is.
+
+    Examples
+    --------
+    >>> import os, signal
+    >>> try:
+    ...     with interrupts_held():
+    ...         os.kill(os.getpid(), signal.SIGINT)  # recorded, not raised, in the block
+    ...         inside = "still running"
+    ... except KeyboardInterrupt:
+    ...     print(inside, "then interrupted")
+    still running then interrupted
+    """
+    global _PARENT_SIGINT
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[Any] = []
+    previous = signal.signal(signal.SIGINT, lambda _signum, frame: caught.append(frame))
+    _PARENT_SIGINT = previous
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _PARENT_SIGINT = None
+        if caught and callable(previous):
+            previous(signal.SIGINT, caught[0])  # Python's default: raise KeyboardInterrupt
+        elif caught and previous == signal.SIG_DFL:
+            signal.raise_signal(signal.SIGINT)
+
+
+#: the SIGINT handler before :func:`interrupts_held`, while its block runs (a process forked
+#: there puts it back)
+_PARENT_SIGINT: Any = None
+
+
+def restore_interrupts() -> None:
+    """In a process forked inside :func:`interrupts_held`: the parent's SIGINT handler again
+    (the handler that only records is inherited)."""
+    if _PARENT_SIGINT is not None:
+        signal.signal(signal.SIGINT, _PARENT_SIGINT)
+
+
+def _worker_start(parent: int) -> None:
+    """A forked pool worker's initializer: Ctrl-C as in the parent, killed with the parent."""
+    restore_interrupts()
+    end_with_parent(parent)
 
 
 def end_with_parent(parent: int) -> None:

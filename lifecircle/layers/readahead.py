@@ -89,7 +89,7 @@ def start(readers: tuple[str, ...], path: str | Path, spawn_min_bytes: int | Non
     >>> sorted(layers)
     ['base_places', 'base_rail', 'base_streets', 'base_water']
     """
-    from lifecircle.forked import can_fork
+    from lifecircle.forked import can_fork, interrupts_held
 
     keys = [(reader, Path(path).resolve()) for reader in readers]
     try:
@@ -110,7 +110,8 @@ def start(readers: tuple[str, ...], path: str | Path, spawn_min_bytes: int | Non
     # a daemon, so a run that stops early does not wait for it
     process = context.Process(target=_send_reads,
                               args=(readers, Path(path), sender, os.getpid()), daemon=True)
-    process.start()
+    with interrupts_held():  # Ctrl-C in an at-fork hook would be lost (forked.py)
+        process.start()
     sender.close()
     # each read is taken as soon as it is sent, so the process (osmium's buffers: 0.4 GiB at
     # 50x) ends then, not when the run asks for the reads, minutes later

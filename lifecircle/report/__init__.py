@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-from contextlib import nullcontext
+from contextlib import ExitStack
 from importlib.resources import files
 from pathlib import Path
 
@@ -81,14 +81,16 @@ def write_report(out_dir: str | Path, lang: str = "zh", *, pdf: bool = True,
     out = Path(out_dir)
     folder = read_folder(out)
     figures = sorted((out / "figures").glob("*.png"))
-    drawing = None
-    if draw_figures and not figures and folder.layers:
-        from lifecircle.maps.figures import start_figures
+    with ExitStack() as started:  # each one closed from when it starts (Ctrl-C)
+        drawing = own = None
+        if draw_figures and not figures and folder.layers:
+            from lifecircle.maps.figures import start_figures
 
-        drawing = start_figures(out, lang)  # forks its workers now, before Chromium's thread
-    # Chromium starts (about 1.5 s) while the figures are drawn and the page is written
-    own = start_printer() if pdf and printer is None else None
-    with drawing or nullcontext(), own or nullcontext():
+            # forks its workers now, before Chromium's thread
+            drawing = started.enter_context(start_figures(out, lang))
+        # Chromium starts (about 1.5 s) while the figures are drawn and the page is written
+        if pdf and printer is None and (own := start_printer()) is not None:
+            started.enter_context(own)
         printer = (printer or own) if pdf else None
         if drawing is not None:
             figures = drawing.result()
