@@ -56,11 +56,12 @@ def cmd_run(args: argparse.Namespace, config=None) -> int:
         console.out.print(config.to_yaml(), end="", markup=False)
         return 0
     read_osm_ahead(config.osm)  # on the other core while the pipeline is imported
-    from lifecircle.pipeline import run
+    from lifecircle.pipeline import import_writers, run
     started = time.perf_counter()
     study = _study(config, prefetch_basemap=True)
     with console.err.status("measuring") as status:
-        result = run(study, config, progress=status.update, defer_layers=True)
+        result = run(study, config, progress=status.update, defer_layers=True,
+                     while_waiting=import_writers)
         status.update("writing outputs, map and figures")
         del study  # the result alone holds it: to_folder frees its layers and streets once written
         result.to_folder(args.out, keep_layers=False)
@@ -194,7 +195,6 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 def cmd_map(args: argparse.Namespace) -> int:
     """Draw map.html and figures/*.png of an existing output folder."""
     from lifecircle.maps import screenshot, write_figures, write_map
-
     path = write_map(args.dir, lang=args.lang or "zh", kind=args.kind, tiles=args.tiles or "none")
     figures = [] if args.figures is False else write_figures(args.dir, lang=args.lang or "zh")
     if args.png:

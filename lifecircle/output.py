@@ -218,8 +218,19 @@ def atomic_file(target: Path, write: Callable[[Path], None]) -> Path:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON deterministically: sorted keys, NaN/inf as null, UTF-8 with Chinese kept."""
-    text = json.dumps(_clean(data), ensure_ascii=False, indent=2, sort_keys=True)
-    path.write_text(text + "\n", encoding="utf-8")
+    path.write_text(json_text(data), encoding="utf-8")
+
+
+def json_text(data: Any) -> str:
+    """The text :func:`write_json` writes.
+
+    >>> print(json_text({"value": float("nan"), "名称": "成都"}), end="")
+    {
+      "value": null,
+      "名称": "成都"
+    }
+    """
+    return json.dumps(_clean(data), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:

@@ -7,13 +7,13 @@ Used by :mod:`lifecircle.maps.webmap` when a layer's GeoJSON would exceed
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 
 from lifecircle.maps import rastertiles
+from lifecircle.maps.labels import number_text
 from lifecircle.maps.rastertiles import Paint
 from lifecircle.maps.styles import COVERED_COLOUR, UNCOVERED_COLOUR
 
@@ -67,15 +67,6 @@ def catchment_numbers(catchments: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
     kinds = facilities["kind"].astype(str) if by_kind else [""] * len(facilities)
     for prop, kind, fid in zip(props, kinds, facilities["facility_id"], strict=True):
         row = numbers.get((kind, str(fid)), {})
-        prop["c_pop"] = _number(row.get("population"), ",.0f")
-        prop["c_demand"] = _number(row.get("demand"), ",.0f")
+        prop["c_pop"] = number_text(row.get("population"), ",.0f")
+        prop["c_demand"] = number_text(row.get("demand"), ",.0f")
     return True
-
-
-def _number(value: Any, fmt: str) -> str:
-    """As ``webmap._number``: "—" for missing or non-finite."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "—"
-    return format(number, fmt) if math.isfinite(number) else "—"

@@ -106,13 +106,15 @@ _SHARED: dict[Path, tuple[tuple[Any, ...] | None, OutputFolder | None]] = {}
 
 
 @contextmanager
-def shared_reads(out_dir: str | Path) -> Iterator[None]:
+def shared_reads(out_dir: str | Path, written: OutputFolder | None = None) -> Iterator[None]:
     """Read the folder once for every writer inside the block (map, figures, report).
 
     At city scale coverage.gpkg holds hundreds of MB; each writer reading it again cost more
     than its drawing. A read is reused only while the folder's scorecard.json and coverage.gpkg
     are unchanged (same size and modification time), and the copy is dropped when the block
-    ends. Writers must treat the shared :class:`OutputFolder` as read-only.
+    ends. Writers must treat the shared :class:`OutputFolder` as read-only. ``written``: the
+    folder as it reads back now (:func:`lifecircle.maps.as_written.folder_as_written` of what
+    was just written), shared instead of a first read.
 
     Examples
     --------
@@ -126,7 +128,7 @@ def shared_reads(out_dir: str | Path) -> Iterator[None]:
     True
     """
     path = Path(out_dir).resolve()
-    _SHARED[path] = (None, None)
+    _SHARED[path] = (None, None) if written is None else (_signature(path), written)
     try:
         yield
     finally:
@@ -197,7 +199,7 @@ def _read(path: Path, only: Mapping[str, str] | None = None) -> OutputFolder:
         scorecard = json.loads(card.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(card, f"cannot be read ({exc})") from None
-    _check_scorecard(scorecard, card)
+    check_scorecard(scorecard, card)
     layers: dict[str, gpd.GeoDataFrame] = {}
     gpkg = path / "coverage.gpkg"
     if gpkg.is_file():
@@ -230,7 +232,7 @@ def _read_layer(gpkg: Path, only: Mapping[str, str] | None, name: str) -> gpd.Ge
 _SECTIONS = ("metrics", "population", "study_area")
 
 
-def _check_scorecard(card: Any, path: Path) -> None:
+def check_scorecard(card: Any, path: Path) -> None:
     """Refuse a hand-edited scorecard whose sections or values have the wrong type.
 
     Raises

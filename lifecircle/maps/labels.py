@@ -3,6 +3,10 @@ formats come from the metric registry (:mod:`lifecircle.metrics`), re-exported h
 
 from __future__ import annotations
 
+import json
+import math
+from typing import Any
+
 from lifecircle.errors import InputError
 from lifecircle.metrics import format_gap, format_value, kind_label
 from lifecircle.metrics import label as metric_label
@@ -138,3 +142,46 @@ def population_source(source: str, lang: str) -> str:
 
 __all__ = ["LANGS", "OSM_CREDIT", "check_lang", "comparator", "format_gap", "format_value",
            "kind_glyph", "kind_label", "metres", "metric_label", "population_source", "text"]
+
+
+def js_string(value: str) -> str:
+    """A JavaScript string literal, readable (UTF-8) and safe inside ``<script>``.
+
+    >>> print(js_string("成都</script>"))
+    "成都<\\/script>"
+    """
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+def cell_text(value: Any) -> str:
+    """A table cell as text: "" for missing (None, NaN).
+
+    >>> cell_text(float("nan")), cell_text(12)
+    ('', '12')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def finite(value: Any) -> float | None:
+    """A finite float, else None (missing, NaN, infinite or not a number).
+
+    >>> finite("2.5"), finite(float("inf")), finite(None)
+    (2.5, None, None)
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def number_text(value: Any, fmt: str) -> str:
+    """A number in ``fmt``, "—" for missing or non-finite.
+
+    >>> number_text(12345.6, ",.0f"), number_text(None, ",.0f")
+    ('12,346', '—')
+    """
+    number = finite(value)
+    return "—" if number is None else format(number, fmt)

@@ -8,7 +8,6 @@ tiles (``rastertiles``) or images (``overlay``). Online tiles are opt-in (``tile
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from html import escape
@@ -39,10 +38,14 @@ from lifecircle.maps.geojson import (
     wgs84_bounds,
 )
 from lifecircle.maps.labels import (
+    cell_text,
     check_lang,
+    finite,
+    js_string,
     kind_glyph,
     kind_label,
     metres,
+    number_text,
     population_source,
     text,
 )
@@ -123,7 +126,7 @@ class _PageScript(MacroElement):
         super().__init__()
         self.groups = groups
         self.base = base or {}
-        self.credits = [_js(c) for c in credits]
+        self.credits = [js_string(c) for c in credits]
         self.legend_js = LEGEND_JS
 
 
@@ -168,16 +171,37 @@ def write_map(out_dir: str | Path, lang: str = "zh", kind: str | None = None, *,
         When the folder is not an output folder, ``lang`` or ``tiles`` is unknown, ``kind`` was
         not measured, or Tianditu's key is missing.
     """
-    lang = check_lang(lang)
     check_tiles(tiles)  # a missing key fails before the folder is read
-    folder = read_folder(out_dir)
+    return write_folder_map(read_folder(out_dir), lang, kind, tiles=tiles)
+
+
+def write_folder_map(folder: OutputFolder, lang: str = "zh", kind: str | None = None, *,
+                     tiles: str = "none") -> Path:
+    """:func:`write_map` of a folder already read (:func:`~lifecircle.maps.folder.
+    read_folder`), or made from a run's layers before they are written (:func:`~lifecircle.
+    maps.as_written.folder_as_written`): ``folder.path/map.html``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lifecircle import Study, run
+    >>> from lifecircle.data import sample_path
+    >>> study = Study.from_osm(sample_path(), residential_density=400, kinds=["park"])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = run(study).to_folder(Path(tmp) / "out", figures=False)
+    ...     write_folder_map(read_folder(out), "en").read_bytes() == write_map(out, "en"
+    ...                                                                         ).read_bytes()
+    True
+    """
+    lang = check_lang(lang)
+    check_tiles(tiles)
     if kind is not None and kind not in folder.kinds:
         measured = ", ".join(folder.kinds) or "none"
         raise InputError(f"kind {kind}", f"not measured in {folder.path}; measured: {measured}")
     with page_geometries() as texts:
         html = put_geometries(render_page(build_map(folder, lang, kind or folder.default_kind(),
                                                     tiles)), texts)
-    return atomic_file(Path(out_dir) / "map.html",
+    return atomic_file(folder.path / "map.html",
                         lambda tmp: tmp.write_text(html, encoding="utf-8"))
 
 
@@ -380,18 +404,18 @@ class _Drawer:
         distance = frame[f"dist_{kind}"].to_numpy(dtype=float)
         unreachable = self._t("unreachable")
         props = [{"c": int(c), "d": metres(d) if math.isfinite(d) else unreachable,
-                  "p": _number(p, ",.0f")}
+                  "p": number_text(p, ",.0f")}
                  for c, d, p in zip(classes.index(distance), distance, frame["population"],
                                     strict=True)]
         fields, aliases = ["d", "p"], [self._t("distance"), self._t("people")]
         if "kinds_reached" in frame.columns:
             for prop, reached in zip(props, frame["kinds_reached"], strict=True):
-                prop["r"] = _number(reached, ",.0f")
+                prop["r"] = number_text(reached, ",.0f")
             fields.append("r")
             aliases.append(self._t("kinds_reached"))
         if "missing_kinds" in frame.columns:
             for prop, missing in zip(props, frame["missing_kinds"], strict=True):
-                kinds = [k for k in re.split(r"[,;\s]+", _text(missing)) if k]
+                kinds = [k for k in re.split(r"[,;\s]+", cell_text(missing)) if k]
                 prop["m"] = escape(", ".join(kind_label(k, self.lang) for k in kinds)) or "—"
             fields.append("m")
             aliases.append(self._t("missing_kinds"))
@@ -437,17 +461,17 @@ class _Drawer:
         props = []
         for row in frame.to_dict("records"):
             ratio = row.get("load_ratio")
-            name = _text(row.get("name")) or names.get(_text(row.get("facility_id")), "")
-            capacity = _number(row.get("capacity"), ",.0f")
+            name = cell_text(row.get("name")) or names.get(cell_text(row.get("facility_id")), "")
+            capacity = number_text(row.get("capacity"), ",.0f")
             if row.get("capacity_assumed") in (True, 1) and capacity != "—":
                 capacity += assumed
             props.append({
-                "c": load_class(_float(ratio)),
+                "c": load_class(finite(ratio)),
                 "name": escape(name) or "—",
-                "pop": _number(row.get("population"), ",.0f"),
-                "demand": _number(row.get("demand"), ",.0f"),
+                "pop": number_text(row.get("population"), ",.0f"),
+                "demand": number_text(row.get("demand"), ",.0f"),
                 "cap": capacity,
-                "load": _number(ratio, ".2f"),
+                "load": number_text(ratio, ".2f"),
             })
         group = self._group(m, f"catchments:{kind}", self._badge_name(kind, "catchments"),
                             show=False)
@@ -496,7 +520,7 @@ class _Drawer:
             # Chengdu's areas; they stay valid and within 0.7 % of the area, as at 1 m with them)
             geometry = to_wgs84(geometry.simplify(TOLERANCE_M, preserve_topology=False), layer,
                                 simplify=False)
-        radii = sorted({r for r in map(_float, frame.get("threshold_m", [])) if r is not None})
+        radii = sorted({r for r in map(finite, frame.get("threshold_m", [])) if r is not None})
         label = "/".join(f"{r:,.0f}" for r in radii) + " m" if radii else ""
         group = self._group(m, f"service_circles:{kind}",
                             self._badge_name(kind, "service_circles", radii=label),
@@ -528,11 +552,11 @@ class _Drawer:
         aliases.append(self._t("facility_id"))
         props = []
         for row in frame.to_dict("records"):
-            prop = {"name": escape(_text(row.get("name"))) or "—",
-                    "kind": escape(kind_name), "cap": _number(row.get("capacity"), ",.0f"),
-                    "id": escape(_text(row.get("facility_id")))}
+            prop = {"name": escape(cell_text(row.get("name"))) or "—",
+                    "kind": escape(kind_name), "cap": number_text(row.get("capacity"), ",.0f"),
+                    "id": escape(cell_text(row.get("facility_id")))}
             if has_load:
-                prop["load"] = _number(row.get("load_ratio"), ".2f")
+                prop["load"] = number_text(row.get("load_ratio"), ".2f")
             props.append(prop)
         if self.catchment_tiles and catchment_numbers(self.folder.layers["catchments"], frame,
                                                       props):
@@ -562,33 +586,8 @@ class _Drawer:
         if frame is None or "facility_id" not in frame.columns:
             return {}
         names = frame["name"] if "name" in frame.columns else [""] * len(frame)
-        return {_text(i): _text(n) for i, n in zip(frame["facility_id"], names, strict=True)}
-
-
-def _js(value: str) -> str:
-    """A JavaScript string literal, readable (UTF-8) and safe inside ``<script>``."""
-    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
-
-
-def _text(value: Any) -> str:
-    """A cell as text: "" for missing (None, NaN)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value)
-
-
-def _float(value: Any) -> float | None:
-    """A finite float, else None (missing, NaN, infinite or not a number)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _number(value: Any, fmt: str) -> str:
-    number = _float(value)
-    return "—" if number is None else format(number, fmt)
+        return {cell_text(i): cell_text(n)
+                for i, n in zip(frame["facility_id"], names, strict=True)}
 
 
 def _geojson(data: dict[str, Any], style: Any) -> folium.GeoJson:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -22,9 +22,12 @@ from lifecircle.coverage.walk import KindAccess
 from lifecircle.layers.study import Study
 from lifecircle.layers.walking import walking_section
 from lifecircle.metrics import ASSUMED, NOT_MEASURED, Metric, label
-from lifecircle.output import atomic_directory, write_csv, write_json, write_layers
+from lifecircle.output import atomic_directory, json_text, write_csv, write_json, write_layers
 from lifecircle.pipeline.stages import settle_layers
 from lifecircle.seeds.targets import Target, score_target
+
+if TYPE_CHECKING:
+    from lifecircle.maps.folder import OutputFolder
 
 METRIC_COLUMNS = ["value", "unit", "label", "method", "denominator", "status"]
 #: The two park indicators (GB/T 50563-2010 and the city-check activity-space one).
@@ -169,6 +172,7 @@ class RunResult:
         """Write the output files into an existing (staging) folder (``keep_layers``: see
         :meth:`to_folder`)."""
         from lifecircle.forked import Gated, can_fork, start_beside
+        from lifecircle.maps.as_written import folder_as_written
         from lifecircle.maps.folder import shared_reads
 
         lang = lang or self.config.lang
@@ -180,22 +184,32 @@ class RunResult:
             laps[name] = time.perf_counter() - started - sum(laps.values())
 
         folder.mkdir(parents=True, exist_ok=True)
-        if can_fork():  # no thread may be computing while the map's process forks
+        small = can_fork()
+        if small:  # no thread may be computing while the map's process forks
             self.settle_layers()
-        # the map is written by a process forked now, which imports folium while the layers
-        # are written and then draws beside the figures and report (a city's run holds too
-        # much to fork: it writes the map last, in this process)
+        card, layers = json_text(self.scorecard()), self._gpkg_layers()
+        # a small run's map is drawn from the layers as they will read back, by a process
+        # forked now, beside their writing (central Chengdu: 0.3 s earlier than from a read of
+        # the GeoPackage once written); otherwise by a process forked now that imports folium
+        # while the layers are written and reads them once written. A city's run holds too
+        # much to fork: it writes the map last, in this process, from the read shared with
+        # the figures and report
+        written = folder_as_written(folder, card, layers) if small else None
         map_job = Gated(partial(_write_map, folder, lang, self.config.tiles),
-                        prepare=_import_map)
+                        prepare=_import_map) if written is None else \
+            partial(_write_folder_map, written, lang, self.config.tiles)
+        gate = map_job if isinstance(map_job, Gated) else None
         with start_beside(map_job) as mapping:
-            with map_job.dropped_on_error():
-                self._write_layers(folder)
+            with gate.dropped_on_error() if gate else nullcontext():
+                self._write_layers(folder, card, layers)
                 lap("write_layers")  # scorecard, GeoPackage (analysis, basemap), CSV tables
-            map_job.open()
+            if gate:
+                gate.open()
+            del layers
             if not keep_layers:
                 self.layers = {}
                 self.study = self.study.without_street_geometry()
-            with shared_reads(folder):  # the figures, report (and an unforked map) read it once
+            with shared_reads(folder, written):  # the figures, report (and an unforked map)
                 self._write_figures_and_report(folder, lang, figures, lap)
                 mapping.result()
                 lap("write_map")  # the wait for the map once the figures and report are written
@@ -209,18 +223,25 @@ class RunResult:
         write_json(folder / "timings.json", self.timings_s | laps | {
             "writing": time.perf_counter() - started})
 
-    def _write_layers(self, folder: Path) -> None:
-        """scorecard.json, config.yaml, coverage.gpkg (analysis and basemap layers), CSVs."""
-        write_json(folder / "scorecard.json", self.scorecard())
-        (folder / CONFIG_FILE).write_text(yaml.safe_dump(
-            self.config.portable(), allow_unicode=True, sort_keys=False), encoding="utf-8")
-        write_layers(folder / "coverage.gpkg", self.layers)
-        if self.config.osm is not None:  # the offline basemap, from the same OSM file
+    def _gpkg_layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """The layers of coverage.gpkg: the analysis layers, then the offline basemap's (read
+        from the same OSM file, WGS84)."""
+        layers = dict(self.layers)
+        if self.config.osm is not None:
             from lifecircle.layers.basemap import basemap_layers
             from lifecircle.layers.crs import reproject_geometry
 
             area = reproject_geometry(self.study.area.buffer(500.0), self.study.crs, "EPSG:4326")
-            write_layers(folder / "coverage.gpkg", basemap_layers(self.config.osm, clip=area))
+            layers.update(basemap_layers(self.config.osm, clip=area))
+        return layers
+
+    def _write_layers(self, folder: Path, card: str, layers: dict[str, gpd.GeoDataFrame]
+                      ) -> None:
+        """scorecard.json (its text), config.yaml, coverage.gpkg, the CSV tables."""
+        (folder / "scorecard.json").write_text(card, encoding="utf-8")
+        (folder / CONFIG_FILE).write_text(yaml.safe_dump(
+            self.config.portable(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+        write_layers(folder / "coverage.gpkg", layers)
         for name, table in self.tables.items():
             if not table.empty:
                 write_csv(folder / name, table)
@@ -234,13 +255,14 @@ class RunResult:
             return
         from lifecircle.report import start_printer, write_report
 
-        drawing = None
-        if figures:  # matplotlib is imported only to draw figures
-            from lifecircle.maps.figures import start_figures
+        with ExitStack() as started:  # each one closed from when it starts (Ctrl-C)
+            drawing = printer = None
+            if figures:  # matplotlib is imported only to draw figures
+                from lifecircle.maps.figures import start_figures
 
-            drawing = start_figures(folder, lang)
-        printer = start_printer() if figures and self.config.report else None
-        with drawing or nullcontext(), printer or nullcontext():
+                drawing = started.enter_context(start_figures(folder, lang))
+                if self.config.report and (printer := start_printer()) is not None:
+                    started.enter_context(printer)
             if drawing is not None:
                 drawing.result()
                 lap("write_figures")
@@ -269,10 +291,35 @@ def _import_map() -> None:
     import lifecircle.maps.webmap  # noqa: F401  (folium: imported by the map's own process)
 
 
+def import_writers(config: RunConfig) -> None:
+    """Import what writing a run's folder needs beyond the run (folium for the map, jinja2 for
+    the report, matplotlib when figures are drawn), so that :meth:`RunResult.to_folder` does
+    not (``run(..., while_waiting=...)`` calls it where the process would be idle).
+
+    Examples
+    --------
+    >>> import sys
+    >>> import_writers(RunConfig(figures=False))
+    >>> "folium" in sys.modules and "jinja2" in sys.modules
+    True
+    """
+    _import_map()
+    if config.report:
+        import lifecircle.report  # noqa: F401
+    if config.figures:
+        import lifecircle.maps.figures  # noqa: F401
+
+
 def _write_map(folder: Path, lang: str, tiles: str) -> Path:
     from lifecircle.maps.webmap import write_map
 
     return write_map(folder, lang=lang, tiles=tiles)
+
+
+def _write_folder_map(folder: OutputFolder, lang: str, tiles: str) -> Path:
+    from lifecircle.maps.webmap import write_folder_map
+
+    return write_folder_map(folder, lang=lang, tiles=tiles)
 
 
 def study_name(config: RunConfig) -> str | None:
