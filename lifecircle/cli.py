@@ -50,13 +50,12 @@ def _study(config, prefetch_basemap: bool = False):
 def cmd_run(args: argparse.Namespace, config=None) -> int:
     """Run every metric on a study and write the output folder."""
     from lifecircle import console
-    from lifecircle.layers.readahead import read_osm_ahead
+    from lifecircle.startup import pipeline_imported
     config = config or _config(args)
     if args.print_config:
         console.out.print(config.to_yaml(), end="", markup=False)
         return 0
-    read_osm_ahead(config.osm)  # on the other core while the pipeline is imported
-    from lifecircle.pipeline import import_writers, run
+    run, import_writers = pipeline_imported(config.osm)  # the OSM file read on the other core
     started = time.perf_counter()
     study = _study(config, prefetch_basemap=True)
     with console.err.status("measuring") as status:

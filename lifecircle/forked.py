@@ -73,7 +73,9 @@ class Pending(Generic[T]):
         global _JOBS
         _JOBS = self._jobs
         # the parent's objects are left out of the workers' garbage collections: a collection
-        # would visit (and so copy, page by page) memory the workers share with the parent
+        # would visit (and so copy, page by page) memory the workers share with the parent.
+        # Objects frozen before (the command line's imports: lifecircle.startup) stay frozen
+        frozen_before = gc.get_freeze_count() > 0
         gc.freeze()
         try:
             with self._context(), interrupts_held():
@@ -89,7 +91,8 @@ class Pending(Generic[T]):
                 self._pool.shutdown(wait=True, cancel_futures=True)
             raise
         finally:
-            gc.unfreeze()
+            if not frozen_before:
+                gc.unfreeze()
             _JOBS = ()
 
     @property

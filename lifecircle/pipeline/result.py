@@ -303,11 +303,14 @@ def import_writers(config: RunConfig) -> None:
     >>> "folium" in sys.modules and "jinja2" in sys.modules
     True
     """
-    _import_map()
-    if config.report:
-        import lifecircle.report  # noqa: F401
-    if config.figures:
-        import lifecircle.maps.figures  # noqa: F401
+    from lifecircle.startup import collector_paused
+
+    with collector_paused():
+        _import_map()
+        if config.report:
+            import lifecircle.report  # noqa: F401
+        if config.figures:
+            import lifecircle.maps.figures  # noqa: F401
 
 
 def _write_map(folder: Path, lang: str, tiles: str) -> Path:
