@@ -175,3 +175,27 @@ def test_without_fork_a_gated_job_runs_on_the_callers_thread(monkeypatch):
     with forked.start_beside(job) as pending:
         job.open()
         assert pending.result() == [os.getpid()]
+
+
+def test_workers_write_the_print_copies_the_report_would_make(tmp_path):
+    """The JPEGs report.pdf prints, written by the figure workers from their pixels, are the
+    bytes a copy of each PNG gives; the report then prints them instead of copying."""
+    from lifecircle.maps.figures import start_figures
+    from lifecircle.maps.png import write_print_jpeg
+    from lifecircle.report import _jpeg_copies
+    from tests.test_maps import run_chengdu
+
+    class Factory:  # run_chengdu's tmp_path_factory: the session's run, read only here
+        def getbasetemp(self):
+            return tmp_path
+
+    out = run_chengdu(Factory())
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    pngs = start_figures(out, "en", print_copies=copies).result()
+    assert sorted(p.stem for p in copies.iterdir()) == sorted(p.stem for p in pngs)
+    for png in pngs:
+        with Image.open(png) as image:
+            again = write_print_jpeg(tmp_path / "again.jpg", np.asarray(image.convert("RGB")))
+        assert (copies / f"{png.stem}.jpg").read_bytes() == again.read_bytes()
+    assert _jpeg_copies(pngs, tmp_path, made=copies) == [copies / f"{p.stem}.jpg" for p in pngs]

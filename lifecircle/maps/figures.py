@@ -47,7 +47,7 @@ from lifecircle.maps.labels import (
     metric_label,
     text,
 )
-from lifecircle.maps.png import write_png
+from lifecircle.maps.png import write_png, write_print_jpeg
 from lifecircle.maps.raster import (
     Backdrop,
     CellBlend,
@@ -102,10 +102,13 @@ def write_figures(out_dir: str | Path, lang: str = "zh") -> list[Path]:
     return start_figures(out_dir, lang).result()
 
 
-def start_figures(out_dir: str | Path, lang: str = "zh") -> PendingFigures:
+def start_figures(out_dir: str | Path, lang: str = "zh", *,
+                  print_copies: Path | None = None) -> PendingFigures:
     """Start :func:`write_figures` and return while the figures are drawn: the folder is read
     and what the maps share is drawn here, then each figure is drawn and written by a forked
     worker (:mod:`lifecircle.forked`), so the caller can go on (e.g. write the map).
+    ``print_copies``: a folder where each worker also writes its figure as the JPEG report.pdf
+    prints (:func:`~lifecircle.maps.png.write_print_jpeg`), from the pixels it has.
 
     Returns
     -------
@@ -134,14 +137,14 @@ def start_figures(out_dir: str | Path, lang: str = "zh") -> PendingFigures:
     with matplotlib.rc_context(rc):
         maps = bool(folder.kinds) or "residential" in folder.layers
         shared = _Shared(folder) if maps else None
-    jobs: list[tuple[Callable[[], Figure | None], Path]] = [
+    jobs: list[tuple[Callable[[], Figure | None], Path, Path | None]] = [
         (partial(_coverage_figure, folder, kind, lang, shared),
-         target / f"coverage_{kind}.png") for kind in folder.kinds]
+         target / f"coverage_{kind}.png", print_copies) for kind in folder.kinds]
     if "residential" in folder.layers:
         jobs.append((partial(_residential_figure, folder, lang, shared),
-                     target / "residential_uncovered.png"))
+                     target / "residential_uncovered.png", print_copies))
     jobs.append((partial(metrics_chart, folder.scorecard, folder.kinds, lang),
-                 target / "metrics_targets.png"))
+                 target / "metrics_targets.png", print_copies))
     # Each figure is its own Figure + Agg canvas (matplotlib's object API, no pyplot state),
     # sharing only read-only inputs (the basemap image, the cell rows), drawn in forked
     # workers that inherit them and the rcParams. The metrics chart, the slowest figure, goes
@@ -176,18 +179,23 @@ FIGURE_WORKERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sche
                          else os.cpu_count() or 1))
 
 
-def _draw_and_save(make: Callable[[], Figure | None], path: Path) -> Path | None:
+def _draw_and_save(make: Callable[[], Figure | None], path: Path, print_copies: Path | None
+                   ) -> Path | None:
     fig = make()
-    return None if fig is None else _save(fig, path)
+    return None if fig is None else _save(fig, path, print_copies)
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def _save(fig: Figure, path: Path, print_copies: Path | None = None) -> Path:
     """The figure as an RGB PNG at ``DPI`` (figures are opaque: an alpha channel is a quarter
-    of the bytes to compress for nothing), encoded by :func:`lifecircle.maps.png.write_png`."""
+    of the bytes to compress for nothing), encoded by :func:`lifecircle.maps.png.write_png`;
+    and its JPEG for report.pdf in ``print_copies``."""
     fig.set_dpi(DPI)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    return write_png(path, np.asarray(canvas.buffer_rgba())[..., :3])
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+    if print_copies is not None:
+        write_print_jpeg(print_copies / f"{path.stem}.jpg", rgb)
+    return write_png(path, rgb)
 
 
 # -- maps ---------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ as a GeoDataFrame, the scorecard document and the output folder (DESIGN §2, §4
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -253,14 +254,18 @@ class RunResult:
         have forked (a fork beside Chromium's starting thread could inherit a lock it holds)."""
         if not (figures or self.config.report):
             return
-        from lifecircle.report import start_printer, write_report
+        from lifecircle.report import can_print, start_printer, write_report
 
         with ExitStack() as started:  # each one closed from when it starts (Ctrl-C)
-            drawing = printer = None
+            drawing = printer = copies = None
             if figures:  # matplotlib is imported only to draw figures
                 from lifecircle.maps.figures import start_figures
 
-                drawing = started.enter_context(start_figures(folder, lang))
+                if self.config.report and can_print():  # the JPEGs report.pdf prints
+                    copies = Path(started.enter_context(tempfile.TemporaryDirectory(
+                        prefix="lifecircle-print-")))
+                drawing = started.enter_context(start_figures(folder, lang,
+                                                              print_copies=copies))
                 if self.config.report and (printer := start_printer()) is not None:
                     started.enter_context(printer)
             if drawing is not None:
@@ -269,7 +274,7 @@ class RunResult:
             if self.config.report:
                 # with the figures when they were drawn; none drawn for it (--no-figures)
                 write_report(folder, lang=lang, pdf=printer is not None, printer=printer,
-                             draw_figures=False)
+                             draw_figures=False, print_copies=copies)
                 lap("write_report")
 
     def map(self, lang: str | None = None, kind: str | None = None):

@@ -12,16 +12,18 @@ from contextlib import ExitStack
 from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lifecircle.coverage.parallel import in_threads
 from lifecircle.maps.folder import OutputFolder, read_folder
 from lifecircle.maps.labels import check_lang
+from lifecircle.maps.png import write_print_jpeg
 from lifecircle.output import atomic_file
 from lifecircle.report.content import context
-from lifecircle.report.pdf import Printer, chromium_missing
+from lifecircle.report.pdf import Printer, can_print, chromium_missing
 
-__all__ = ["start_printer", "write_report"]
+__all__ = ["can_print", "start_printer", "write_report"]
 
 TEMPLATES = files("lifecircle.report") / "templates"
 
@@ -38,8 +40,8 @@ def start_printer() -> Printer | None:
 
 
 def write_report(out_dir: str | Path, lang: str = "zh", *, pdf: bool = True,
-                 printer: Printer | None = None, draw_figures: bool = True
-                 ) -> tuple[Path, Path | None]:
+                 printer: Printer | None = None, draw_figures: bool = True,
+                 print_copies: Path | None = None) -> tuple[Path, Path | None]:
     """Write ``report.html`` and ``report.pdf`` into a run's output folder.
 
     The report holds the study area, the data sources and their completeness, the scorecard of
@@ -66,6 +68,9 @@ def write_report(out_dir: str | Path, lang: str = "zh", *, pdf: bool = True,
     draw_figures : bool
         Draw the figures first when ``figures/`` has none (default). ``lifecircle run
         --no-figures`` passes False: no figure is drawn that was not asked for.
+    print_copies : Path, optional
+        A folder with the JPEG copies report.pdf prints, made while the figures were drawn
+        (:func:`~lifecircle.maps.figures.start_figures`); those missing are made here.
 
     Returns
     -------
@@ -87,7 +92,10 @@ def write_report(out_dir: str | Path, lang: str = "zh", *, pdf: bool = True,
             from lifecircle.maps.figures import start_figures
 
             # forks its workers now, before Chromium's thread
-            drawing = started.enter_context(start_figures(out, lang))
+            if pdf and print_copies is None and can_print():  # the JPEGs report.pdf prints
+                print_copies = Path(started.enter_context(tempfile.TemporaryDirectory(
+                    prefix="lifecircle-print-")))
+            drawing = started.enter_context(start_figures(out, lang, print_copies=print_copies))
         # Chromium starts (about 1.5 s) while the figures are drawn and the page is written
         if pdf and printer is None and (own := start_printer()) is not None:
             started.enter_context(own)
@@ -103,26 +111,23 @@ def write_report(out_dir: str | Path, lang: str = "zh", *, pdf: bool = True,
             # the same page over JPEG copies of the figures: Chromium embeds a JPEG as it is
             # but deflates a PNG's pixels again (central Chengdu's 11 figures: 2.3 -> 1.2 s)
             printed = Path(tmp) / "report.html"
-            printed.write_text(_page(folder, lang, _jpeg_copies(figures, Path(tmp))),
-                               encoding="utf-8")
+            jpegs = _jpeg_copies(figures, Path(tmp), print_copies)
+            printed.write_text(_page(folder, lang, jpegs), encoding="utf-8")
             return html, printer.print(printed, out / "report.pdf")
 
 
-#: JPEG quality of the figures printed in report.pdf, without chroma subsampling (assumption:
-#: 92 at 4:4:4 keeps the maps' one-pixel lines and small labels free of visible artefacts)
-PRINT_JPEG_QUALITY = 92
-
-
-def _jpeg_copies(pngs: list[Path], folder: Path) -> list[Path]:
-    """JPEG copies of PNG figures in ``folder`` (same names, ``.jpg``), encoded in threads
-    (Pillow releases the GIL while it decodes and encodes)."""
+def _jpeg_copies(pngs: list[Path], folder: Path, made: Path | None = None) -> list[Path]:
+    """JPEG copies of PNG figures in ``folder`` (same names, ``.jpg``; those already in
+    ``made`` are taken from there), encoded in threads (Pillow releases the GIL while it
+    decodes and encodes)."""
     from PIL import Image
 
     def copy(png: Path) -> Path:
         jpeg = folder / f"{png.stem}.jpg"
+        if made is not None and (made / jpeg.name).is_file():
+            return made / jpeg.name
         with Image.open(png) as image:
-            image.convert("RGB").save(jpeg, quality=PRINT_JPEG_QUALITY, subsampling=0)
-        return jpeg
+            return write_print_jpeg(jpeg, np.asarray(image.convert("RGB")))
 
     return in_threads(copy, pngs)
 

@@ -8,6 +8,7 @@ the figures and write the page meanwhile.
 
 from __future__ import annotations
 
+import importlib.util
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,18 @@ def chromium_missing() -> str | None:
     if not CHROMIUM.exists():
         return f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)"
     return None
+
+
+def can_print() -> bool:
+    """Whether playwright and Chromium look present, without importing playwright (0.4 s):
+    :func:`chromium_missing` says for sure.
+
+    Examples
+    --------
+    >>> can_print() == (chromium_missing() is None)
+    True
+    """
+    return importlib.util.find_spec("playwright") is not None and CHROMIUM.exists()
 
 
 class Printer:
