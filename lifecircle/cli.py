@@ -244,5 +244,6 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     _error(f"warning: {' '.join(str(message).split())}")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # as the console script: one command, then a quick exit
+    from lifecircle.cli_main import command
+    command()

@@ -21,7 +21,10 @@ from typing import NoReturn
 
 def command() -> NoReturn:
     """Entry point of the ``lifecircle`` console script (``[project.scripts]``)."""
+    from lifecircle import startup
     from lifecircle.cli import main
+
+    startup.ONE_COMMAND = True  # its imports are frozen once loaded (lifecircle.startup)
 
     exit_quickly(main())
 

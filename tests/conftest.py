@@ -20,6 +20,27 @@ WUHAN_TIF = SHARED / "data" / "wuhan-worldpop" / "wuhan_pop_age20plus_100m.tif"
 WUHAN_BOUNDARY = SHARED / "data" / "wuhan-worldpop" / "wuhan-boundary.shp"
 
 
+@pytest.fixture(autouse=True)
+def every_folder_drawn_from_memory_is_the_folder_read_back(monkeypatch):
+    """Wherever a test writes an output folder whose map, figures and report use the layers
+    in memory (:mod:`lifecircle.maps.as_written`), they must be what reading the folder back
+    gives: every layer's columns, dtypes, geometry types and WKB, and the scorecard (so each
+    test's inputs, rasters, facility files, compounds, check the emulation)."""
+    from lifecircle.maps import folder as folder_module
+    from tests.test_map_as_written import same_layers
+
+    shared = folder_module.shared_reads
+
+    def checked(out_dir, written=None):
+        if written is not None:
+            read = folder_module._read(Path(out_dir))
+            assert written.scorecard == read.scorecard
+            same_layers(written.layers, read.layers)
+        return shared(out_dir, written)
+
+    monkeypatch.setattr(folder_module, "shared_reads", checked)
+
+
 def need(path: Path) -> Path:
     """Skip the test with a clear reason when a shared data file (Wuhan) is absent."""
     if not path.exists():

@@ -23,7 +23,9 @@ from lifecircle.maps.folder import read_folder
 from lifecircle.output import json_text, write_layers
 
 
-def _same_layers(made: dict[str, gpd.GeoDataFrame], read: dict[str, gpd.GeoDataFrame]) -> None:
+def same_layers(made: dict[str, gpd.GeoDataFrame], read: dict[str, gpd.GeoDataFrame]) -> None:
+    """The layers of :func:`folder_as_written` are those read back: names and order, columns,
+    dtypes, CRS, index, geometry types, WKB and values (NaN where NaN)."""
     assert list(made) == list(read)
     for name, back in read.items():
         frame = made[name]
@@ -64,7 +66,7 @@ def test_the_layers_in_memory_are_the_layers_read_back(tmp_path):
     assert card == json_text(result.scorecard())
     made, read = folder_as_written(out, card, layers), read_folder(out)
     assert made.scorecard == read.scorecard
-    _same_layers(made.layers, read.layers)
+    same_layers(made.layers, read.layers)
 
 
 def test_every_round_trip_rule_matches_a_written_geopackage(tmp_path):
@@ -86,7 +88,8 @@ def test_every_round_trip_rule_matches_a_written_geopackage(tmp_path):
     lines = gpd.GeoDataFrame({"class": ["primary", "residential"]}, crs=4326,
                              geometry=[LineString([(104.0, 30.6), (104.1, 30.7)]),
                                        LineString([(104.0, 30.6), (104.0, 30.7)])])
-    points = gpd.GeoDataFrame({"name": ["成都"]}, geometry=[Point(104.06, 30.66)], crs=4326)
+    points = gpd.GeoDataFrame({"name": ["成都"]}, geometry=[Point(104.06, 30.66)],
+                              crs=4326).rename_geometry("geom")
     layers = {"residential": mixed, "base_streets": lines, "base_places": points,
               "catchments": mixed.iloc[:0]}
     card = json_text({"metrics": {"m": {"value": float("nan")}}, "population": {},
@@ -95,7 +98,7 @@ def test_every_round_trip_rule_matches_a_written_geopackage(tmp_path):
     write_layers(tmp_path / "coverage.gpkg", layers)
     made, read = folder_as_written(tmp_path, card, layers), read_folder(tmp_path)
     assert made.scorecard == read.scorecard == json.loads(card)
-    _same_layers(made.layers, read.layers)
+    same_layers(made.layers, read.layers)
     assert list(made.layers["residential"].geom_type) == ["MultiPolygon"] * 3
 
 

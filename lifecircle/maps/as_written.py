@@ -8,7 +8,8 @@ the same folder. What the GeoPackage round trip changes (pyogrio writing, ``read
 reading) is done here, so the map is the page ``lifecircle map DIR`` draws from the folder,
 byte for byte (tested):
 
-- the ``fid`` column is named ``facility_id`` (:func:`lifecircle.output.write_layers`);
+- the ``fid`` column is named ``facility_id`` (:func:`lifecircle.output.write_layers`), the
+  geometry column ``geometry``;
 - rows without a geometry or with an empty one are dropped, the index renumbered, empty layers
   left out, the layers in :data:`~lifecircle.maps.folder.LAYERS` order;
 - a layer mixing single and multi geometries of one family is all multi (pyogrio promotes them
@@ -95,6 +96,8 @@ def as_read_back(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
     if frame.crs is not None and epsg is None:
         return None
     frame = frame.rename(columns={"fid": "facility_id"})
+    if frame.geometry.name != "geometry":  # the name a GeoPackage layer is read back with
+        frame = frame.rename_geometry("geometry")
     columns: dict[str, pd.Series] = {}
     for name in frame.columns:
         if name == frame.geometry.name:
