@@ -91,10 +91,10 @@ def write_report(out_dir: str | Path, lang: str = "zh", *, pdf: bool = True,
         if draw_figures and not figures and folder.layers:
             from lifecircle.maps.figures import start_figures
 
-            # forks its workers now, before Chromium's thread
             if pdf and print_copies is None and can_print():  # the JPEGs report.pdf prints
                 print_copies = Path(started.enter_context(tempfile.TemporaryDirectory(
                     prefix="lifecircle-print-")))
+            # forks its workers now, before Chromium's thread
             drawing = started.enter_context(start_figures(out, lang, print_copies=print_copies))
         # Chromium starts (about 1.5 s) while the figures are drawn and the page is written
         if pdf and printer is None and (own := start_printer()) is not None:
