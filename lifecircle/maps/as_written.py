@@ -38,10 +38,11 @@ from lifecircle.maps.folder import LAYERS, OutputFolder, check_scorecard
 #: column dtypes a GeoPackage gives back unchanged (pyogrio: bool, Integer, Integer64, Real
 #: with its float32 subtype)
 _KEPT = {np.dtype(t) for t in ("bool", "int32", "int64", "float32", "float64")}
+_TYPE = shapely.GeometryType
 #: single geometry type -> its multi type and the shapely function that wraps one part
-_MULTI = {"Point": ("MultiPoint", shapely.multipoints),
-          "LineString": ("MultiLineString", shapely.multilinestrings),
-          "Polygon": ("MultiPolygon", shapely.multipolygons)}
+_MULTI = {_TYPE.POINT: (_TYPE.MULTIPOINT, shapely.multipoints),
+          _TYPE.LINESTRING: (_TYPE.MULTILINESTRING, shapely.multilinestrings),
+          _TYPE.POLYGON: (_TYPE.MULTIPOLYGON, shapely.multipolygons)}
 
 
 def folder_as_written(path: str | Path, scorecard_json: str,
@@ -133,10 +134,10 @@ def _promoted(geometry: Any) -> np.ndarray:
     are exactly one single type and its multi type, the single ones wrapped as multi."""
     geometry = np.asarray(geometry, dtype=object)
     types = shapely.get_type_id(geometry)
-    names = {shapely.GeometryType(t).name for t in np.unique(types[types >= 0])}
+    present = set(np.unique(types[types >= 0]).tolist())  # missing geometries are -1
     for single, (multi, wrap) in _MULTI.items():
-        if names == {single.upper(), multi.upper()}:
-            singles = types == shapely.GeometryType[single.upper()]
+        if present == {single, multi}:
+            singles = types == single
             geometry = geometry.copy()
             geometry[singles] = [wrap([part]) for part in geometry[singles]]
     return geometry
