@@ -1,4 +1,5 @@
-"""Ctrl-C while lifecircle forks its workers is never lost (forked.interrupts_held).
+"""Ctrl-C while lifecircle forks its workers is never lost (forked.interrupts_held); the
+command line's imports with the collector paused (lifecircle.startup).
 
 A KeyboardInterrupt raised inside one of the interpreter's at-fork hooks is dropped as
 "unraisable" and leaves that hook's lock (logging's) held: a run interrupted while its figure
@@ -74,3 +75,24 @@ def test_the_handler_is_put_back_in_the_parent_and_the_workers(monkeypatch):
     assert pending.forked
     assert in_workers == [signal.default_int_handler] * 2
     assert handler() is signal.default_int_handler
+
+
+def test_a_one_command_process_imports_with_the_collector_paused_then_frozen(monkeypatch):
+    """lifecircle.startup: in the console script's process the collector is paused while the
+    block runs and what it holds is frozen after; anywhere else nothing changes."""
+    import gc
+
+    from lifecircle import startup
+
+    assert not startup.ONE_COMMAND  # a test session is not a one-command process
+    frozen = gc.get_freeze_count()
+    with startup.collector_paused():
+        assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
+    monkeypatch.setattr(startup, "ONE_COMMAND", True)
+    try:
+        with startup.collector_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled() and gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()  # the test session goes on collecting as before
