@@ -8,11 +8,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from lifecircle.maps.labels import format_value
-from lifecircle.maps.screenshot import CHROMIUM
+from lifecircle.maps.screenshot import CHROMIUM, HEADLESS_SHELL
 from lifecircle.report import pdf as report_pdf
 from lifecircle.report import write_report
 from tests.test_maps import run_chengdu
@@ -123,3 +125,41 @@ def test_a_printer_started_by_the_caller_prints_and_stays_open(folder):
         assert _pdftotext(again) == _pdftotext(pdf)
     _, none = write_report(folder, lang="en", pdf=False, printer=None)
     assert none is None
+
+
+def test_the_page_carries_the_stylesheet_as_written(folder):
+    """The stylesheet goes into <style> unescaped: an escaped quote (&#34;) there is not CSS,
+    so the font stack was dropped and each browser fell back to its own default font."""
+    html, _ = write_report(folder, pdf=False)
+    page = html.read_text(encoding="utf-8")
+    style = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    css = (Path(report_pdf.__file__).parent / "templates" / "report.css").read_text(
+        encoding="utf-8")
+    assert style.strip() == css.strip()
+    assert 'font-family: "Noto Sans CJK SC"' in style and "&#34;" not in style
+
+
+@pytest.mark.browser
+def test_the_headless_shell_prints_what_chromium_prints(folder, monkeypatch):
+    """report.pdf prints with Debian's chromium-headless-shell when it is installed (half the
+    CPU); it must be the same document as the full browser's: text, pages and pixels."""
+    if not (CHROMIUM.exists() and HEADLESS_SHELL.exists()) or shutil.which("pdftoppm") is None:
+        pytest.skip("needs /usr/bin/chromium, /usr/bin/chromium-headless-shell and poppler")
+    pytest.importorskip("playwright.sync_api")
+    assert report_pdf.printing_chromium() == HEADLESS_SHELL
+    write_report(folder, pdf=False)
+    printed = {}
+    for browser in (CHROMIUM, HEADLESS_SHELL):
+        monkeypatch.setattr(report_pdf, "printing_chromium", lambda browser=browser: browser)
+        pdf = report_pdf.print_pdf(folder / "report.html", folder / f"{browser.name}.pdf")
+        subprocess.run(["pdftoppm", "-png", "-r", "40", str(pdf), str(folder / browser.name)],
+                       check=True)
+        pages = sorted(folder.glob(f"{browser.name}-*.png"))
+        printed[browser] = (_pdftotext(pdf), [np.asarray(Image.open(p).convert("L"))
+                                              for p in pages])
+    (text, pages), (shell_text, shell_pages) = printed[CHROMIUM], printed[HEADLESS_SHELL]
+    assert "© OpenStreetMap contributors" in shell_text and shell_text == text
+    assert len(pages) >= 2 and len(shell_pages) == len(pages)
+    for page, shell_page in zip(pages, shell_pages, strict=True):
+        assert page.shape == shell_page.shape
+        assert np.abs(page.astype(int) - shell_page).max() <= 8  # anti-aliasing at most
