@@ -16,6 +16,11 @@ distance stage (snapping + one Dijkstra per kind) and one GeoPackage write of it
 ``--against DIR`` runs another tree's package (a checkout or ``git archive REV | tar -x -C
 DIR``) in turn with this one and prints the before/after ratios.
 
+Every module a run imports must have its bytecode compiled, as a user's ``pip install`` leaves
+it (uv installs without it, and this machine sets PYTHONDONTWRITEBYTECODE=1, so nothing is
+cached by running): otherwise each run compiles those modules again and the benchmark measures
+the compiler (playwright alone: 0.35-0.75 s of a run). The benchmark stops and names them.
+
 Prints a Markdown section for RESULTS.md (``python benchmarks/run.py run``).
 """
 
@@ -40,6 +45,30 @@ ENTRY = "from lifecircle.cli_main import command; command()"
 FLOOR_IMPORTS = ("import numpy, scipy.sparse.csgraph, osmium, shapely, pyproj, pandas, "
                  "geopandas, pyogrio")
 TARGETS_S = {"map + report.html (--no-figures)": 2.5, "map + figures + report.pdf": 4.0}
+
+
+def missing_bytecode(code: Path | None = None) -> list[str]:
+    """The modules a whole run imports (with ``code``: from that tree) whose compiled bytecode
+    is missing or older than their source, found in a fresh process."""
+    probe = r'''
+import importlib.util, os, sys
+import lifecircle.pipeline.result, lifecircle.maps.webmap, lifecircle.maps.figures
+import lifecircle.report
+if importlib.util.find_spec("playwright"):
+    import playwright.sync_api
+for name, module in sorted(sys.modules.items()):
+    spec = getattr(module, "__spec__", None)
+    origin = getattr(spec, "origin", None) or ""
+    if spec is None or not spec.cached or not origin.endswith(".py"):
+        continue
+    cached = importlib.util.cache_from_source(origin)
+    if not os.path.exists(cached) or os.path.getmtime(cached) < os.path.getmtime(origin):
+        print(name)
+'''
+    if code is not None:
+        probe = f"import sys; sys.path.insert(0, {str(code)!r})\n{probe}"
+    return subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                          text=True).stdout.split()
 
 
 def _children_cpu() -> float:
@@ -104,6 +133,12 @@ def main() -> None:
                         help="another tree's lifecircle (e.g. `git archive REV | tar -x -C DIR`),"
                              " run in turn with this one: the before/after ratios")
     args = parser.parse_args()
+    for tree in (None, args.against):
+        if missing := missing_bytecode(tree):
+            sys.exit(f"bytecode missing for {len(missing)} modules ({', '.join(missing[:6])}"
+                     f"{', ...' if len(missing) > 6 else ''}): compile them first (python -m "
+                     "compileall -q <site-packages> <tree>/lifecircle); a user's pip install "
+                     "compiles them, uv does not")
     variants = {"map + report.html (--no-figures)": ["--no-figures"],
                 "map + figures + report.pdf": []}
     runs: dict[str, list[tuple[float, float, dict[str, float]]]] = {v: [] for v in variants}
