@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from lifecircle import notes
 from lifecircle.maps.labels import format_value
 from lifecircle.maps.screenshot import CHROMIUM, HEADLESS_SHELL
+from lifecircle.notes import UNCLASSIFIED_SCHOOLS
 from lifecircle.report import pdf as report_pdf
 from lifecircle.report import write_report
 from tests.test_maps import run_chengdu
@@ -163,3 +165,26 @@ def test_the_headless_shell_prints_what_chromium_prints(folder, monkeypatch):
     for page, shell_page in zip(pages, shell_pages, strict=True):
         assert page.shape == shell_page.shape
         assert np.abs(page.astype(int) - shell_page).max() <= 8  # anti-aliasing at most
+
+
+def test_the_run_notes_read_in_the_report_language(folder):
+    """scorecard.json keeps its notes in English; the report shows them in its language."""
+    card = json.loads((folder / "scorecard.json").read_text(encoding="utf-8"))
+    schools = [n for n in card["notes"] if n.endswith(UNCLASSIFIED_SCHOOLS.split("}", 1)[1])]
+    assert len(schools) == 1  # central Chengdu has unclassified schools
+    count = schools[0].split()[0]
+    zh = write_report(folder, pdf=False)[0].read_text(encoding="utf-8")
+    assert f"{count} 所 OSM 学校既无学段标签" in zh and "no level tag" not in zh
+    en = write_report(folder, lang="en", pdf=False)[0].read_text(encoding="utf-8")
+    assert f"{count} OSM schools have no level tag" in en and "primary_school and" not in en
+
+
+@pytest.mark.parametrize("template", sorted(notes._SHOWN))
+def test_every_note_has_both_languages(template):
+    fields = {name: f"<{name}>" for name in re.findall(r"\{(\w+)\}", template)}
+    note = template.format(**fields)
+    for lang in ("zh", "en"):
+        shown = notes.note_text(note, lang)
+        assert shown == notes._SHOWN[template][lang].format(**fields)
+        assert all(value in shown for value in fields.values())
+    assert re.search(r"[\u4e00-\u9fff]", notes.note_text(note, "zh"))

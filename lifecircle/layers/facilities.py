@@ -21,6 +21,7 @@ from pyproj import CRS
 from lifecircle.errors import InputError
 from lifecircle.layers.osm import tag_column
 from lifecircle.layers.poi import is_poi_export, kinds_from_poi_types
+from lifecircle.notes import UNCLASSIFIED_SCHOOLS
 from lifecircle.seeds import kind_names, load_standards
 
 COLUMNS = ["fid", "kind", "name", "capacity", "source", "geometry"]
@@ -76,10 +77,7 @@ def facilities_from_osm(features: gpd.GeoDataFrame, crs: CRS) -> tuple[gpd.GeoDa
         duplicates_dropped=dropped,
     )
     if unclassified:
-        report.notes.append(
-            f"{unclassified} OSM schools have no level tag or telling name; each counts as both "
-            "primary_school and middle_school"
-        )
+        report.notes.append(UNCLASSIFIED_SCHOOLS.format(count=unclassified))
     return table[COLUMNS], report
 
 

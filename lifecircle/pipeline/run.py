@@ -18,6 +18,7 @@ from lifecircle.layers.regions import regions_at
 from lifecircle.layers.study import Study
 from lifecircle.layers.walking import compounds_layer
 from lifecircle.metrics import Metric, kind_label
+from lifecircle.notes import REGION_UNKNOWN
 from lifecircle.pipeline.data_check import data_coverage
 from lifecircle.pipeline.result import RunResult
 from lifecircle.pipeline.stages import (
@@ -195,8 +196,7 @@ def run_targets(config: RunConfig, study: Study) -> tuple[list[Target], list[str
     else:
         found = regions_at(study.area, study.crs, known_regions(catalogue))
         if found is None:
-            study.notes.append("region of the study area unknown (the boundaries extra is not "
-                               "installed): only national targets are scored; give --region")
+            study.notes.append(REGION_UNKNOWN)
         regions = found or []
     chosen = [t for t in catalogue if t.region == NATIONAL]
     for region in regions:

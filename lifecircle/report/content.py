@@ -21,6 +21,7 @@ from lifecircle.maps.labels import (
     population_source,
 )
 from lifecircle.maps.panels import _indicator
+from lifecircle.notes import note_text
 from lifecircle.report.words import word
 from lifecircle.seeds import kind_names, load_standards
 
@@ -73,7 +74,7 @@ def context(folder: OutputFolder, lang: str, figures: list[Path]) -> dict[str, A
             source=population_source(str(population.get("source", "")), lang)),
         "facilities": _facility_counts(card, lang),
         "missing": [kind_label(k, lang) for k in card.get("missing_layers") or []],
-        "notes": [str(n) for n in card.get("notes") or []],
+        "notes": [note_text(str(n), lang) for n in card.get("notes") or []],
         "targets": [_target_row(t, lang) for t in card.get("targets") or []],
         "metrics_chart": by_name.get("metrics_targets"),
         "coverage_maps": coverage_maps,
