@@ -84,6 +84,11 @@ def test_html_lists_over_capacity_catchments_and_parks(folder):
     over = facilities[facilities["over_capacity"].astype(str) == "True"]
     section = page.split('id="catchments"', 1)[1].split("</section>", 1)[0]
     assert section.count("<tr>") - 1 == len(over)  # minus the header row
+    unnamed = over[over["name"].isna()]
+    assert len(unnamed) > 0  # central Chengdu has unnamed over-capacity facilities
+    for fid in unnamed["fid"]:  # named by their OSM object, as the parks are
+        kind, number = fid.split("/")
+        assert f"Unnamed (OSM {kind} {number})" in section and fid not in section
     parks = pd.read_csv(folder / "parks.csv", encoding="utf-8-sig")
     park_section = page.split('id="parks"', 1)[1].split("</section>", 1)[0]
     assert park_section.count("<tr>") - 1 == len(parks)

@@ -149,8 +149,7 @@ def _park_section(folder: OutputFolder, lang: str, figures: dict[str, str]) -> d
         for row in parks.sort_values("area_m2", ascending=False).to_dict("records"):
             park_name = row.get("name")
             if not isinstance(park_name, str) or not park_name.strip():
-                park_name = word("unnamed_park", lang, ref=str(row.get("fid", "")).replace(
-                    "/", " "))
+                park_name = word("unnamed_park", lang, ref=facility_ref(row.get("fid")))
             tier = str(row.get("tier", ""))
             rows.append({
                 "name": park_name,
@@ -192,13 +191,27 @@ def _over_capacity(path: Path, lang: str) -> list[dict[str, str]]:
         assumed = str(row.get("capacity_assumed")).lower() in ("true", "1")
         rows.append({
             "kind": kind_label(str(row.get("kind")), lang),
-            "name": row.get("name") if isinstance(row.get("name"), str) else str(row.get("fid")),
+            "name": name if isinstance(name := row.get("name"), str) and name.strip()
+            else word("unnamed_facility", lang, ref=facility_ref(row.get("fid"))),
             "capacity": _num(row.get("capacity"), 1, ",.0f") + ("*" if assumed else ""),
             "people": _num(row.get("population"), 1, ",.0f"),
             "demand": _num(row.get("demand"), 1, ",.0f"),
             "load": _num(row.get("load_ratio"), 1, ".2f"),
         })
     return rows
+
+
+def facility_ref(fid: Any) -> str:
+    """A facility's id as the report names an unnamed one: ``OSM way 123`` for an OSM object
+    (``way/123``), the id as it is for a row of a user's file (``schools:4``).
+
+    Examples
+    --------
+    >>> facility_ref("node/4772476122"), facility_ref("schools:4")
+    ('OSM node 4772476122', 'schools:4')
+    """
+    kind, _, number = str(fid).partition("/")
+    return f"OSM {kind} {number}" if kind in ("node", "way", "relation") and number else str(fid)
 
 
 def _num(value: Any, scale: float, fmt: str) -> str:
