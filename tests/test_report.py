@@ -193,3 +193,29 @@ def test_every_note_has_both_languages(template):
         assert shown == notes._SHOWN[template][lang].format(**fields)
         assert all(value in shown for value in fields.values())
     assert re.search(r"[\u4e00-\u9fff]", notes.note_text(note, "zh"))
+
+
+def test_the_park_section_says_what_each_coverage_target_still_asks(folder, tmp_path):
+    """The residential land a park coverage target still asks for is the scorecard's
+    ``to_target_ha`` of that target, flagged as its status says (Sichuan's 86 % is judged on an
+    assumed indicator); no target, no line."""
+    card = json.loads((folder / "scorecard.json").read_text(encoding="utf-8"))
+    asking = [t for t in card["targets"] if t.get("to_target_ha") is not None]
+    assert [t["id"] for t in asking] == ["sichuan_park_service_radius_coverage_2028"]
+    land = card["metrics"]["park_activity_space_coverage"]
+    assert asking[0]["to_target_ha"] == pytest.approx(0.86 * land["residential_ha"]
+                                                      - land["covered_ha"])
+    zh = write_report(folder, pdf=False)[0].read_text(encoding="utf-8")
+    parks = zh.split('id="parks"', 1)[1].split("</section>", 1)[0]
+    now = format_value(land["value"], "share", "zh")
+    assert (f"≥ 86.0%；现状 {now}，还需覆盖居住用地 {asking[0]['to_target_ha']:,.1f} ha"
+            "（按假设估算，不作判定）") in parks
+    assert "— ha" not in parks
+    # the same folder without that target: the land is said, no line asks for more
+    copy = tmp_path / "run"
+    shutil.copytree(folder, copy)
+    card["targets"] = [t for t in card["targets"] if t not in asking]
+    (copy / "scorecard.json").write_text(json.dumps(card, ensure_ascii=False), encoding="utf-8")
+    en = write_report(copy, lang="en", pdf=False)[0].read_text(encoding="utf-8")
+    parks = en.split('id="parks"', 1)[1].split("</section>", 1)[0]
+    assert "Residential land" in parks and "more residential land to cover" not in parks

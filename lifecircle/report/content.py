@@ -163,12 +163,25 @@ def _park_section(folder: OutputFolder, lang: str, figures: dict[str, str]) -> d
         "coverage_label": metric_label("park_service_radius_coverage", lang),
         "per_capita": format_value(per_capita.get("value"), "m2_per_person", lang),
         "hectares": word("park_ha", lang, total=_num(coverage.get("residential_ha"), 1, ",.1f"),
-                         covered=_num(coverage.get("covered_ha"), 1, ",.1f"),
-                         to_target=_num(coverage.get("to_target_ha"), 1, ",.1f"))
+                         covered=_num(coverage.get("covered_ha"), 1, ",.1f"))
         if coverage.get("residential_ha") is not None else "",
+        "to_target": [_park_to_target(t, lang) for t in folder.scorecard.get("targets") or []
+                      if t.get("to_target_ha") is not None],
         "figures": figures_out,
         "rows": rows,
     }
+
+
+def _park_to_target(target: dict[str, Any], lang: str) -> str:
+    """The residential land a park coverage target still asks for (the scorecard's
+    ``to_target_ha``), with the target's own flags: an assumed value is not a judgement."""
+    row = _target_row(target, lang)
+    line = word("park_to_target", lang, plan=row["plan"], indicator=row["indicator"],
+                target=row["target"], value=row["value"],
+                hectares=_num(target["to_target_ha"], 1, ",.1f"))
+    if target.get("status") == "assumed — not judged":
+        line += f"（{row['status']}）" if lang == "zh" else f" ({row['status']})"
+    return line
 
 
 def _tier_rules(preset: str, lang: str) -> dict[str, str]:

@@ -51,9 +51,12 @@ WORDS: dict[str, dict[str, str]] = {
     "parks": {"zh": "公园绿地", "en": "Parks"},
     "park_coverage": {"zh": "公园绿地服务半径覆盖率", "en": "Park service-radius coverage"},
     "park_per_capita": {"zh": "人均公园绿地面积", "en": "Park green per resident"},
-    "park_ha": {"zh": "居住用地 {total} ha，其中覆盖 {covered} ha；达到目标还需覆盖 {to_target} ha",
-                "en": "Residential land {total} ha, {covered} ha covered; {to_target} ha more to "
-                      "reach the target"},
+    "park_ha": {"zh": "居住用地 {total} ha，其中覆盖 {covered} ha",
+                "en": "Residential land {total} ha, {covered} ha covered"},
+    "park_to_target": {"zh": "目标（{plan}）：{indicator} {target}；现状 {value}，还需覆盖居住用地 "
+                             "{hectares} ha",
+                       "en": "Target ({plan}): {indicator} {target}; now {value}, {hectares} ha "
+                             "more residential land to cover"},
     "park_name": {"zh": "公园", "en": "Park"},
     "park_area": {"zh": "面积 (m²)", "en": "Area (m²)"},
     "park_tier": {"zh": "服务半径", "en": "Service radius"},
