@@ -437,3 +437,22 @@ def test_a_geometry_missing_from_the_rendered_page_fails_loudly():
         == [104.07, 30.67]
     with pytest.raises(RuntimeError, match="1 of 2 geometries not found"):
         put_geometries(json.dumps(collection["features"][0]), texts)
+
+
+def test_catalogued_targets_are_told_apart_from_unmeasured_ones(tmp_path_factory):
+    """A target no metric can measure (a population count) says so; one whose data are
+    missing (the 15-minute circle) says "not measured", as the report and console do."""
+    out = run_chengdu(tmp_path_factory)
+    page = (out / "map.html").read_text(encoding="utf-8")
+    targets = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))["targets"]
+    by_status: dict[str, list[str]] = {}
+    for target in targets:
+        by_status.setdefault(target["status"], []).append(target["id"])
+    assert by_status["catalogued, not measured"] and by_status["not measured"]
+
+    def state(target_id: str) -> str:
+        row = re.search(rf'data-target-id="{re.escape(target_id)}".*?</tr>', page)[0]
+        return re.search(r'class="lc-status">([^<]*)<', row)[1]
+
+    assert {state(t) for t in by_status["catalogued, not measured"]} == {"已收录，无法测算"}
+    assert {state(t) for t in by_status["not measured"]} == {"未测算"}

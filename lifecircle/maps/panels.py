@@ -207,7 +207,7 @@ def _targets_table(targets: list[dict[str, Any]], lang: str) -> str:
                          if target.get(k))
         gap = format_gap(target.get("gap"), unit, lang) if status == "not-met" else "—"
         value_cell = format_value(target.get("value"), unit, lang)
-        state = text("assumed_status" if status == "assumed" else status.replace("-", "_"), lang)
+        state = text(_state(target, status), lang)
         year = f' <span class="lc-year">{int(target["year"])}</span>' if target.get("year") else ""
         rows.append(
             f'<tr class="lc-target lc-{status}" data-target-id="{escape(str(target.get("id")))}" '
@@ -272,6 +272,16 @@ def _status(target: dict[str, Any]) -> str:
     if str(target.get("status", "")).startswith("assumed"):
         return "assumed"  # a value resting on assumed parameters is shown, never judged
     return "not-measured"
+
+
+def _state(target: dict[str, Any], status: str) -> str:
+    """The label of a target's status: a catalogued target (no metric can measure it, e.g. a
+    population count) is told apart from one whose data are missing, as the report does."""
+    if status == "assumed":
+        return "assumed_status"
+    if status == "not-measured" and target.get("status") == "catalogued, not measured":
+        return "catalogued"
+    return status.replace("-", "_")
 
 
 def _measured_first(target: dict[str, Any]) -> int:
