@@ -440,8 +440,8 @@ def test_a_geometry_missing_from_the_rendered_page_fails_loudly():
 
 
 def test_catalogued_targets_are_told_apart_from_unmeasured_ones(tmp_path_factory):
-    """A target no metric can measure (a population count) says so; one whose data are
-    missing (the 15-minute circle) says "not measured", as the report and console do."""
+    """A target no spatial metric can measure (a population count) says so; one whose data
+    are missing (the 15-minute circle) says "not measured", as the report and console do."""
     out = run_chengdu(tmp_path_factory)
     page = (out / "map.html").read_text(encoding="utf-8")
     targets = json.loads((out / "scorecard.json").read_text(encoding="utf-8"))["targets"]
@@ -454,5 +454,5 @@ def test_catalogued_targets_are_told_apart_from_unmeasured_ones(tmp_path_factory
         row = re.search(rf'data-target-id="{re.escape(target_id)}".*?</tr>', page)[0]
         return re.search(r'class="lc-status">([^<]*)<', row)[1]
 
-    assert {state(t) for t in by_status["catalogued, not measured"]} == {"已收录，无法测算"}
+    assert {state(t) for t in by_status["catalogued, not measured"]} == {"非空间指标"}
     assert {state(t) for t in by_status["not measured"]} == {"未测算"}

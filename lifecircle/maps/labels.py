@@ -55,7 +55,7 @@ _TEXT: dict[str, dict[str, str]] = {
     "met": {"zh": "达标", "en": "met"},
     "not_met": {"zh": "未达标", "en": "not met"},
     "not_measured": {"zh": "未测算", "en": "not measured"},
-    "catalogued": {"zh": "已收录，无法测算", "en": "catalogued, not measured"},
+    "catalogued": {"zh": "非空间指标", "en": "not spatial"},
     "assumed_status": {"zh": "假设值，不作判定", "en": "assumed — not judged"},
     "no_target": {"zh": "无对应目标", "en": "no target"},
     "not_judged": {"zh": "未判定（假设参数或未测算）",

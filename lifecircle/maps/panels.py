@@ -275,8 +275,9 @@ def _status(target: dict[str, Any]) -> str:
 
 
 def _state(target: dict[str, Any], status: str) -> str:
-    """The label of a target's status: a catalogued target (no metric can measure it, e.g. a
-    population count) is told apart from one whose data are missing, as the report does."""
+    """The label of a target's status: a catalogued target (no spatial metric can measure it,
+    e.g. a population count: "not spatial", short for the report's "catalogued, not measured")
+    is told apart from one whose data are missing ("not measured")."""
     if status == "assumed":
         return "assumed_status"
     if status == "not-measured" and target.get("status") == "catalogued, not measured":
