@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 #: The system Chromium (Debian's ``chromium`` package); playwright's own download is never used.
 CHROMIUM = Path("/usr/bin/chromium")
 #: Debian's ``chromium-headless-shell``: the same engine and version without the browser around
-#: it (playwright's own choice for headless runs); it starts with a fifth of the browser's CPU.
+#: it (playwright's own choice for headless runs). Printing a one-line page from the command
+#: line: 0.3 s and 0.2 CPU s against the browser's 1.5 s and 1.3 CPU s (measured here).
 HEADLESS_SHELL = Path("/usr/bin/chromium-headless-shell")
 
 #: Flags for a quiet, offline-friendly headless browser.
