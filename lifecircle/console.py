@@ -27,7 +27,7 @@ _WORDS = {
     "area": {"zh": "面积 m²", "en": "area m²"}, "tier": {"zh": "等级与半径", "en": "tier"},
     "covers": {"zh": "覆盖居住用地 ha", "en": "covers ha"},
     "alone": {"zh": "独有覆盖 ha", "en": "alone ha"},
-    "unnamed": {"zh": "未命名公园（OSM {ref}）", "en": "unnamed park (OSM {ref})"},
+    "unnamed": {"zh": "未命名公园（{ref}）", "en": "unnamed park ({ref})"},
     "not_counted": {"zh": "不计入", "en": "not counted"},
     "measured": {"zh": "", "en": ""}, "assumed": {"zh": "按假设参数，不作判定", "en": "assumed"},
     "not measured": {"zh": "未测算", "en": "not measured"},
@@ -204,8 +204,10 @@ def parks_table(parks: pd.DataFrame, metrics: dict[str, Any], lang: str,
     for column in ("name", "area", "tier", "covers", "alone"):
         table.add_column(word(column, lang), justify="left" if column == "name" else "right",
                          overflow="fold")
+    from lifecircle.maps.labels import facility_ref  # here: the console starts light
+
     named = parks.assign(shown=[n if isinstance(n, str) and n else
-                                word("unnamed", lang, ref=str(f).replace("/", " "))
+                                word("unnamed", lang, ref=facility_ref(f))
                                 for n, f in zip(parks["name"], parks["fid"], strict=True)])
     grouped = named.groupby(["shown", "tier"], sort=False).agg(
         area_m2=("area_m2", "sum"), covered_m2=("covered_m2", "sum"),

@@ -71,3 +71,17 @@ def test_every_reason_a_run_writes_reads_in_chinese():
         chinese = plain_words(reason, "zh")
         left = re.findall(r"[A-Za-z]{3,}", chinese.replace("GB/T", "").replace("GB", ""))
         assert left == [], (reason, chinese)
+
+
+def test_unnamed_parks_are_named_by_their_source(capsys):
+    """An unnamed OSM park reads as its OSM object, one from a user's file as its row id."""
+    import pandas as pd
+
+    from lifecircle.console import parks_table
+
+    parks = pd.DataFrame({"name": [None, ""], "fid": ["way/539235849", "parks:3"],
+                          "tier": ["park_5000", "park_5000"], "area_m2": [9e4, 6e3],
+                          "covered_m2": [1e4, 2e3], "unique_m2": [5e3, 1e3]})
+    parks_table(parks, {}, "zh", {"park_5000": "≥ 5,000 m² → 500 m"})
+    shown = capsys.readouterr().out
+    assert "未命名公园（OSM way 539235849）" in shown and "未命名公园（parks:3）" in shown

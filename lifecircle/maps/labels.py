@@ -186,3 +186,16 @@ def number_text(value: Any, fmt: str) -> str:
     """
     number = finite(value)
     return "—" if number is None else format(number, fmt)
+
+
+def facility_ref(fid: Any) -> str:
+    """A facility's id as the report and console name an unnamed one: ``OSM way 123`` for an
+    OSM object (``way/123``), the id as it is for a row of a user's file (``schools:4``).
+
+    Examples
+    --------
+    >>> facility_ref("node/4772476122"), facility_ref("schools:4")
+    ('OSM node 4772476122', 'schools:4')
+    """
+    kind, _, number = str(fid).partition("/")
+    return f"OSM {kind} {number}" if kind in ("node", "way", "relation") and number else str(fid)

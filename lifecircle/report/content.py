@@ -14,6 +14,7 @@ from lifecircle.maps.folder import OutputFolder
 from lifecircle.maps.labels import (
     OSM_CREDIT,
     comparator,
+    facility_ref,
     format_gap,
     format_value,
     kind_label,
@@ -212,19 +213,6 @@ def _over_capacity(path: Path, lang: str) -> list[dict[str, str]]:
             "load": _num(row.get("load_ratio"), 1, ".2f"),
         })
     return rows
-
-
-def facility_ref(fid: Any) -> str:
-    """A facility's id as the report names an unnamed one: ``OSM way 123`` for an OSM object
-    (``way/123``), the id as it is for a row of a user's file (``schools:4``).
-
-    Examples
-    --------
-    >>> facility_ref("node/4772476122"), facility_ref("schools:4")
-    ('OSM node 4772476122', 'schools:4')
-    """
-    kind, _, number = str(fid).partition("/")
-    return f"OSM {kind} {number}" if kind in ("node", "way", "relation") and number else str(fid)
 
 
 def _num(value: Any, scale: float, fmt: str) -> str:
