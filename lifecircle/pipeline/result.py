@@ -250,7 +250,7 @@ class RunResult:
     def _write_figures_and_report(self, folder: Path, lang: str, figures: bool,
                                   lap: Callable[[str], None]) -> None:
         """The figures (when asked) and the report using them: Chromium, which prints the
-        report's PDF, starts (about 1.5 s) while the figures are drawn, once their workers
+        report's PDF, starts (0.6-1.5 s) while the figures are drawn, once their workers
         have forked (a fork beside Chromium's starting thread could inherit a lock it holds)."""
         if not (figures or self.config.report):
             return

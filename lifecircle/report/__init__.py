@@ -63,7 +63,7 @@ def write_report(out_dir: str | Path, lang: str = "zh", *, pdf: bool = True,
         missing, only the HTML is written and one warning line says why.
     printer : Printer, optional
         A :class:`lifecircle.report.pdf.Printer` the caller started earlier (Chromium takes
-        about 1.5 s to start: a run can start it before writing its other files) and closes;
+        0.6-1.5 s to start: a run can start it before writing its other files) and closes;
         by default one is started here.
     draw_figures : bool
         Draw the figures first when ``figures/`` has none (default). ``lifecircle run
@@ -96,7 +96,7 @@ def write_report(out_dir: str | Path, lang: str = "zh", *, pdf: bool = True,
                     prefix="lifecircle-print-")))
             # forks its workers now, before Chromium's thread
             drawing = started.enter_context(start_figures(out, lang, print_copies=print_copies))
-        # Chromium starts (about 1.5 s) while the figures are drawn and the page is written
+        # Chromium starts (0.6-1.5 s) while the figures are drawn and the page is written
         if pdf and printer is None and (own := start_printer()) is not None:
             started.enter_context(own)
         printer = (printer or own) if pdf else None
