@@ -159,9 +159,11 @@ def test_the_headless_shell_prints_what_chromium_prints(folder, monkeypatch):
     for browser in (CHROMIUM, HEADLESS_SHELL):
         monkeypatch.setattr(report_pdf, "printing_chromium", lambda browser=browser: browser)
         pdf = report_pdf.print_pdf(folder / "report.html", folder / f"{browser.name}.pdf")
-        subprocess.run(["pdftoppm", "-png", "-r", "40", str(pdf), str(folder / browser.name)],
+        pictures = folder / f"pages-{browser.name}"  # a folder each: "chromium-*" would also
+        pictures.mkdir()  # match the headless shell's pictures
+        subprocess.run(["pdftoppm", "-png", "-r", "40", str(pdf), str(pictures / "page")],
                        check=True)
-        pages = sorted(folder.glob(f"{browser.name}-*.png"))
+        pages = sorted(pictures.glob("page-*.png"))
         printed[browser] = (_pdftotext(pdf), [np.asarray(Image.open(p).convert("L"))
                                               for p in pages])
     (text, pages), (shell_text, shell_pages) = printed[CHROMIUM], printed[HEADLESS_SHELL]
