@@ -4,8 +4,10 @@ Chromium, launched as ``lifecircle.maps.screenshot`` does). Chromium embeds the 
 Debian's ``chromium-headless-shell`` prints when it is installed: the same engine and version
 as ``chromium`` without the browser around it, so the same PDF (tests compare the two) for about
 half the CPU (central Chengdu's report: start 1.1-1.4 -> 0.6-0.8 s, print 1.1-1.3 -> 0.6 s,
-Chromium's CPU 2.0-2.2 -> 1.1-1.2 s). Starting playwright and Chromium takes 0.6-1.5 s before
-anything is printed; a :class:`Printer` starts them on its own thread as soon as it is made, so
+Chromium's CPU 2.0-2.2 -> 1.1-1.2 s). Starting playwright and Chromium takes 0.5-1.5 s before
+anything is printed (with the headless shell 0.66-0.83 -> 0.49-0.60 s once playwright's driver
+reads its compiled JavaScript from the cache, :func:`~lifecircle.maps.screenshot.
+start_playwright`); a :class:`Printer` starts them on its own thread as soon as it is made, so
 the caller can draw the figures and write the page meanwhile.
 """
 
@@ -16,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from lifecircle.maps.screenshot import CHROMIUM, HEADLESS_SHELL, launch_chromium
+from lifecircle.maps.screenshot import CHROMIUM, HEADLESS_SHELL, launch_chromium, start_playwright
 from lifecircle.output import atomic_file
 
 
@@ -77,14 +79,14 @@ class Printer:
     def __init__(self) -> None:
         # imported on the caller's thread: a process forked while the worker thread imports
         # would inherit that module's import lock held
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
 
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifecircle-pdf")
         self._parts: dict[str, Any] = {}
-        self._started: Future = self._worker.submit(self._start, sync_playwright)
+        self._started: Future = self._worker.submit(self._start)
 
-    def _start(self, sync_playwright: Any) -> None:
-        self._parts["playwright"] = playwright = sync_playwright().start()
+    def _start(self) -> None:
+        self._parts["playwright"] = playwright = start_playwright()
         self._parts["browser"] = browser = launch_chromium(playwright, printing_chromium()
                                                            or CHROMIUM)
         self._parts["page"] = browser.new_page()  # the first page is made while starting
