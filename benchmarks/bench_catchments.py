@@ -126,8 +126,8 @@ def main() -> int:
     print(f"catchments + 2SFCA + E2SFCA + LP, all school kinds: median {median:.3f} s, "
           f"min {min(times):.3f} s over {args.repeat} runs (floor {FLOOR_S:g} s)")
     for kind, result in results.items():
-        over = result.records[f"catchment.{kind}.over_capacity_demand_share"].as_dict()
-        beyond = result.records[f"catchment.{kind}.beyond_threshold_demand_share"].as_dict()
+        over = result.metrics[f"catchment.{kind}.over_capacity_demand_share"]
+        beyond = result.metrics[f"catchment.{kind}.beyond_threshold_demand_share"]
         print(f"  {kind}: over-capacity share {over['value']:.3f}, beyond-threshold share "
               f"{beyond['value']:.3f}, unplaced demand {over['unplaced_demand']:.0f} of "
               f"{over['demand_total']:.0f}")

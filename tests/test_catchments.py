@@ -267,6 +267,15 @@ def test_assignment_equals_networkx_on_a_small_case():
     assert result.placed.sum() == pytest.approx(capacity.sum())  # demand exceeds capacity
 
 
+def test_the_solver_prints_nothing(capfd):
+    """HiGHS writes its licence banner and log to the process' stdout (the console) unless
+    silenced before its first call; no byte of either may reach the console."""
+    cost = sparse.csr_matrix(np.array([[120.0, 400.0], [300.0, 90.0]]))
+    result = cat.capacitated_assignment(cost, np.array([40.0, 25.0]), np.array([30.0, 50.0]))
+    assert result.total_unplaced == pytest.approx(0.0)
+    assert capfd.readouterr() == ("", "")
+
+
 def test_assignment_limit_drops_far_pairs():
     cost = sparse.csr_matrix(np.array([[100.0, 900.0]]))
     far = cat.capacitated_assignment(cost, np.array([10.0]), np.array([5.0, 100.0]))
