@@ -1,10 +1,15 @@
 """The whole `lifecircle demo` on central Chengdu against the issue's targets and its floor.
 
 Targets (issue 20): the whole run <= 2.5 s with map.html and report.html (``--no-figures``),
-<= 4 s with the figures and report.pdf, on 2 cores. Each run is a fresh process started as the
+<= 4 s with the figures and report.pdf, on 2 cores. A third run draws the figures without
+report.pdf, as an installation without playwright does (the README's ``pip install``): what the
+PDF costs on top of the figures. Each run is a fresh process started as the
 console script starts it (``lifecircle.cli_main.command``); wall seconds, CPU seconds of the
 process tree (the forked map and figure workers, Chromium printing the PDF) and the stage laps
 of its ``timings.json``, median of ``--rounds`` runs taken in turn.
+
+Beside the floor: the CPU seconds of a fresh interpreter importing every module a run imports
+(``RUN_IMPORTS``): how much of a run's CPU is loading libraries rather than its work.
 
 The floor is what any tool doing this work pays (the issue's list): the interpreter with the
 imports of numpy, scipy.sparse.csgraph, osmium, shapely, pyproj, pandas, geopandas and pyogrio
@@ -44,7 +49,19 @@ from lifecircle.data import sample_path  # noqa: E402
 ENTRY = "from lifecircle.cli_main import command; command()"
 FLOOR_IMPORTS = ("import numpy, scipy.sparse.csgraph, osmium, shapely, pyproj, pandas, "
                  "geopandas, pyogrio")
-TARGETS_S = {"map + report.html (--no-figures)": 2.5, "map + figures + report.pdf": 4.0}
+#: every module a --no-figures run imports, in its processes together (the CLI, the pipeline,
+#: the forked stages' LP and raster modules, the map's and report's writers)
+RUN_IMPORTS = ("import lifecircle.cli_main, lifecircle.cli, lifecircle.pipeline.run, "
+               "lifecircle.layers.osm_scan, lifecircle.layers.basemap, osmium, "
+               "lifecircle.coverage.catchments, scipy.optimize, rasterio, "
+               "lifecircle.maps.webmap, lifecircle.report")
+#: and what figures and report.pdf add
+FIGURE_IMPORTS = "import lifecircle.maps.figures, playwright.sync_api"
+#: an installation without playwright (found by nothing: the run writes no report.pdf)
+NO_PLAYWRIGHT = "import sys; sys.modules['playwright'] = None; "
+NO_PDF = "map + figures + report.html, no report.pdf (an install without playwright)"
+TARGETS_S = {"map + report.html (--no-figures)": 2.5, "map + figures + report.pdf": 4.0,
+             NO_PDF: 4.0}
 
 
 def missing_bytecode(code: Path | None = None) -> list[str]:
@@ -76,10 +93,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def whole_run(flags: list[str], code: Path | None = None) -> tuple[float, float, dict[str, float]]:
+def whole_run(flags: list[str], code: Path | None = None, prefix: str = ""
+              ) -> tuple[float, float, dict[str, float]]:
     """Wall and CPU seconds of ``lifecircle demo FLAGS`` in a fresh process, and its laps; with
-    ``code``, the ``lifecircle`` package in that folder is run instead of the installed one."""
-    entry = ENTRY if code is None else f"import sys; sys.path.insert(0, {str(code)!r}); {ENTRY}"
+    ``code``, the ``lifecircle`` package in that folder is run instead of the installed one;
+    ``prefix``: statements run first (e.g. :data:`NO_PLAYWRIGHT`)."""
+    entry = prefix + (ENTRY if code is None else
+                      f"import sys; sys.path.insert(0, {str(code)!r}); {ENTRY}")
     with tempfile.TemporaryDirectory() as tmp:
         cpu, start = _children_cpu(), time.perf_counter()
         subprocess.run([sys.executable, "-c", entry, "demo", *flags, "--out", f"{tmp}/cd"],
@@ -87,6 +107,16 @@ def whole_run(flags: list[str], code: Path | None = None) -> tuple[float, float,
         wall = time.perf_counter() - start
         laps = json.loads(Path(f"{tmp}/cd/timings.json").read_text(encoding="utf-8"))
     return wall, _children_cpu() - cpu, laps
+
+
+def imports_cpu(statement: str) -> float:
+    """CPU seconds of a fresh interpreter running ``statement`` (imports), less a bare one's."""
+    def cpu_of(code: str) -> float:
+        before = _children_cpu()
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+        return _children_cpu() - before
+
+    return cpu_of(statement) - cpu_of("pass")
 
 
 def imports_floor() -> float:
@@ -139,19 +169,22 @@ def main() -> None:
                      f"{', ...' if len(missing) > 6 else ''}): compile them first (python -m "
                      "compileall -q <site-packages> <tree>/lifecircle); a user's pip install "
                      "compiles them, uv does not")
-    variants = {"map + report.html (--no-figures)": ["--no-figures"],
-                "map + figures + report.pdf": []}
+    variants = {"map + report.html (--no-figures)": (["--no-figures"], ""),
+                "map + figures + report.pdf": ([], ""), NO_PDF: ([], NO_PLAYWRIGHT)}
     runs: dict[str, list[tuple[float, float, dict[str, float]]]] = {v: [] for v in variants}
     before: dict[str, list[float]] = {v: [] for v in variants}
     for _ in range(args.rounds):  # in turn, so that both (and both trees) meet the same load
-        for name, flags in variants.items():
-            runs[name].append(whole_run(flags))
+        for name, (flags, prefix) in variants.items():
+            runs[name].append(whole_run(flags, prefix=prefix))
             if args.against is not None:
-                before[name].append(whole_run(flags, args.against)[0])
+                before[name].append(whole_run(flags, args.against, prefix)[0])
     imports = statistics.median(imports_floor() for _ in range(args.rounds))
     scan = statistics.median(pbf_pass() for _ in range(args.rounds))
     distances, write = distance_and_write()
     floor = imports + scan + distances + write
+    loading = statistics.median(imports_cpu(RUN_IMPORTS) for _ in range(args.rounds))
+    loading_figures = statistics.median(imports_cpu(f"{RUN_IMPORTS}; {FIGURE_IMPORTS}")
+                                        for _ in range(args.rounds))
     print("## Whole run on central Chengdu against its floor (real OSM, modelled population)\n")
     print(f"`lifecircle demo` in a fresh process (the console script's entry), median of "
           f"{args.rounds} runs each, taken in turn; CPU includes the forked map and figure "
@@ -168,6 +201,13 @@ def main() -> None:
     print(f"\nFloor {floor:.2f} s = imports {imports:.2f} s ({libraries}, fresh interpreter) "
           f"+ one PBF pass {scan:.2f} s + distance stage {distances:.2f} s + GeoPackage write "
           f"{write:.2f} s; the 2.5 s target is {2.5 / floor:.1f}x it.\n")
+    cpu = {name: statistics.median(m[1] for m in measured) for name, measured in runs.items()}
+    plain, printed = cpu["map + report.html (--no-figures)"], cpu["map + figures + report.pdf"]
+    print(f"Loading libraries: a fresh interpreter importing every module a --no-figures run "
+          f"imports takes {loading:.2f} CPU s, {loading / plain:.0%} of that run's {plain:.2f} "
+          f"CPU s (with the figures' and the PDF's modules: {loading_figures:.2f} of "
+          f"{printed:.2f} CPU s). On 2 cores a run takes at least half its CPU seconds: "
+          f"{plain / 2:.2f} s and {printed / 2:.2f} s.\n")
     print("Median laps (s) of each run's timings.json (`stages` is the wall time of "
           "catchments, parks and circles, which a small run computes in two processes side by "
           "side: their own seconds overlap it; the map is drawn by a forked process beside the "

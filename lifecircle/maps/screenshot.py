@@ -62,8 +62,8 @@ NODE_CACHE = Path("lifecircle", "node-compile-cache")
 def driver_compile_cache() -> Iterator[Path | None]:
     """While playwright's driver is spawned: ``NODE_COMPILE_CACHE`` names a folder under the
     user's cache (:data:`NODE_CACHE`), so Node reads the driver's JavaScript compiled by an
-    earlier run instead of compiling its 14 MB again (its start: 0.49-0.57 -> 0.30-0.39 s wall,
-    0.52-0.61 -> 0.41-0.49 CPU s, measured here). The variable is set only for the spawn and
+    earlier run instead of compiling its 14 MB again (its start: 0.39-0.57 -> 0.30-0.39 s wall,
+    0.50-0.61 -> 0.41-0.49 CPU s, measured here). The variable is set only for the spawn and
     only when the caller has not set it (their own choice, or ``NODE_DISABLE_COMPILE_CACHE``,
     stands); nothing is set when the folder cannot be made (a read-only home).
 
