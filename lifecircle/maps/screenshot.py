@@ -71,14 +71,20 @@ def driver_compile_cache() -> Iterator[Path | None]:
     ------
     Path or None
         The cache folder used, None when none is set here.
+
+    Examples
+    --------
+    >>> with driver_compile_cache() as folder:
+    ...     folder is None or os.environ["NODE_COMPILE_CACHE"] == str(folder)
+    True
     """
     if "NODE_COMPILE_CACHE" in os.environ:
         yield None
         return
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / NODE_CACHE
     try:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / NODE_CACHE
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
         yield None
         return
     os.environ["NODE_COMPILE_CACHE"] = str(folder)
