@@ -102,8 +102,12 @@ def _transport(demand, dist, capacity) -> float:
 def spopt_solver():
     pytest.importorskip("spopt")
     pulp = pytest.importorskip("pulp")
-    solvers = [pulp.COIN_CMD(msg=False), pulp.HiGHS(msg=False)]   # CBC from pulp[cbc]
-    return next(s for s in solvers if s.available())
+    # CBC, the binary pulp[cbc] installs (PULP_CBC_CMD; COIN_CMD looks for a cbc on the PATH,
+    # which this fixture found nowhere, so it fell back to HiGHS, lifecircle's own solver)
+    solver = pulp.PULP_CBC_CMD(msg=False)
+    if not solver.available():
+        pytest.skip("no CBC for spopt (pip install pulp[cbc])")
+    return solver
 
 
 # spopt builds its models with PuLP calls that PuLP 3 deprecates
